@@ -1,0 +1,117 @@
+# kvmserver - one GNU Makefile.  `make` builds build/kvmserver; `make SAN=1` builds the
+# ASan+UBSan variant in build-san/; `make test` runs the whole suite; `make demo` runs the
+# bundled example inside a KVM guest.  VERBOSE=1 shows commands, WERROR=0 drops -Werror.
+
+CC      ?= gcc
+SAN     ?= 0
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD   ?= build
+SANFLAGS =
+endif
+
+WARNINGS += -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
+WARNINGS += -Wno-unused-parameter -Wvla -Wformat=2
+ifneq ($(WERROR),0)
+WARNINGS += -Werror
+endif
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu17 $(WARNINGS) $(SANFLAGS) -MMD -MP -Isrc -I$(BUILD)/gen -D_GNU_SOURCE
+LDFLAGS += $(SANFLAGS)
+LDLIBS  += -lpthread -lrt
+
+ifeq ($(VERBOSE),1)
+Q =
+else
+Q = @
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean test unit demo fuzz check-format deps
+
+all: $(BUILD)/kvmserver
+
+# --- the guest trampoline: assembled, linked at KERNEL_VA, flattened, embedded --------------
+GUEST_SRC = src/guest/entry.S
+$(BUILD)/guest/guest.elf: $(GUEST_SRC) src/guest/guest.lds src/vmm/layout.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -c -Isrc -nostdlib -fno-pic -o $(BUILD)/guest/entry.o src/guest/entry.S
+	$(Q)ld -T src/guest/guest.lds -nostdlib -o $@ $(BUILD)/guest/entry.o
+$(BUILD)/guest/guest.bin: $(BUILD)/guest/guest.elf
+	$(Q)objcopy -O binary $< $@
+$(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
+	@mkdir -p $(dir $@)
+	$(Q)bash tools/gen-guest-syms.sh $< > $@
+
+# --- libvmm.a: the KVM guest core -------------------------------------------------------------
+VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o elf.o guest_blob.o
+VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
+$(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -c -DGUEST_BIN='"$(BUILD)/guest/guest.bin"' -o $@ $<
+$(BUILD)/vmm/cpu.o: $(BUILD)/gen/guest_syms.h
+$(BUILD)/vmm/vcpu.o: $(BUILD)/gen/guest_syms.h
+$(BUILD)/vmm/exit.o: $(BUILD)/gen/guest_syms.h
+$(BUILD)/libvmm.a: $(VMM_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+# --- libsys.a: the Linux emulation -----------------------------------------------------------
+SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o
+SYS_OBJS += mm.o fs.o io.o time.o info.o signal.o futex.o
+SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
+$(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
+$(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh
+	@mkdir -p $(dir $@)
+	$(Q)bash tools/gen-syscall-names.sh /usr/include/x86_64-linux-gnu/asm/unistd_64.h > $@
+$(BUILD)/libsys.a: $(SYS_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+# --- util and the server front end -----------------------------------------------------------
+UTIL_OBJS += log.o
+UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
+SERVER_OBJS += main.o config.o
+SERVER_OBJS := $(addprefix $(BUILD)/server/,$(SERVER_OBJS))
+
+$(BUILD)/kvmserver: $(SERVER_OBJS) $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# --- tests -------------------------------------------------------------------------------------
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*_test.c))
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS) $(LDLIBS)
+
+unit: $(UNIT_TESTS)
+
+# libFuzzer target for the ELF parser (clang).
+fuzz: $(BUILD)/fuzz/elf_fuzz
+$(BUILD)/fuzz/elf_fuzz: tests/fuzz/elf_fuzz.c src/vmm/elf.c src/vmm/elf.h
+	@mkdir -p $(dir $@)
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/elf_fuzz.c src/vmm/elf.c
+
+deps:
+	$(Q)tools/install-deps
+
+# The README's two commands.
+demo: deps all
+	$(Q)tools/demo
+
+test: deps
+	$(Q)tests/run
+
+check-format:
+	$(Q)clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,106 @@
+/* config.c - command-line parsing for `kvmserver [OPTIONS] run PROGRAM [ARGS...]`. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/config.h"
+#include "util/log.h"
+#include "vmm/layout.h"
+
+static const char usage[] =
+	"Usage: kvmserver [OPTIONS] run PROGRAM [ARGS...]\n"
+	"\n"
+	"Run an unmodified Linux x86-64 program inside a KVM guest with no guest kernel;\n"
+	"its system calls are emulated by kvmserver.  PROGRAM is looked up on PATH.\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help                 show this help and exit\n"
+	"  -v, --verbose              log events and unimplemented system calls\n"
+	"      --verbose-syscalls     print one line per system call: name(args) = result\n"
+	"      --max-main-memory MiB  size of the guest address space (default 4096)\n"
+	"      --max-boot-time SECS   stop the program after SECS seconds (default: no limit)\n"
+	"\n"
+	"Exit status: the program's; 128+N when it dies of signal N (e.g. 139 for a\n"
+	"segmentation fault); 124 when --max-boot-time stopped it; 1 when kvmserver itself\n"
+	"failed (no KVM, bad program); 2 for a bad command line.\n";
+
+enum { OPT_VERBOSE_SYSCALLS = 256, OPT_MAX_MAIN_MEMORY, OPT_MAX_BOOT_TIME };
+
+static const struct option options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "verbose-syscalls", no_argument, NULL, OPT_VERBOSE_SYSCALLS },
+	{ "max-main-memory", required_argument, NULL, OPT_MAX_MAIN_MEMORY },
+	{ "max-boot-time", required_argument, NULL, OPT_MAX_BOOT_TIME },
+	{ 0, 0, 0, 0 },
+};
+
+static int parse_number(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+		log_msg("invalid value '%s' for --%s", s, opt);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int config_parse(struct config *cfg, int argc, char **argv)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_main_memory = DEFAULT_USER_SIZE;
+	opterr = 0;
+	int c;
+	double v;
+	/* "+": stop at the first non-option (the `run` command). */
+	while ((c = getopt_long(argc, argv, "+hv", options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case 'v':
+			cfg->verbose = true;
+			break;
+		case OPT_VERBOSE_SYSCALLS:
+			cfg->verbose_syscalls = true;
+			break;
+		case OPT_MAX_MAIN_MEMORY:
+			/* Whole MiB, rounded up to 2 MiB; at least 64 MiB, at most 64 TiB. */
+			if (parse_number("max-main-memory", optarg, 64, 64.0 * 1024 * 1024, &v))
+				return -1;
+			cfg->max_main_memory = (((uint64_t)v + 1) & ~1ULL) << 20;
+			break;
+		case OPT_MAX_BOOT_TIME:
+			if (parse_number("max-boot-time", optarg, 0, 1e9, &v))
+				return -1;
+			cfg->max_boot_time = v;
+			break;
+		case '?':
+		default:
+			if (optopt)
+				log_msg("unknown or incomplete option '-%c' (see --help)", optopt);
+			else
+				log_msg("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind >= argc || strcmp(argv[optind], "run") != 0) {
+		log_msg(optind >= argc ? "missing command: expected 'run PROGRAM [ARGS...]' (see --help)"
+				       : "unknown command '%s': expected 'run PROGRAM [ARGS...]' (see --help)",
+			argv[optind]);
+		return -1;
+	}
+	if (optind + 1 >= argc) {
+		log_msg("missing PROGRAM after 'run' (see --help)");
+		return -1;
+	}
+	cfg->program = argv[optind + 1];
+	cfg->argv = &argv[optind + 1];
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* dispatch.c - one syscall: bounds check, call the handler, trace, return rax. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "sys/table.h"
+#include "util/log.h"
+
+#include "syscall_names.h"
+
+const char *sys_name(uint64_t nr, char *buf, unsigned size)
+{
+	if (nr < sizeof(syscall_names) / sizeof(syscall_names[0]) && syscall_names[nr])
+		return syscall_names[nr];
+	snprintf(buf, size, "syscall_%llu", (unsigned long long)nr);
+	return buf;
+}
+
+static long sys_unimplemented(struct proc *p, const struct sys_args *a)
+{
+	if (p->cfg.verbose) {
+		unsigned bit = a->nr < sizeof(p->enosys_logged) * 8 ? (unsigned)a->nr : 0;
+		if (!(p->enosys_logged[bit / 8] & (1u << (bit % 8)))) {
+			p->enosys_logged[bit / 8] |= 1u << (bit % 8);
+			char buf[32];
+			log_msg("unimplemented syscall %llu (%s) returns ENOSYS",
+				 (unsigned long long)a->nr, sys_name(a->nr, buf, sizeof(buf)));
+		}
+	}
+	return -ENOSYS;
+}
+
+long sys_dispatch(struct proc *p, const struct sys_args *a)
+{
+	const struct sys_entry *e = a->nr < SYS_TABLE_SIZE ? &sys_table[a->nr] : NULL;
+	long ret = e && e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
+	if (p->cfg.trace)
+		trace_syscall(p, e && e->fn ? e : NULL, a, ret);
+	return ret;
+}

@@ -1,0 +1,239 @@
+/* exec.c - load an ELF executable into a fresh process: segments, brk, stack, auxv.
+ * The initial stack follows the x86-64 SysV ABI (3.4.1 "Initial Stack and Register State"). */
+#include <cpuid.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sys/mm_apply.h"
+#include "sys/proc_impl.h"
+#include "vmm/elf.h"
+#include "vmm/layout.h"
+
+#define EXEC_PAGE 4096ULL
+#define PAGE_DOWN(x) ((x) & ~(EXEC_PAGE - 1))
+#define PAGE_UP(x) (((x) + EXEC_PAGE - 1) & ~(EXEC_PAGE - 1))
+
+#define PIE_BASE 0x40000000ULL         /* where ET_DYN executables go (1 GiB) */
+#define STACK_SIZE (8ULL << 20)        /* RLIMIT_STACK's usual 8 MiB */
+#define STACK_GAP (16ULL << 20)        /* between the stack and the mmap area */
+#define MAX_EXEC_SIZE (1ULL << 32)
+
+struct image {
+	int fd;
+	const uint8_t *data;
+	uint64_t size;
+	struct elf_info info;
+	uint64_t base;
+};
+
+static int open_image(const char *path, struct image *img, const char **why)
+{
+	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (img->fd < 0) {
+		*why = strerror(errno);
+		return -errno;
+	}
+	struct stat st;
+	if (fstat(img->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		close(img->fd);
+		return -EACCES;
+	}
+	if ((uint64_t)st.st_size > MAX_EXEC_SIZE || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+		*why = st.st_size ? "file too large or too small to be an executable" : "empty file";
+		close(img->fd);
+		return -ENOEXEC;
+	}
+	img->size = (uint64_t)st.st_size;
+	img->data = mmap(NULL, img->size, PROT_READ, MAP_PRIVATE, img->fd, 0);
+	if (img->data == MAP_FAILED) {
+		*why = strerror(errno);
+		close(img->fd);
+		return -errno;
+	}
+	int err = elf_parse(img->data, img->size, img->size, &img->info, why);
+	if (err) {
+		munmap((void *)img->data, img->size);
+		close(img->fd);
+	}
+	return err;
+}
+
+static void close_image(struct image *img)
+{
+	munmap((void *)img->data, img->size);
+	close(img->fd);
+}
+
+/* Map every PT_LOAD: fresh zeroed pages over the whole span, the file bytes copied in,
+ * then each segment's own rights (later segments win on a shared page, as in Linux). */
+static int load_segments(struct proc *p, struct image *img, const char *name)
+{
+	const struct elf_info *e = &img->info;
+	uint64_t lo = img->base + e->min_vaddr, hi = img->base + e->max_vaddr;
+	if (lo < USER_MIN_ADDR || hi > p->mm.user_size || hi < lo)
+		return -ENOMEM;
+	struct vma span = { .start = lo, .end = hi, .prot = PROT_READ, .flags = MAP_PRIVATE,
+			    .kind = VMA_FILE, .name = vma_intern(&p->mm, name) };
+	int err = mm_map_fresh(p, &span);
+	for (unsigned i = 0; !err && i < e->nloads; i++) {
+		const struct elf_load *l = &e->loads[i];
+		memcpy(vm_user_ptr_unchecked(p->vm, img->base + l->vaddr, l->filesz), img->data + l->offset, l->filesz);
+	}
+	for (unsigned i = 0; !err && i < e->nloads; i++) {
+		const struct elf_load *l = &e->loads[i];
+		uint64_t start = PAGE_DOWN(img->base + l->vaddr), end = PAGE_UP(img->base + l->vaddr + l->memsz);
+		struct vma seg = span;
+		seg.start = start;
+		seg.end = end;
+		seg.prot = l->prot;
+		seg.offset = PAGE_DOWN(l->offset);
+		err = vma_insert(&p->mm, &seg);
+		if (!err)
+			err = vm_map_range(p->vm, start, end - start, l->prot);
+	}
+	return err;
+}
+
+struct stack_builder {
+	struct proc *p;
+	uint64_t sp;     /* grows down */
+	uint64_t floor;
+};
+
+static uint64_t push_bytes(struct stack_builder *sb, const void *data, size_t size)
+{
+	if (sb->sp - sb->floor < size)
+		return 0;
+	sb->sp -= size;
+	memcpy(vm_user_ptr_unchecked(sb->p->vm, sb->sp, size), data, size);
+	return sb->sp;
+}
+
+static uint64_t push_string(struct stack_builder *sb, const char *s)
+{
+	return push_bytes(sb, s, strlen(s) + 1);
+}
+
+static int count(char *const v[])
+{
+	int n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static uint64_t host_hwcap(void)
+{
+	unsigned eax, ebx, ecx, edx;
+	return __get_cpuid(1, &eax, &ebx, &ecx, &edx) ? edx : 0;
+}
+
+static int build_stack(struct proc *p, struct image *img, const char *execfn, char *const argv[],
+		       char *const envp[], uint64_t *sp_out)
+{
+	uint64_t end = p->mm.user_size - EXEC_PAGE, start = end - STACK_SIZE;
+	struct vma stack = { .start = start, .end = end, .prot = PROT_READ | PROT_WRITE,
+			     .flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, .kind = VMA_STACK };
+	int err = mm_map_fresh(p, &stack);
+	if (err)
+		return err;
+	p->mm.stack_start = start;
+	p->mm.stack_end = end;
+	p->mm.mmap_top = start - STACK_GAP;
+
+	/* Strings and AT_RANDOM bytes at the top; the vectors below them. */
+	struct stack_builder sb = { .p = p, .sp = end, .floor = start + STACK_SIZE / 2 };
+	int argc = count(argv), envc = count(envp);
+	uint64_t *argp = calloc(argc + envc + 2, sizeof(uint64_t));
+	if (!argp)
+		return -ENOMEM;
+	uint64_t execfn_at = push_string(&sb, execfn);
+	uint64_t platform_at = push_string(&sb, "x86_64");
+	uint8_t rnd[16];
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		memset(rnd, 0x5a, sizeof(rnd));
+	uint64_t random_at = push_bytes(&sb, rnd, sizeof(rnd));
+	for (int i = 0; i < envc; i++)
+		argp[argc + 1 + i] = push_string(&sb, envp[i]);
+	for (int i = 0; i < argc; i++)
+		argp[i] = push_string(&sb, argv[i]);
+
+	const struct elf_info *e = &img->info;
+	uint64_t auxv[][2] = {
+		{ AT_PHDR, img->base + e->phdr_vaddr }, { AT_PHENT, e->phentsize },
+		{ AT_PHNUM, e->phnum }, { AT_PAGESZ, EXEC_PAGE }, { AT_BASE, 0 }, { AT_FLAGS, 0 },
+		{ AT_ENTRY, img->base + e->entry }, { AT_UID, getuid() }, { AT_EUID, geteuid() },
+		{ AT_GID, getgid() }, { AT_EGID, getegid() }, { AT_SECURE, 0 },
+		{ AT_RANDOM, random_at }, { AT_HWCAP, host_hwcap() }, { AT_HWCAP2, 0 },
+		{ AT_CLKTCK, 100 }, { AT_EXECFN, execfn_at }, { AT_PLATFORM, platform_at },
+		{ AT_NULL, 0 },
+	};
+	/* argc, argv[], NULL, envp[], NULL, auxv pairs: rsp must be 16-byte aligned at argc. */
+	size_t words = 1 + (size_t)argc + 1 + (size_t)envc + 1 + sizeof(auxv) / 8;
+	uint64_t sp = (sb.sp - words * 8) & ~15ULL;
+	if (!execfn_at || !random_at || sp < sb.floor) {
+		free(argp);
+		return -E2BIG;
+	}
+	uint64_t *w = vm_user_ptr_unchecked(p->vm, sp, words * 8);
+	*w++ = (uint64_t)argc;
+	for (int i = 0; i < argc; i++)
+		*w++ = argp[i];
+	*w++ = 0;
+	for (int i = 0; i < envc; i++)
+		*w++ = argp[argc + 1 + i];
+	*w++ = 0;
+	memcpy(w, auxv, sizeof(auxv));
+	free(argp);
+	*sp_out = sp;
+	return 0;
+}
+
+int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[], const char **why)
+{
+	struct image img;
+	int err = open_image(path, &img, why);
+	if (err)
+		return err;
+	if (img.info.has_interp) {
+		*why = "dynamically linked executables are not yet supported (build with -static)";
+		close_image(&img);
+		return -ENOEXEC;
+	}
+	img.base = 0;
+	if (img.info.is_dyn) {
+		uint64_t align = img.info.max_align > EXEC_PAGE ? img.info.max_align : EXEC_PAGE;
+		img.base = (PIE_BASE + align - 1) & ~(align - 1);
+	}
+	if (!realpath(path, p->exe_path))
+		snprintf(p->exe_path, sizeof(p->exe_path), "%s", path);
+
+	uint64_t sp = 0;
+	err = load_segments(p, &img, p->exe_path);
+	if (err)
+		*why = "program does not fit in guest memory (see --max-main-memory)";
+	if (!err) {
+		p->mm.brk_start = p->mm.brk = PAGE_UP(img.base + img.info.max_vaddr);
+		err = build_stack(p, &img, path, argv, envp, &sp);
+		if (err)
+			*why = "arguments and environment do not fit on the stack";
+	}
+	if (!err) {
+		struct kvm_regs regs = { 0 };
+		regs.rip = img.base + img.info.entry;
+		regs.rsp = sp;
+		regs.rflags = 0x202;
+		vm_load_user_state(p->vm, &regs);
+	}
+	close_image(&img);
+	return err;
+}

@@ -1,0 +1,47 @@
+/* fdtab.h - the guest's file descriptor table.
+ *
+ * Guest fd numbers are the guest's own (0, 1, 2, then the lowest free, as Linux); each
+ * open one owns a host fd (files, sockets, pipes, epoll, and emulated files such as
+ * /proc/self/maps materialised into a memfd).  The host never hands the guest one of its
+ * own fds: the guest's 0/1/2 are dups.  Ownership: the table owns every host_fd in it and
+ * closes it on fdtab_close / fdtab_fini.  One thread uses a table at a time.
+ */
+#ifndef SYS_FDTAB_H
+#define SYS_FDTAB_H
+
+#include <stdbool.h>
+
+enum fd_kind {
+	FD_FILE,     /* regular file, directory or device */
+	FD_PIPE,
+	FD_SOCKET,
+	FD_EPOLL,
+	FD_EVENT,    /* eventfd, timerfd, signalfd */
+	FD_SPECIAL,  /* emulated content (/proc files) */
+};
+
+struct fd_entry {
+	int host_fd;      /* -1: this slot is free */
+	enum fd_kind kind;
+	bool cloexec;
+};
+
+struct fdtab {
+	struct fd_entry *e;
+	int cap;
+	int limit;        /* RLIMIT_NOFILE as the guest sees it */
+};
+
+int fdtab_init(struct fdtab *t, int limit);
+void fdtab_fini(struct fdtab *t);
+/* Takes ownership of host_fd at the lowest free guest fd >= min_fd.  Returns the guest fd,
+ * or -EMFILE / -ENOMEM (host_fd is then closed). */
+int fdtab_alloc(struct fdtab *t, int min_fd, int host_fd, enum fd_kind kind, bool cloexec);
+/* Takes ownership of host_fd at exactly guest fd `fd`, closing what was there (dup2). */
+int fdtab_install(struct fdtab *t, int fd, int host_fd, enum fd_kind kind, bool cloexec);
+/* The entry for guest fd `fd`, or NULL (the caller returns -EBADF). */
+struct fd_entry *fdtab_get(struct fdtab *t, int fd);
+/* Closes guest fd `fd`: 0 or -EBADF. */
+int fdtab_close(struct fdtab *t, int fd);
+
+#endif

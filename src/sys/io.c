@@ -1,0 +1,229 @@
+/* io.c - reading and writing fds, and the per-fd controls (close, dup, fcntl, ioctl).
+ * Data moves straight between host fds and guest memory after a permission check. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "sys/syscalls.h"
+#include "sys/uaccess.h"
+
+#define GUEST_IOV_MAX 1024 /* UIO_MAXIOV */
+
+static long host_result(ssize_t r)
+{
+	return r < 0 ? -errno : (long)r;
+}
+
+/* The host fd behind guest fd `fd`, or -EBADF. */
+static int host_fd(struct proc *p, uint64_t fd)
+{
+	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
+	return e ? e->host_fd : -EBADF;
+}
+
+/* Linux caps one transfer at 0x7ffff000 bytes (MAX_RW_COUNT). */
+static size_t rw_count(uint64_t n)
+{
+	return n > 0x7ffff000ULL ? 0x7ffff000ULL : (size_t)n;
+}
+
+/* read, write, pread64 and pwrite64: one transfer between a host fd and guest memory. */
+static long transfer(struct proc *p, const struct sys_args *a, bool into_guest, bool positional)
+{
+	int h = host_fd(p, a->a[0]);
+	if (h < 0)
+		return h;
+	size_t n = rw_count(a->a[2]);
+	void *buf = guest_buf(p, a->a[1], n, into_guest);
+	if (!buf)
+		return -EFAULT;
+	off_t off = (off_t)a->a[3];
+	if (into_guest)
+		return host_result(positional ? pread(h, buf, n, off) : read(h, buf, n));
+	return host_result(positional ? pwrite(h, buf, n, off) : write(h, buf, n));
+}
+
+long sys_read(struct proc *p, const struct sys_args *a)
+{
+	return transfer(p, a, true, false);
+}
+
+long sys_write(struct proc *p, const struct sys_args *a)
+{
+	return transfer(p, a, false, false);
+}
+
+long sys_pread64(struct proc *p, const struct sys_args *a)
+{
+	return transfer(p, a, true, true);
+}
+
+long sys_pwrite64(struct proc *p, const struct sys_args *a)
+{
+	return transfer(p, a, false, true);
+}
+
+/* Translate a guest iovec array into host iovecs pointing into guest memory. */
+static long import_iov(struct proc *p, uint64_t uiov, uint64_t cnt, bool write, struct iovec *out)
+{
+	if (cnt > GUEST_IOV_MAX)
+		return -EINVAL;
+	struct iovec giov[GUEST_IOV_MAX];
+	int err = copy_from_guest(p, giov, uiov, cnt * sizeof(struct iovec));
+	if (err)
+		return err;
+	for (uint64_t i = 0; i < cnt; i++) {
+		if ((ssize_t)giov[i].iov_len < 0)
+			return -EINVAL;
+		out[i].iov_len = giov[i].iov_len;
+		out[i].iov_base = guest_buf(p, (uint64_t)giov[i].iov_base, giov[i].iov_len, write);
+		if (!out[i].iov_base)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+long sys_readv(struct proc *p, const struct sys_args *a)
+{
+	int h = host_fd(p, a->a[0]);
+	if (h < 0)
+		return h;
+	struct iovec iov[GUEST_IOV_MAX];
+	long err = import_iov(p, a->a[1], a->a[2], true, iov);
+	return err ? err : host_result(readv(h, iov, (int)a->a[2]));
+}
+
+long sys_writev(struct proc *p, const struct sys_args *a)
+{
+	int h = host_fd(p, a->a[0]);
+	if (h < 0)
+		return h;
+	struct iovec iov[GUEST_IOV_MAX];
+	long err = import_iov(p, a->a[1], a->a[2], false, iov);
+	return err ? err : host_result(writev(h, iov, (int)a->a[2]));
+}
+
+long sys_lseek(struct proc *p, const struct sys_args *a)
+{
+	int h = host_fd(p, a->a[0]);
+	if (h < 0)
+		return h;
+	return host_result(lseek(h, (off_t)a->a[1], (int)a->a[2]));
+}
+
+long sys_close(struct proc *p, const struct sys_args *a)
+{
+	return fdtab_close(&p->fdt, (int)a->a[0]);
+}
+
+/* A new guest fd for a host dup of `fd`, the lowest free >= min_fd. */
+static long dup_from(struct proc *p, int fd, int min_fd, bool cloexec)
+{
+	struct fd_entry *e = fdtab_get(&p->fdt, fd);
+	if (!e)
+		return -EBADF;
+	if (min_fd < 0 || min_fd >= p->fdt.limit)
+		return -EINVAL;
+	int h = fcntl(e->host_fd, F_DUPFD_CLOEXEC, 0);
+	if (h < 0)
+		return -errno;
+	return fdtab_alloc(&p->fdt, min_fd, h, e->kind, cloexec);
+}
+
+long sys_dup(struct proc *p, const struct sys_args *a)
+{
+	return dup_from(p, (int)a->a[0], 0, false);
+}
+
+static long dup_to(struct proc *p, int oldfd, int newfd, bool cloexec)
+{
+	struct fd_entry *e = fdtab_get(&p->fdt, oldfd);
+	if (!e)
+		return -EBADF;
+	if (newfd < 0 || newfd >= p->fdt.limit)
+		return -EBADF;
+	int h = fcntl(e->host_fd, F_DUPFD_CLOEXEC, 0);
+	if (h < 0)
+		return -errno;
+	return fdtab_install(&p->fdt, newfd, h, e->kind, cloexec);
+}
+
+long sys_dup2(struct proc *p, const struct sys_args *a)
+{
+	int oldfd = (int)a->a[0], newfd = (int)a->a[1];
+	if (oldfd == newfd)
+		return fdtab_get(&p->fdt, oldfd) ? newfd : -EBADF;
+	return dup_to(p, oldfd, newfd, false);
+}
+
+long sys_dup3(struct proc *p, const struct sys_args *a)
+{
+	int oldfd = (int)a->a[0], newfd = (int)a->a[1], flags = (int)a->a[2];
+	if (oldfd == newfd || (flags & ~O_CLOEXEC))
+		return -EINVAL;
+	return dup_to(p, oldfd, newfd, flags & O_CLOEXEC);
+}
+
+long sys_fcntl(struct proc *p, const struct sys_args *a)
+{
+	int fd = (int)a->a[0], cmd = (int)a->a[1];
+	struct fd_entry *e = fdtab_get(&p->fdt, fd);
+	if (!e)
+		return -EBADF;
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		return dup_from(p, fd, (int)a->a[2], cmd == F_DUPFD_CLOEXEC);
+	case F_GETFD:
+		return e->cloexec ? FD_CLOEXEC : 0;
+	case F_SETFD:
+		e->cloexec = a->a[2] & FD_CLOEXEC;
+		return 0;
+	case F_GETFL:
+	case F_SETFL:
+		return host_result(fcntl(e->host_fd, cmd, (int)a->a[2]));
+	case F_GETLK: case F_SETLK: case F_SETLKW:
+	case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW: {
+		struct flock fl;
+		int err = copy_from_guest(p, &fl, a->a[2], sizeof(fl));
+		if (err)
+			return err;
+		if (fcntl(e->host_fd, cmd, &fl) < 0)
+			return -errno;
+		return cmd == F_GETLK || cmd == F_OFD_GETLK ? copy_to_guest(p, a->a[2], &fl, sizeof(fl)) : 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+long sys_ioctl(struct proc *p, const struct sys_args *a)
+{
+	int h = host_fd(p, a->a[0]);
+	if (h < 0)
+		return h;
+	/* Terminal queries go to the host fd, so a guest on a terminal sees a terminal and
+	 * one on a pipe or file gets ENOTTY, as Linux answers.  The kernel's struct termios
+	 * is 36 bytes (asm-generic/termbits.h), not glibc's. */
+	unsigned long req = a->a[1];
+	unsigned char buf[64];
+	size_t size;
+	switch (req) {
+	case TCGETS: size = 36; break;
+	case TIOCGWINSZ: size = sizeof(struct winsize); break;
+	case FIONREAD: size = sizeof(int); break;
+	case FIONBIO: {
+		int on;
+		int err = copy_from_guest(p, &on, a->a[2], sizeof(on));
+		return err ? err : host_result(ioctl(h, FIONBIO, &on));
+	}
+	default:
+		return -ENOTTY;
+	}
+	if (ioctl(h, req, buf) < 0)
+		return -errno;
+	return copy_to_guest(p, a->a[2], buf, size);
+}

@@ -1,0 +1,214 @@
+/* proc.c - the emulated process: creation, the run loop, crashes, and the syscalls that
+ * act on the process as a whole (exit, arch_prctl, thread-area registration). */
+#include <asm/prctl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sys/syscalls.h"
+#include "sys/table.h"
+#include "sys/uaccess.h"
+#include "vmm/abi.h"
+
+#define GUEST_NOFILE 1024 /* RLIMIT_NOFILE's usual soft limit */
+
+/* The guest's 0, 1 and 2 are dups of ours, so it can close them without closing ours. */
+static int install_stdio(struct proc *p)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		int h = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (h < 0)
+			h = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (h < 0)
+			return -errno;
+		int err = fdtab_install(&p->fdt, fd, h, FD_FILE, false);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+int proc_create(struct proc **out, const struct proc_config *cfg)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cfg = *cfg;
+	struct vm_config vcfg = { .user_size = cfg->user_size };
+	int err = vm_create(&p->vm, &vcfg);
+	if (err) {
+		free(p);
+		return err;
+	}
+	vma_init(&p->mm, cfg->user_size);
+	fdtab_init(&p->fdt, GUEST_NOFILE);
+	p->pid = getpid();
+	err = install_stdio(p);
+	if (err) {
+		proc_destroy(p);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+void proc_destroy(struct proc *p)
+{
+	if (!p)
+		return;
+	fdtab_fini(&p->fdt);
+	vma_fini(&p->mm);
+	vm_destroy(p->vm);
+	free(p);
+}
+
+int proc_exit_code(const struct proc *p)
+{
+	return p->exit_code;
+}
+
+const struct proc_crash *proc_crash(const struct proc *p)
+{
+	return &p->crash;
+}
+
+const struct vm_stats *proc_vm_stats(const struct proc *p)
+{
+	return vm_stats(p->vm);
+}
+
+/* The signal Linux sends for each exception (arch/x86/kernel/traps.c). */
+static int vector_signal(int vector)
+{
+	switch (vector) {
+	case X86_EXC_DE: case X86_EXC_MF: case X86_EXC_XM: return SIGFPE;
+	case X86_EXC_DB: case X86_EXC_BP: return SIGTRAP;
+	case X86_EXC_UD: return SIGILL;
+	case X86_EXC_AC: return SIGBUS;
+	default: return SIGSEGV;
+	}
+}
+
+void proc_describe_crash(const struct proc *p, char *buf, unsigned size)
+{
+	const struct vm_fault *f = &p->crash.fault;
+	if (f->vector == X86_EXC_PF)
+		snprintf(buf, size, "%s (%s%s) at address 0x%llx, rip 0x%llx [err %llx]", vm_vector_name(f->vector),
+			 f->error & PF_ERR_I ? "exec" : f->error & PF_ERR_W ? "write" : "read",
+			 f->error & PF_ERR_P ? ", protection" : ", not mapped",
+			 (unsigned long long)f->addr, (unsigned long long)f->rip, (unsigned long long)f->error);
+	else
+		snprintf(buf, size, "%s%s, rip 0x%llx", vm_vector_name(f->vector), f->user ? "" : " in the guest trampoline",
+			 (unsigned long long)f->rip);
+}
+
+static void handle_syscall(struct proc *p)
+{
+	const struct kvm_regs *r = vm_regs(p->vm);
+	struct sys_args a = { r->rax, { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 } };
+	long ret = sys_dispatch(p, &a);
+	if (ret != SYS_RESUMED)
+		vm_regs(p->vm)->rax = (uint64_t)ret;
+}
+
+enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
+{
+	if (deadline_ns && vm_set_deadline(p->vm, deadline_ns))
+		return PROC_ERROR;
+	for (;;) {
+		struct vm_fault f;
+		switch (vm_run(p->vm, &f)) {
+		case VM_EXIT_SYSCALL:
+			handle_syscall(p);
+			if (p->exited)
+				return PROC_EXITED;
+			break;
+		case VM_EXIT_FAULT:
+			p->crash.fault = f;
+			p->crash.signal = f.vector < 0 ? SIGSEGV : vector_signal(f.vector);
+			return PROC_CRASHED;
+		case VM_EXIT_TIMEOUT:
+			return PROC_TIMEOUT;
+		case VM_EXIT_ERROR:
+			p->crash.fault = f;
+			return PROC_ERROR;
+		}
+	}
+}
+
+long sys_exit(struct proc *p, const struct sys_args *a)
+{
+	/* One thread for now: the thread's exit is the process's. */
+	return sys_exit_group(p, a);
+}
+
+long sys_exit_group(struct proc *p, const struct sys_args *a)
+{
+	p->exited = true;
+	p->exit_code = (int)(a->a[0] & 0xff);
+	return SYS_RESUMED;
+}
+
+long sys_arch_prctl(struct proc *p, const struct sys_args *a)
+{
+	switch (a->a[0]) {
+	case ARCH_SET_FS:
+		/* A non-canonical base would fail the VM entry; Linux refuses it too. */
+		if (a->a[1] >= (1ULL << 47))
+			return -EPERM;
+		return vm_set_fs_base(p->vm, a->a[1]);
+	case ARCH_GET_FS: {
+		uint64_t fs = vm_fs_base(p->vm);
+		return copy_to_guest(p, a->a[1], &fs, sizeof(fs));
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+long sys_set_tid_address(struct proc *p, const struct sys_args *a)
+{
+	p->clear_child_tid = a->a[0];
+	return p->pid; /* the caller's tid; the main thread's tid is the pid */
+}
+
+long sys_set_robust_list(struct proc *p, const struct sys_args *a)
+{
+	if (a->a[1] != 24) /* sizeof(struct robust_list_head) */
+		return -EINVAL;
+	p->robust_list = a->a[0];
+	p->robust_list_len = a->a[1];
+	return 0;
+}
+
+/* rseq: registration only.  The vCPU never migrates and a thread is never preempted in
+ * the middle of user code, so no critical section can be interrupted: the kernel's part
+ * reduces to publishing cpu_id = 0 (include/uapi/linux/rseq.h). */
+long sys_rseq(struct proc *p, const struct sys_args *a)
+{
+	uint64_t addr = a->a[0];
+	uint32_t len = (uint32_t)a->a[1];
+	int flags = (int)a->a[2];
+	if (flags & ~1) /* RSEQ_FLAG_UNREGISTER */
+		return -EINVAL;
+	if (flags & 1) {
+		if (addr != p->rseq_addr)
+			return -EINVAL;
+		p->rseq_addr = 0;
+		return 0;
+	}
+	if (p->rseq_addr)
+		return addr == p->rseq_addr ? -EBUSY : -EINVAL;
+	if (len < 32 || (addr & 31))
+		return -EINVAL;
+	uint32_t ids[2] = { 0, 0 }; /* cpu_id_start, cpu_id */
+	int err = copy_to_guest(p, addr, ids, sizeof(ids));
+	if (err)
+		return err;
+	p->rseq_addr = addr;
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* sys.h - the Linux emulation: a guest process (struct proc) running in a VM from libvmm.
+ *
+ * The only header the server layer includes from src/sys.  Functions return 0 or a
+ * negative errno unless stated otherwise; nothing here exits the process.
+ */
+#ifndef SYS_H
+#define SYS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/vmm.h"
+
+struct proc;
+
+struct proc_config {
+	uint64_t user_size;      /* guest address-space size (bytes) */
+	bool verbose;            /* log unimplemented syscalls (once each) and events */
+	bool trace;              /* one strace-like line per syscall on stderr */
+};
+
+/* Creates the VM and a process with stdin/stdout/stderr.  *why gets a reason on failure. */
+int proc_create(struct proc **out, const struct proc_config *cfg);
+void proc_destroy(struct proc *p);
+
+/* Loads the executable at host path `path` (already resolved) with argv/envp into the
+ * process.  Returns 0, or -errno with *why a one-line reason (e.g. "not an ELF file"). */
+int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[],
+	      const char **why);
+
+enum proc_end {
+	PROC_EXITED,   /* exit/exit_group: see proc_exit_code */
+	PROC_CRASHED,  /* an unhandled fault: see proc_crash */
+	PROC_TIMEOUT,  /* the deadline passed */
+	PROC_ERROR,    /* the VM could not run */
+};
+
+/* Runs the process until it ends or deadline_ns (CLOCK_MONOTONIC; 0 = none). */
+enum proc_end proc_run(struct proc *p, uint64_t deadline_ns);
+
+int proc_exit_code(const struct proc *p);
+
+struct proc_crash {
+	int signal;              /* the signal Linux would deliver: SIGSEGV, SIGILL, SIGFPE... */
+	struct vm_fault fault;   /* vector, rip, addr */
+};
+const struct proc_crash *proc_crash(const struct proc *p);
+
+/* One line describing a crash, e.g. "page fault (write) at address 0x0, rip 0x401136". */
+void proc_describe_crash(const struct proc *p, char *buf, unsigned size);
+
+const struct vm_stats *proc_vm_stats(const struct proc *p);
+
+#endif

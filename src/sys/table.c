@@ -1,0 +1,12 @@
+/* table.c - the syscall table, built from syscalls.def (one row per call, as Gramine's
+ * libos_table.c and Blink's SYSCALL rows). */
+#include <asm/unistd.h>
+
+#include "sys/syscalls.h"
+#include "sys/table.h"
+
+const struct sys_entry sys_table[SYS_TABLE_SIZE] = {
+#define SYSCALL(name, ...) [__NR_##name] = { sys_##name, #name, { __VA_ARGS__ } },
+#include "sys/syscalls.def"
+#undef SYSCALL
+};

@@ -1,0 +1,75 @@
+/* time.c - clocks and sleeps, answered by the host's clocks. */
+#include <errno.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "sys/syscalls.h"
+#include "sys/uaccess.h"
+
+long sys_clock_gettime(struct proc *p, const struct sys_args *a)
+{
+	struct timespec ts;
+	if (clock_gettime((clockid_t)a->a[0], &ts) < 0)
+		return -errno;
+	return copy_to_guest(p, a->a[1], &ts, sizeof(ts));
+}
+
+long sys_clock_getres(struct proc *p, const struct sys_args *a)
+{
+	struct timespec ts;
+	if (clock_getres((clockid_t)a->a[0], &ts) < 0)
+		return -errno;
+	return a->a[1] ? copy_to_guest(p, a->a[1], &ts, sizeof(ts)) : 0;
+}
+
+long sys_gettimeofday(struct proc *p, const struct sys_args *a)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	if (a->a[0]) {
+		int err = copy_to_guest(p, a->a[0], &tv, sizeof(tv));
+		if (err)
+			return err;
+	}
+	if (a->a[1]) {
+		struct timezone tz = { 0, 0 };
+		return copy_to_guest(p, a->a[1], &tz, sizeof(tz));
+	}
+	return 0;
+}
+
+long sys_time(struct proc *p, const struct sys_args *a)
+{
+	time_t t = time(NULL);
+	if (a->a[0]) {
+		int err = copy_to_guest(p, a->a[0], &t, sizeof(t));
+		if (err)
+			return err;
+	}
+	return (long)t;
+}
+
+static long sleep_common(struct proc *p, clockid_t clock, int flags, uint64_t ureq, uint64_t urem)
+{
+	struct timespec req, rem = { 0, 0 };
+	int err = copy_from_guest(p, &req, ureq, sizeof(req));
+	if (err)
+		return err;
+	if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L)
+		return -EINVAL;
+	int r = clock_nanosleep(clock, flags, &req, &rem);
+	/* Interrupted (the deadline signal): report the remainder as Linux does. */
+	if (r == EINTR && urem && !(flags & TIMER_ABSTIME))
+		copy_to_guest(p, urem, &rem, sizeof(rem));
+	return -r;
+}
+
+long sys_nanosleep(struct proc *p, const struct sys_args *a)
+{
+	return sleep_common(p, CLOCK_MONOTONIC, 0, a->a[0], a->a[1]);
+}
+
+long sys_clock_nanosleep(struct proc *p, const struct sys_args *a)
+{
+	return sleep_common(p, (clockid_t)a->a[0], (int)a->a[1], a->a[2], a->a[3]);
+}

@@ -1,0 +1,24 @@
+/* uaccess.h - the only way src/sys touches guest memory.  Every access is checked against
+ * the guest's page tables as user mode would be: a bad pointer is -EFAULT, never a host
+ * crash (Blink's CopyFromUserRead / CopyToUserWrite). */
+#ifndef SYS_UACCESS_H
+#define SYS_UACCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/vmm.h"
+
+struct proc;
+
+int copy_from_guest(struct proc *p, void *dst, gva_t src, size_t size);
+int copy_to_guest(struct proc *p, gva_t dst, const void *src, size_t size);
+/* Copies a NUL-terminated string of at most max-1 chars.  Returns its length, -EFAULT, or
+ * -ENAMETOOLONG when no NUL came within max bytes. */
+long strncpy_from_guest(struct proc *p, char *dst, gva_t src, size_t max);
+/* The host address of the guest buffer [addr, addr+size) after checking every page is
+ * accessible (write: writable).  Lets read()/write() go straight between a host fd and
+ * guest memory.  NULL if any page is not; a zero size gives a non-NULL dummy. */
+void *guest_buf(struct proc *p, gva_t addr, size_t size, bool write);
+
+#endif

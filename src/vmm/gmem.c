@@ -1,0 +1,139 @@
+/* gmem.c - guest memory: the memfd behind guest-physical memory, and the only checked
+ * guest-virtual -> host path (like Solo5's hvt_checked_gpa_p, but never fatal). */
+#define VMM_INTERNAL
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/abi.h"
+#include "vmm/layout.h"
+#include "vmm/vmm_impl.h"
+
+/* Page-table pool size for a user range: one 8-byte PTE per 4 KiB page (size / 512), the
+ * upper levels (size / 2^18 and less), and the kernel mapping; rounded to 2 MiB.  The pool
+ * is sparse like all guest memory, so only tables in use cost memory. */
+static uint64_t pt_pool_size(uint64_t user_size)
+{
+	uint64_t size = user_size / 512 + user_size / (1ULL << 18) + 64 * PAGE_SIZE;
+	return (size + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
+}
+
+int gmem_init(struct vm *vm)
+{
+	vm->phys_size = vm->user_size + KAREA_PT_POOL + pt_pool_size(vm->user_size);
+	vm->mem_fd = memfd_create("kvmserver-guest", MFD_CLOEXEC);
+	if (vm->mem_fd < 0)
+		return -errno;
+	if (ftruncate(vm->mem_fd, (off_t)vm->phys_size) < 0)
+		goto fail;
+	/* MAP_NORESERVE: the range is mostly never touched; pages appear when first used. */
+	vm->mem = mmap(NULL, vm->phys_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		       vm->mem_fd, 0);
+	if (vm->mem == MAP_FAILED)
+		goto fail;
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = vm->phys_size,
+		.userspace_addr = (uint64_t)vm->mem,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		int err = -errno;
+		munmap(vm->mem, vm->phys_size);
+		close(vm->mem_fd);
+		return err;
+	}
+	return pt_init(&vm->pt, vm->mem, vm->karea + KAREA_PT_POOL, vm->phys_size);
+fail:;
+	int err = -errno;
+	close(vm->mem_fd);
+	return err;
+}
+
+void gmem_fini(struct vm *vm)
+{
+	munmap(vm->mem, vm->phys_size);
+	close(vm->mem_fd);
+}
+
+/* Map the kernel area at KERNEL_VA, supervisor only; code is the only executable part. */
+int gmem_map_kernel(struct vm *vm)
+{
+	static const struct {
+		uint64_t off, size, flags;
+	} parts[] = {
+		{ KAREA_GDT, PAGE_SIZE, PTE_P | PTE_W | PTE_NX },     /* GDT + TSS */
+		{ KAREA_IDT, PAGE_SIZE, PTE_P | PTE_NX },
+		{ KAREA_CODE, KAREA_CODE_MAX, PTE_P },
+		{ KAREA_MAILBOX, PAGE_SIZE, PTE_P | PTE_W | PTE_NX },
+		{ KAREA_STACK, KAREA_STACK_TOP - KAREA_STACK, PTE_P | PTE_W | PTE_NX },
+	};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		int err = pt_set(&vm->pt, KERNEL_VA + parts[i].off, vm->karea + parts[i].off,
+				 parts[i].size, parts[i].flags);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static bool user_range_ok(const struct vm *vm, gva_t addr, uint64_t size)
+{
+	return addr < vm->user_size && size <= vm->user_size - addr;
+}
+
+static uint64_t prot_to_pte(int prot)
+{
+	if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return 0;
+	uint64_t flags = PTE_P | PTE_U;
+	if (prot & PROT_WRITE)
+		flags |= PTE_W;
+	if (!(prot & PROT_EXEC))
+		flags |= PTE_NX;
+	return flags;
+}
+
+int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot)
+{
+	if ((addr | size) & ~PAGE_MASK || !user_range_ok(vm, addr, size))
+		return -EINVAL;
+	int changed = pt_set(&vm->pt, addr, addr, size, prot_to_pte(prot));
+	if (changed < 0)
+		return changed;
+	/* Present entries changed: the guest TLB may hold the old rights (SDM 4.10.4). */
+	if (changed)
+		vm->tlb_flush = true;
+	return 0;
+}
+
+int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size)
+{
+	if ((addr | size) & ~PAGE_MASK || !user_range_ok(vm, addr, size))
+		return -EINVAL;
+	if (size == 0)
+		return 0;
+	/* Punching the memfd frees the pages and unmaps them from KVM (via the MMU notifier);
+	 * they read back as zero, which is what munmap + mmap and MADV_DONTNEED promise. */
+	if (fallocate(vm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)addr, (off_t)size) < 0)
+		return -errno;
+	return 0;
+}
+
+void *vm_user_page(struct vm *vm, gva_t addr, bool write)
+{
+	if (addr >= vm->user_size)
+		return NULL;
+	uint64_t pte = pt_lookup(&vm->pt, addr & PAGE_MASK);
+	uint64_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
+	if ((pte & need) != need)
+		return NULL;
+	return vm->mem + addr;
+}
+
+void *vm_user_ptr_unchecked(struct vm *vm, gva_t addr, uint64_t size)
+{
+	return user_range_ok(vm, addr, size) ? vm->mem + addr : NULL;
+}

@@ -1,0 +1,133 @@
+/* kvm.c - open /dev/kvm, create and destroy VMs (like Solo5's hvt_init). */
+#define VMM_INTERNAL
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/layout.h"
+#include "vmm/vmm_impl.h"
+
+static int g_kvm_fd = -1;
+static int g_kvm_err;
+static pthread_once_t g_kvm_once = PTHREAD_ONCE_INIT;
+
+static void kvm_open_once(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		g_kvm_err = -errno;
+		return;
+	}
+	/* KVM_API_VERSION has been 12 since Linux 2.6.22; sync regs since 4.16. */
+	if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION ||
+	    ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) <= 0 ||
+	    ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0) {
+		close(fd);
+		g_kvm_err = -ENOSYS;
+		return;
+	}
+	g_kvm_fd = fd;
+}
+
+int kvm_fd(void)
+{
+	pthread_once(&g_kvm_once, kvm_open_once);
+	return g_kvm_fd >= 0 ? g_kvm_fd : g_kvm_err;
+}
+
+int vm_kvm_available(void)
+{
+	int fd = kvm_fd();
+	return fd < 0 ? fd : 0;
+}
+
+int vm_create(struct vm **out, const struct vm_config *cfg)
+{
+	int kfd = kvm_fd();
+	if (kfd < 0)
+		return kfd;
+	if (cfg->user_size < USER_MIN_ADDR || cfg->user_size % (2ULL << 20) || cfg->user_size > (1ULL << 46))
+		return -EINVAL;
+
+	struct vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->vm_fd = vm->vcpu_fd = vm->mem_fd = -1;
+	vm->user_size = cfg->user_size;
+	vm->karea = cfg->user_size;
+
+	int err;
+	vm->vm_fd = ioctl(kfd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	err = gmem_init(vm);
+	if (err)
+		goto err_vm;
+	cpu_write_tables(vm);
+	err = gmem_map_kernel(vm);
+	if (err)
+		goto err_mem;
+
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0) {
+		err = -errno;
+		goto err_mem;
+	}
+	int run_size = ioctl(kfd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < (int)sizeof(struct kvm_run)) {
+		err = -ENOSYS;
+		goto err_vcpu;
+	}
+	vm->run_size = run_size;
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		err = -errno;
+		goto err_vcpu;
+	}
+	err = cpu_init_vcpu(vm);
+	if (err)
+		goto err_run;
+	*out = vm;
+	return 0;
+
+err_run:
+	munmap(vm->run, vm->run_size);
+err_vcpu:
+	close(vm->vcpu_fd);
+err_mem:
+	gmem_fini(vm);
+err_vm:
+	close(vm->vm_fd);
+err_free:
+	free(vm);
+	return err;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->timer_created)
+		timer_delete(vm->timer);
+	munmap(vm->run, vm->run_size);
+	close(vm->vcpu_fd);
+	gmem_fini(vm);
+	close(vm->vm_fd);
+	free(vm);
+}
+
+uint64_t vm_user_size(const struct vm *vm)
+{
+	return vm->user_size;
+}
+
+const struct vm_stats *vm_stats(const struct vm *vm)
+{
+	return &vm->stats;
+}

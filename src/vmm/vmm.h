@@ -1,0 +1,113 @@
+/* vmm.h - the KVM guest core: one VM, one vCPU, identity-mapped user memory, no guest kernel.
+ *
+ * This is the only header users of libvmm include.  Conventions: functions return 0 or a
+ * negative errno; nothing here exits the process or prints (except vm_describe helpers).
+ * A `struct vm` is used by one host thread at a time.
+ *
+ * Memory model (see docs/design.md): guest-virtual user address X is guest-physical X and
+ * byte X of the VM's backing memfd.  Memory appears on first touch in the host kernel
+ * (the memfd is sparse), so mapping a range costs page-table entries, not memory.
+ */
+#ifndef VMM_H
+#define VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+typedef uint64_t gva_t; /* guest-virtual address: never dereference on the host */
+typedef uint64_t gpa_t; /* guest-physical address */
+
+struct vm;
+
+struct vm_config {
+	uint64_t user_size; /* size of the user address range [0, user_size), page aligned */
+};
+
+/* Checks that KVM is usable.  Returns 0, -ENOENT (no /dev/kvm), -EACCES, or -ENOSYS (API). */
+int vm_kvm_available(void);
+
+int vm_create(struct vm **out, const struct vm_config *cfg);
+void vm_destroy(struct vm *vm);
+uint64_t vm_user_size(const struct vm *vm);
+
+/* --- user memory ------------------------------------------------------------------------------
+ * vm_map_range sets the guest's access to [addr, addr+size) (page aligned, inside the user
+ * range) to `prot` (PROT_READ/WRITE/EXEC; PROT_NONE removes the pages from the guest's view
+ * but keeps their content).  vm_discard_range drops the content: the range reads as zero
+ * afterwards (munmap, MADV_DONTNEED, a fresh mmap over old memory). */
+int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot);
+int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size);
+
+/* The host address of guest-virtual addr if the guest (user mode) may access that page for
+ * reading (write=false) or writing; NULL otherwise.  Pages are contiguous on the host, so a
+ * caller checks each page it touches, then copies in one go (see sys/uaccess.c). */
+void *vm_user_page(struct vm *vm, gva_t addr, bool write);
+/* The host address of [addr, addr+size) without a permission check, for the loader writing
+ * into ranges it mapped itself.  NULL when outside the user range. */
+void *vm_user_ptr_unchecked(struct vm *vm, gva_t addr, uint64_t size);
+
+/* --- the vCPU ----------------------------------------------------------------------------- */
+enum vm_exit {
+	VM_EXIT_SYSCALL,  /* the guest executed `syscall`: registers hold the request */
+	VM_EXIT_FAULT,    /* an exception in the guest: see struct vm_fault */
+	VM_EXIT_TIMEOUT,  /* the deadline set by vm_set_deadline passed */
+	VM_EXIT_ERROR,    /* KVM refused to run the vCPU (bad state, internal error) */
+};
+
+struct vm_fault {
+	int vector;        /* exception vector, or -1 for a triple fault / shutdown */
+	uint64_t error;    /* error code pushed by the CPU (0 when none) */
+	uint64_t rip;      /* where it happened */
+	uint64_t addr;     /* CR2 for page faults */
+	uint64_t rsp;
+	uint64_t rflags;
+	bool user;         /* in user mode (CPL 3) */
+	const char *what;  /* for VM_EXIT_ERROR: a short reason */
+};
+
+/* Runs until the next exit the host must handle. */
+enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault);
+
+/* The vCPU's general registers as of the last exit; modify freely, they are written back
+ * on the next vm_run.  At VM_EXIT_SYSCALL: rax = number, rdi rsi rdx r10 r8 r9 = args;
+ * set rax to the result. */
+struct kvm_regs *vm_regs(struct vm *vm);
+
+/* Full user-mode state for starting the program, signal delivery, sigreturn and thread
+ * switches.  vm_load_user_state makes the next vm_run continue in user mode at regs->rip with
+ * exactly these registers (rcx and r11 included). */
+void vm_load_user_state(struct vm *vm, const struct kvm_regs *regs);
+/* The user-mode registers right now, whatever the exit (syscall: rip = rcx). */
+void vm_save_user_state(struct vm *vm, struct kvm_regs *out);
+
+/* Re-execute the syscall the guest is stopped in, from scratch, on the next vm_run. */
+void vm_restart_syscall(struct vm *vm);
+
+int vm_set_fs_base(struct vm *vm, uint64_t base);
+uint64_t vm_fs_base(const struct vm *vm);
+
+/* FPU/SSE/AVX state, for thread switches and signal frames (KVM_GET/SET_XSAVE). */
+int vm_get_xsave(struct vm *vm, struct kvm_xsave *out);
+int vm_set_xsave(struct vm *vm, const struct kvm_xsave *in);
+
+/* Stop the next (or current) vm_run with VM_EXIT_TIMEOUT at CLOCK_MONOTONIC time
+ * deadline_ns; 0 clears it.  Uses a per-thread timer and signal; call from the thread that
+ * runs the VM. */
+int vm_set_deadline(struct vm *vm, uint64_t deadline_ns);
+
+/* Cumulative counters, for --verbose and the benchmark. */
+struct vm_stats {
+	uint64_t exits;        /* VM exits handled (KVM_RUN returns) */
+	uint64_t syscalls;
+	uint64_t faults;
+};
+const struct vm_stats *vm_stats(const struct vm *vm);
+
+/* Human-readable name of a vector, e.g. "page fault". */
+const char *vm_vector_name(int vector);
+
+uint64_t vm_now_ns(void); /* CLOCK_MONOTONIC in ns */
+
+#endif

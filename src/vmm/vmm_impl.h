@@ -1,0 +1,58 @@
+/* vmm_impl.h - the private layout of struct vm, shared by the files of src/vmm only. */
+#ifndef VMM_IMPL_H
+#define VMM_IMPL_H
+#ifndef VMM_INTERNAL
+#error "vmm_impl.h is private to src/vmm"
+#endif
+
+#include <signal.h>
+#include <time.h>
+
+#include "vmm/paging.h"
+#include "vmm/vmm.h"
+
+struct vm {
+	int vm_fd;
+	int vcpu_fd;
+	struct kvm_run *run;   /* the vCPU's shared run page (sync regs live in run->s.regs) */
+	size_t run_size;
+
+	int mem_fd;            /* memfd backing all guest-physical memory */
+	uint8_t *mem;          /* host address of guest-physical 0 */
+	uint64_t user_size;    /* user range [0, user_size) */
+	uint64_t karea;        /* guest-physical start of the kernel area (= user_size) */
+	uint64_t phys_size;    /* user range + kernel area */
+	struct pt pt;
+
+	enum { VM_AT_SYSCALL, VM_AT_FAULT, VM_AT_LOAD } where; /* what the last exit left */
+	uint64_t user_rip, user_rflags, user_rsp; /* user state at the last exception/syscall */
+	bool tlb_flush;        /* PTEs lost rights since the last entry: reload CR3 on resume */
+	uint64_t fs_base;
+
+	timer_t timer;
+	bool timer_created;
+	pid_t timer_tid;
+	uint64_t deadline_ns;
+
+	struct vm_stats stats;
+};
+
+/* kvm.c */
+int kvm_fd(void);
+
+/* cpu.c: descriptor tables and initial vCPU state (no memory allocation). */
+void cpu_write_tables(struct vm *vm);
+int cpu_init_vcpu(struct vm *vm);
+
+/* gmem.c */
+int gmem_init(struct vm *vm);
+void gmem_fini(struct vm *vm);
+int gmem_map_kernel(struct vm *vm);
+
+/* The kernel area seen through the host (offset from layout.h). */
+static inline void *karea_ptr(struct vm *vm, uint64_t off)
+{
+	return vm->mem + vm->karea + off;
+}
+
+#endif
