@@ -59,8 +59,8 @@ $(BUILD)/libvmm.a: $(VMM_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 # --- libsys.a: the Linux emulation -----------------------------------------------------------
-SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o
-SYS_OBJS += mm.o fs.o io.o time.o info.o signal.o futex.o
+SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o policy.o policy_net.o
+SYS_OBJS += mm.o fs.o io.o time.o info.o signal.o futex.o sched.o
 SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
 $(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh

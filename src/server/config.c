@@ -23,11 +23,27 @@ static const char usage[] =
 	"      --max-main-memory MiB  size of the guest address space (default 4096)\n"
 	"      --max-boot-time SECS   stop the program after SECS seconds (default: no limit)\n"
 	"\n"
+	"Permissions (deny by default; lists are comma-separated, flags may repeat):\n"
+	"      --allow-all                  all of the below\n"
+	"      --allow-read[=PATH,...]      read files under PATH (no list: everything)\n"
+	"      --allow-write[=PATH,...]     write (and read) files under PATH (no list: everything)\n"
+	"      --allow-env[=NAME,...]       pass host environment variables (wildcards: API_*)\n"
+	"      --allow-net                  connect and listen anywhere\n"
+	"      --allow-connect[=HOST:PORT,...]  outgoing connections (port 0 or none: any port)\n"
+	"      --allow-listen[=HOST:PORT,...]   listening sockets\n"
+	"      --volume HOST:GUEST[:rw]     show host directory HOST at guest path GUEST\n"
+	"      --cwd DIR                    the program's working directory (a guest path)\n"
+	"      --env NAME=VALUE             set a variable in the program's environment\n"
+	"\n"
 	"Exit status: the program's; 128+N when it dies of signal N (e.g. 139 for a\n"
 	"segmentation fault); 124 when --max-boot-time stopped it; 1 when kvmserver itself\n"
 	"failed (no KVM, bad program); 2 for a bad command line.\n";
 
-enum { OPT_VERBOSE_SYSCALLS = 256, OPT_MAX_MAIN_MEMORY, OPT_MAX_BOOT_TIME };
+enum {
+	OPT_VERBOSE_SYSCALLS = 256, OPT_MAX_MAIN_MEMORY, OPT_MAX_BOOT_TIME, OPT_ALLOW_ALL, OPT_ALLOW_READ,
+	OPT_ALLOW_WRITE, OPT_ALLOW_ENV, OPT_ALLOW_NET, OPT_ALLOW_CONNECT, OPT_ALLOW_LISTEN, OPT_VOLUME,
+	OPT_CWD, OPT_ENV,
+};
 
 static const struct option options[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -35,6 +51,16 @@ static const struct option options[] = {
 	{ "verbose-syscalls", no_argument, NULL, OPT_VERBOSE_SYSCALLS },
 	{ "max-main-memory", required_argument, NULL, OPT_MAX_MAIN_MEMORY },
 	{ "max-boot-time", required_argument, NULL, OPT_MAX_BOOT_TIME },
+	{ "allow-all", no_argument, NULL, OPT_ALLOW_ALL },
+	{ "allow-read", optional_argument, NULL, OPT_ALLOW_READ },
+	{ "allow-write", optional_argument, NULL, OPT_ALLOW_WRITE },
+	{ "allow-env", optional_argument, NULL, OPT_ALLOW_ENV },
+	{ "allow-net", no_argument, NULL, OPT_ALLOW_NET },
+	{ "allow-connect", optional_argument, NULL, OPT_ALLOW_CONNECT },
+	{ "allow-listen", optional_argument, NULL, OPT_ALLOW_LISTEN },
+	{ "volume", required_argument, NULL, OPT_VOLUME },
+	{ "cwd", required_argument, NULL, OPT_CWD },
+	{ "env", required_argument, NULL, OPT_ENV },
 	{ 0, 0, 0, 0 },
 };
 
@@ -48,6 +74,38 @@ static int parse_number(const char *opt, const char *s, double lo, double hi, do
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+static int strlist_add(struct strlist *l, const char *s)
+{
+	const char **v = realloc(l->v, (l->n + 2) * sizeof(*v));
+	if (!v)
+		return -1;
+	l->v = v;
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+	return 0;
+}
+
+/* "--flag" (no list) sets *all; "--flag=a,b" adds a and b. */
+static int allow_list(const char *opt, const char *arg, bool *all, struct strlist *l)
+{
+	if (!arg) {
+		*all = true;
+		return 0;
+	}
+	char *copy = strdup(arg);
+	if (!copy)
+		return -1;
+	size_t before = l->n;
+	for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save))
+		if (strlist_add(l, item))
+			return -1;
+	if (l->n == before) {
+		log_msg("--%s= needs at least one entry", opt);
+		return -1;
+	}
 	return 0;
 }
 
@@ -80,6 +138,55 @@ int config_parse(struct config *cfg, int argc, char **argv)
 			if (parse_number("max-boot-time", optarg, 0, 1e9, &v))
 				return -1;
 			cfg->max_boot_time = v;
+			break;
+		case OPT_ALLOW_ALL:
+			cfg->read_all = cfg->write_all = cfg->env_all = cfg->connect_all = cfg->listen_all = true;
+			break;
+		case OPT_ALLOW_READ:
+			if (allow_list("allow-read", optarg, &cfg->read_all, &cfg->allow_read))
+				return -1;
+			break;
+		case OPT_ALLOW_WRITE:
+			if (allow_list("allow-write", optarg, &cfg->write_all, &cfg->allow_write))
+				return -1;
+			break;
+		case OPT_ALLOW_ENV:
+			if (allow_list("allow-env", optarg, &cfg->env_all, &cfg->allow_env))
+				return -1;
+			break;
+		case OPT_ALLOW_NET:
+			cfg->connect_all = cfg->listen_all = true;
+			break;
+		case OPT_ALLOW_CONNECT:
+			if (allow_list("allow-connect", optarg, &cfg->connect_all, &cfg->allow_connect))
+				return -1;
+			break;
+		case OPT_ALLOW_LISTEN:
+			if (allow_list("allow-listen", optarg, &cfg->listen_all, &cfg->allow_listen))
+				return -1;
+			break;
+		case OPT_VOLUME:
+			if (!strchr(optarg, ':')) {
+				log_msg("--volume wants HOST:GUEST[:rw], got '%s'", optarg);
+				return -1;
+			}
+			if (strlist_add(&cfg->volumes, optarg))
+				return -1;
+			break;
+		case OPT_CWD:
+			if (optarg[0] != '/') {
+				log_msg("--cwd wants an absolute guest path, got '%s'", optarg);
+				return -1;
+			}
+			cfg->cwd = optarg;
+			break;
+		case OPT_ENV:
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				log_msg("--env wants NAME=VALUE, got '%s'", optarg);
+				return -1;
+			}
+			if (strlist_add(&cfg->env, optarg))
+				return -1;
 			break;
 		case '?':
 		default:

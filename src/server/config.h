@@ -3,6 +3,7 @@
 #define SERVER_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct config {
@@ -10,6 +11,14 @@ struct config {
 	bool verbose_syscalls;
 	uint64_t max_main_memory;  /* bytes of guest address space */
 	double max_boot_time;      /* seconds; 0 = no limit */
+	/* The permission policy (upstream kvmserver's flags): lists are comma-separated and
+	 * the flags may repeat. */
+	struct strlist {
+		const char **v;
+		size_t n;
+	} allow_read, allow_write, allow_env, allow_connect, allow_listen, volumes, env;
+	bool read_all, write_all, env_all, connect_all, listen_all;
+	const char *cwd;
 	const char *program;       /* as given */
 	char **argv;               /* PROGRAM ARGS..., NULL terminated (points into main's argv) */
 };

@@ -1,6 +1,7 @@
 /* main.c - kvmserver's entry point: parse the command line, run the program in a guest,
  * turn how it ended into our exit status. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,84 @@
 #include "util/log.h"
 
 extern char **environ;
+
+/* The guest's environment: nothing from ours unless --allow-env lets it through (all, or
+ * the names matching its patterns), then every --env NAME=VALUE, which wins. */
+static char **build_env(const struct config *cfg)
+{
+	size_t n = 0, cap = cfg->env.n + 1;
+	for (char **e = environ; *e; e++)
+		cap++;
+	char **env = calloc(cap, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (char **e = environ; *e; e++) {
+		size_t len = strcspn(*e, "=");
+		char name[256];
+		if (len >= sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)len, *e);
+		bool ok = cfg->env_all;
+		for (size_t i = 0; !ok && i < cfg->allow_env.n; i++)
+			ok = fnmatch(cfg->allow_env.v[i], name, 0) == 0;
+		for (size_t i = 0; ok && i < cfg->env.n; i++)
+			ok = !(strncmp(cfg->env.v[i], *e, len + 1) == 0);
+		if (ok)
+			env[n++] = *e;
+	}
+	for (size_t i = 0; i < cfg->env.n; i++)
+		env[n++] = (char *)cfg->env.v[i];
+	env[n] = NULL;
+	return env;
+}
+
+/* --volume HOST:GUEST[:rw] entries, split in place. */
+static int parse_volumes(const struct config *cfg, struct policy_volume **out)
+{
+	struct policy_volume *v = calloc(cfg->volumes.n + 1, sizeof(*v));
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < cfg->volumes.n; i++) {
+		char *spec = strdup(cfg->volumes.v[i]);
+		char *guest = strchr(spec, ':');
+		*guest++ = 0;
+		char *mode = strchr(guest, ':');
+		if (mode)
+			*mode++ = 0;
+		if (!*spec || guest[0] != '/' || (mode && strcmp(mode, "rw") != 0 && strcmp(mode, "ro") != 0)) {
+			log_msg("--volume wants HOST:GUEST[:rw] with an absolute GUEST, got '%s'", cfg->volumes.v[i]);
+			return -1;
+		}
+		v[i] = (struct policy_volume){ .host = spec, .guest = guest, .writable = mode && strcmp(mode, "rw") == 0 };
+	}
+	*out = v;
+	return 0;
+}
+
+static struct policy *make_policy(const struct config *cfg, const char *program)
+{
+	struct policy_volume *volumes;
+	if (parse_volumes(cfg, &volumes))
+		return NULL;
+	struct policy_config pc = {
+		.read_all = cfg->read_all, .read = cfg->allow_read.v, .nread = cfg->allow_read.n,
+		.write_all = cfg->write_all, .write = cfg->allow_write.v, .nwrite = cfg->allow_write.n,
+		.volumes = volumes, .nvolumes = cfg->volumes.n,
+		.connect_all = cfg->connect_all, .connect = cfg->allow_connect.v, .nconnect = cfg->allow_connect.n,
+		.listen_all = cfg->listen_all, .listen = cfg->allow_listen.v, .nlisten = cfg->allow_listen.n,
+		.verbose = cfg->verbose,
+	};
+	struct policy *pol;
+	const char *why = "";
+	int err = policy_create(&pol, &pc, &why);
+	if (err) {
+		log_msg("bad permission flags: %s", why);
+		return NULL;
+	}
+	/* The program may read itself (e.g. through /proc/self/exe). */
+	policy_allow_file(pol, program);
+	return pol;
+}
 
 /* PROGRAM as the shell would find it: a path if it has a slash, else the first
  * executable regular file of that name on PATH. */
@@ -70,10 +149,16 @@ int main(int argc, char **argv)
 	/* A guest writing to a closed pipe gets EPIPE, not our death. */
 	signal(SIGPIPE, SIG_IGN);
 
+	struct policy *pol = make_policy(&cfg, path);
+	char **env = build_env(&cfg);
+	if (!pol || !env)
+		return 1;
 	struct proc_config pcfg = {
 		.user_size = cfg.max_main_memory,
 		.verbose = cfg.verbose,
 		.trace = cfg.verbose_syscalls,
+		.policy = pol,
+		.cwd = cfg.cwd,
 	};
 	struct proc *p;
 	err = proc_create(&p, &pcfg);
@@ -82,7 +167,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *why = "";
-	err = proc_exec(p, path, cfg.argv, environ, &why);
+	err = proc_exec(p, path, cfg.argv, env, &why);
 	if (err) {
 		log_msg("%s: %s", path, why);
 		proc_destroy(p);
@@ -117,5 +202,7 @@ int main(int argc, char **argv)
 			(unsigned long long)s->syscalls, (unsigned long long)s->faults);
 	}
 	proc_destroy(p);
+	policy_destroy(pol);
+	free(env);
 	return status;
 }

@@ -32,7 +32,11 @@ static long sys_unimplemented(struct proc *p, const struct sys_args *a)
 long sys_dispatch(struct proc *p, const struct sys_args *a)
 {
 	const struct sys_entry *e = a->nr < SYS_TABLE_SIZE ? &sys_table[a->nr] : NULL;
-	long ret = e && e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
+	long ret;
+	if (sched_park_if_blocking(p, a))
+		ret = SYS_RESUMED; /* runs again when what it waits for is ready */
+	else
+		ret = e && e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
 	if (p->cfg.trace)
 		trace_syscall(p, e && e->fn ? e : NULL, a, ret);
 	return ret;

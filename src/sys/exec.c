@@ -137,21 +137,12 @@ static uint64_t host_hwcap(void)
 	return __get_cpuid(1, &eax, &ebx, &ecx, &edx) ? edx : 0;
 }
 
-static int build_stack(struct proc *p, struct image *img, const char *execfn, char *const argv[],
-		       char *const envp[], uint64_t *sp_out)
+static int build_stack(struct proc *p, struct image *img, uint64_t interp_base, const char *execfn,
+		       char *const argv[], char *const envp[], uint64_t *sp_out)
 {
-	uint64_t end = p->mm.user_size - EXEC_PAGE, start = end - STACK_SIZE;
-	struct vma stack = { .start = start, .end = end, .prot = PROT_READ | PROT_WRITE,
-			     .flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, .kind = VMA_STACK };
-	int err = mm_map_fresh(p, &stack);
-	if (err)
-		return err;
-	p->mm.stack_start = start;
-	p->mm.stack_end = end;
-	p->mm.mmap_top = start - STACK_GAP;
-
+	uint64_t end = p->mm.stack_end;
 	/* Strings and AT_RANDOM bytes at the top; the vectors below them. */
-	struct stack_builder sb = { .p = p, .sp = end, .floor = start + STACK_SIZE / 2 };
+	struct stack_builder sb = { .p = p, .sp = end, .floor = p->mm.stack_start + STACK_SIZE / 2 };
 	int argc = count(argv), envc = count(envp);
 	uint64_t *argp = calloc(argc + envc + 2, sizeof(uint64_t));
 	if (!argp)
@@ -170,7 +161,7 @@ static int build_stack(struct proc *p, struct image *img, const char *execfn, ch
 	const struct elf_info *e = &img->info;
 	uint64_t auxv[][2] = {
 		{ AT_PHDR, img->base + e->phdr_vaddr }, { AT_PHENT, e->phentsize },
-		{ AT_PHNUM, e->phnum }, { AT_PAGESZ, EXEC_PAGE }, { AT_BASE, 0 }, { AT_FLAGS, 0 },
+		{ AT_PHNUM, e->phnum }, { AT_PAGESZ, EXEC_PAGE }, { AT_BASE, interp_base }, { AT_FLAGS, 0 },
 		{ AT_ENTRY, img->base + e->entry }, { AT_UID, getuid() }, { AT_EUID, geteuid() },
 		{ AT_GID, getgid() }, { AT_EGID, getegid() }, { AT_SECURE, 0 },
 		{ AT_RANDOM, random_at }, { AT_HWCAP, host_hwcap() }, { AT_HWCAP2, 0 },
@@ -198,17 +189,53 @@ static int build_stack(struct proc *p, struct image *img, const char *execfn, ch
 	return 0;
 }
 
+/* The stack at the top of the user range; new mappings go below it with a gap. */
+static int map_stack(struct proc *p)
+{
+	uint64_t end = p->mm.user_size - EXEC_PAGE, start = end - STACK_SIZE;
+	struct vma stack = { .start = start, .end = end, .prot = PROT_READ | PROT_WRITE,
+			     .flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, .kind = VMA_STACK };
+	int err = mm_map_fresh(p, &stack);
+	if (err)
+		return err;
+	p->mm.stack_start = start;
+	p->mm.stack_end = end;
+	p->mm.mmap_top = start - STACK_GAP;
+	return 0;
+}
+
+/* The program interpreter (ld.so) goes where mmap would put it, as Linux does. */
+static int load_interp(struct proc *p, const char *path, struct image *interp, const char **why)
+{
+	int err = open_image(path, interp, why);
+	if (err)
+		return err;
+	if (!interp->info.is_dyn || interp->info.has_interp) {
+		*why = "the program interpreter is not a plain shared object";
+		close_image(interp);
+		return -ENOEXEC;
+	}
+	uint64_t span = interp->info.max_vaddr - interp->info.min_vaddr;
+	uint64_t align = interp->info.max_align > EXEC_PAGE ? interp->info.max_align : EXEC_PAGE;
+	uint64_t at;
+	err = vma_find_free(&p->mm, 0, span, align, USER_MIN_ADDR, &at);
+	if (!err) {
+		interp->base = at - interp->info.min_vaddr;
+		err = load_segments(p, interp, path);
+	}
+	if (err) {
+		*why = "the program interpreter does not fit in guest memory";
+		close_image(interp);
+	}
+	return err;
+}
+
 int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[], const char **why)
 {
 	struct image img;
 	int err = open_image(path, &img, why);
 	if (err)
 		return err;
-	if (img.info.has_interp) {
-		*why = "dynamically linked executables are not yet supported (build with -static)";
-		close_image(&img);
-		return -ENOEXEC;
-	}
 	img.base = 0;
 	if (img.info.is_dyn) {
 		uint64_t align = img.info.max_align > EXEC_PAGE ? img.info.max_align : EXEC_PAGE;
@@ -217,19 +244,33 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 	if (!realpath(path, p->exe_path))
 		snprintf(p->exe_path, sizeof(p->exe_path), "%s", path);
 
-	uint64_t sp = 0;
+	uint64_t sp = 0, entry = img.base + img.info.entry, interp_base = 0;
 	err = load_segments(p, &img, p->exe_path);
 	if (err)
 		*why = "program does not fit in guest memory (see --max-main-memory)";
 	if (!err) {
 		p->mm.brk_start = p->mm.brk = PAGE_UP(img.base + img.info.max_vaddr);
-		err = build_stack(p, &img, path, argv, envp, &sp);
+		err = map_stack(p);
+		if (err)
+			*why = "no room for the stack (see --max-main-memory)";
+	}
+	if (!err && img.info.has_interp) {
+		struct image interp;
+		err = load_interp(p, img.info.interp, &interp, why);
+		if (!err) {
+			interp_base = interp.base;
+			entry = interp.base + interp.info.entry;
+			close_image(&interp);
+		}
+	}
+	if (!err) {
+		err = build_stack(p, &img, interp_base, path, argv, envp, &sp);
 		if (err)
 			*why = "arguments and environment do not fit on the stack";
 	}
 	if (!err) {
 		struct kvm_regs regs = { 0 };
-		regs.rip = img.base + img.info.entry;
+		regs.rip = entry;
 		regs.rsp = sp;
 		regs.rflags = 0x202;
 		vm_load_user_state(p->vm, &regs);

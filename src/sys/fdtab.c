@@ -16,8 +16,7 @@ int fdtab_init(struct fdtab *t, int limit)
 void fdtab_fini(struct fdtab *t)
 {
 	for (int fd = 0; fd < t->cap; fd++)
-		if (t->e[fd].host_fd >= 0)
-			close(t->e[fd].host_fd);
+		fdtab_close(t, fd);
 	free(t->e);
 	t->e = NULL;
 	t->cap = 0;
@@ -34,7 +33,7 @@ static int grow(struct fdtab *t, int fd)
 	if (!e)
 		return -ENOMEM;
 	for (int i = t->cap; i < cap; i++)
-		e[i].host_fd = -1;
+		e[i] = (struct fd_entry){ .host_fd = -1 };
 	t->e = e;
 	t->cap = cap;
 	return 0;
@@ -47,8 +46,7 @@ int fdtab_install(struct fdtab *t, int fd, int host_fd, enum fd_kind kind, bool 
 		close(host_fd);
 		return err;
 	}
-	if (t->e[fd].host_fd >= 0)
-		close(t->e[fd].host_fd);
+	fdtab_close(t, fd);
 	t->e[fd] = (struct fd_entry){ .host_fd = host_fd, .kind = kind, .cloexec = cloexec };
 	return fd;
 }
@@ -78,6 +76,8 @@ int fdtab_close(struct fdtab *t, int fd)
 	if (!e)
 		return -EBADF;
 	close(e->host_fd);
+	free(e->path);
+	e->path = NULL;
 	e->host_fd = -1;
 	return 0;
 }

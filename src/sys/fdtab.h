@@ -24,6 +24,8 @@ struct fd_entry {
 	int host_fd;      /* -1: this slot is free */
 	enum fd_kind kind;
 	bool cloexec;
+	char *path;       /* the guest path it was opened by (owned; NULL if none): dirfd-relative
+	                   * opens and /proc/self/fd readlink use it */
 };
 
 struct fdtab {

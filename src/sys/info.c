@@ -17,7 +17,7 @@ long sys_uname(struct proc *p, const struct sys_args *a)
 }
 
 long sys_getpid(struct proc *p, const struct sys_args *a) { return p->pid; }
-long sys_gettid(struct proc *p, const struct sys_args *a) { return p->pid; }
+long sys_gettid(struct proc *p, const struct sys_args *a) { return p->cur->tid; }
 long sys_getppid(struct proc *p, const struct sys_args *a) { return getppid(); }
 long sys_getuid(struct proc *p, const struct sys_args *a) { return getuid(); }
 long sys_getgid(struct proc *p, const struct sys_args *a) { return getgid(); }
@@ -92,9 +92,4 @@ long sys_sched_getaffinity(struct proc *p, const struct sys_args *a)
 	uint64_t mask = 1;
 	int err = copy_to_guest(p, a->a[2], &mask, sizeof(mask));
 	return err ? err : (long)sizeof(mask);
-}
-
-long sys_sched_yield(struct proc *p, const struct sys_args *a)
-{
-	return 0;
 }

@@ -38,6 +38,11 @@ int proc_create(struct proc **out, const struct proc_config *cfg)
 	if (!p)
 		return -ENOMEM;
 	p->cfg = *cfg;
+	p->policy = cfg->policy;
+	if (cfg->cwd)
+		snprintf(p->cwd, sizeof(p->cwd), "%s", cfg->cwd);
+	else if (!getcwd(p->cwd, sizeof(p->cwd)))
+		snprintf(p->cwd, sizeof(p->cwd), "/");
 	struct vm_config vcfg = { .user_size = cfg->user_size };
 	int err = vm_create(&p->vm, &vcfg);
 	if (err) {
@@ -47,7 +52,9 @@ int proc_create(struct proc **out, const struct proc_config *cfg)
 	vma_init(&p->mm, cfg->user_size);
 	fdtab_init(&p->fdt, GUEST_NOFILE);
 	p->pid = getpid();
-	err = install_stdio(p);
+	err = sched_init(p);
+	if (!err)
+		err = install_stdio(p);
 	if (err) {
 		proc_destroy(p);
 		return err;
@@ -61,6 +68,7 @@ void proc_destroy(struct proc *p)
 	if (!p)
 		return;
 	fdtab_fini(&p->fdt);
+	sched_fini(p);
 	vma_fini(&p->mm);
 	vm_destroy(p->vm);
 	free(p);
@@ -142,8 +150,7 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 
 long sys_exit(struct proc *p, const struct sys_args *a)
 {
-	/* One thread for now: the thread's exit is the process's. */
-	return sys_exit_group(p, a);
+	return sched_exit_thread(p, (int)a->a[0]);
 }
 
 long sys_exit_group(struct proc *p, const struct sys_args *a)
@@ -172,16 +179,16 @@ long sys_arch_prctl(struct proc *p, const struct sys_args *a)
 
 long sys_set_tid_address(struct proc *p, const struct sys_args *a)
 {
-	p->clear_child_tid = a->a[0];
-	return p->pid; /* the caller's tid; the main thread's tid is the pid */
+	p->cur->clear_child_tid = a->a[0];
+	return p->cur->tid;
 }
 
 long sys_set_robust_list(struct proc *p, const struct sys_args *a)
 {
 	if (a->a[1] != 24) /* sizeof(struct robust_list_head) */
 		return -EINVAL;
-	p->robust_list = a->a[0];
-	p->robust_list_len = a->a[1];
+	p->cur->robust_list = a->a[0];
+	p->cur->robust_len = a->a[1];
 	return 0;
 }
 
@@ -196,19 +203,19 @@ long sys_rseq(struct proc *p, const struct sys_args *a)
 	if (flags & ~1) /* RSEQ_FLAG_UNREGISTER */
 		return -EINVAL;
 	if (flags & 1) {
-		if (addr != p->rseq_addr)
+		if (addr != p->cur->rseq_addr)
 			return -EINVAL;
-		p->rseq_addr = 0;
+		p->cur->rseq_addr = 0;
 		return 0;
 	}
-	if (p->rseq_addr)
-		return addr == p->rseq_addr ? -EBUSY : -EINVAL;
+	if (p->cur->rseq_addr)
+		return addr == p->cur->rseq_addr ? -EBUSY : -EINVAL;
 	if (len < 32 || (addr & 31))
 		return -EINVAL;
 	uint32_t ids[2] = { 0, 0 }; /* cpu_id_start, cpu_id */
 	int err = copy_to_guest(p, addr, ids, sizeof(ids));
 	if (err)
 		return err;
-	p->rseq_addr = addr;
+	p->cur->rseq_addr = addr;
 	return 0;
 }

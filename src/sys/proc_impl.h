@@ -9,6 +9,8 @@
 
 #include "sys/fdtab.h"
 #include "sys/mm.h"
+#include "sys/policy.h"
+#include "sys/sched.h"
 #include "sys/sys.h"
 
 /* Arguments of one syscall, as the guest passed them (rdi rsi rdx r10 r8 r9). */
@@ -27,16 +29,17 @@ struct proc {
 	int exit_code;
 	struct proc_crash crash;
 
+	const struct policy *policy; /* shared, owned by whoever created the process */
+	char cwd[PATH_MAX];       /* the guest's current directory: an absolute guest path */
 	char exe_path[PATH_MAX];  /* host path of the executable, for /proc/self/exe */
-	pid_t pid;                /* what getpid() answers (the guest is its own small world) */
-	uint64_t clear_child_tid; /* set_tid_address */
-	uint64_t robust_list;
-	uint64_t robust_list_len;
-	uint64_t rseq_addr;
+	pid_t pid;                /* what getpid() answers: the host process's pid */
+	struct thread **threads;  /* sched.c */
+	int nthreads;
+	struct thread *cur;       /* the thread on the vCPU */
+	int next_tid;
 	struct sigaction_rec {
 		uint64_t handler, flags, restorer, mask;
 	} sigactions[65];
-	uint64_t sigmask;
 
 	uint8_t enosys_logged[512 / 8]; /* --verbose names each unimplemented call once */
 };

@@ -31,7 +31,7 @@ long sys_rt_sigprocmask(struct proc *p, const struct sys_args *a)
 	int how = (int)a->a[0];
 	if (a->a[3] != sizeof(uint64_t))
 		return -EINVAL;
-	uint64_t old = p->sigmask;
+	uint64_t old = p->cur->sigmask;
 	if (a->a[1]) {
 		uint64_t set;
 		int err = copy_from_guest(p, &set, a->a[1], sizeof(set));
@@ -40,9 +40,9 @@ long sys_rt_sigprocmask(struct proc *p, const struct sys_args *a)
 		/* SIGKILL and SIGSTOP cannot be blocked. */
 		set &= ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
 		switch (how) {
-		case SIG_BLOCK: p->sigmask |= set; break;
-		case SIG_UNBLOCK: p->sigmask &= ~set; break;
-		case SIG_SETMASK: p->sigmask = set; break;
+		case SIG_BLOCK: p->cur->sigmask |= set; break;
+		case SIG_UNBLOCK: p->cur->sigmask &= ~set; break;
+		case SIG_SETMASK: p->cur->sigmask = set; break;
 		default: return -EINVAL;
 		}
 	}

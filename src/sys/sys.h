@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sys/policy.h"
 #include "vmm/vmm.h"
 
 struct proc;
@@ -17,6 +18,8 @@ struct proc_config {
 	uint64_t user_size;      /* guest address-space size (bytes) */
 	bool verbose;            /* log unimplemented syscalls (once each) and events */
 	bool trace;              /* one strace-like line per syscall on stderr */
+	const struct policy *policy; /* required; shared, must outlive the process */
+	const char *cwd;         /* initial guest cwd (absolute); NULL = the host's cwd */
 };
 
 /* Creates the VM and a process with stdin/stdout/stderr.  *why gets a reason on failure. */

@@ -166,6 +166,9 @@ int vma_find_free(const struct mm *mm, uint64_t hint, uint64_t size, uint64_t al
 	/* Top-down: try just below the top, then just below each mapping under it. */
 	uint64_t top = mm->mmap_top;
 	size_t i = first_ending_after(mm, top);
+	/* A mapping straddling the top: start below it. */
+	if (i < mm->len && mm->v[i].start < top)
+		top = mm->v[i].start;
 	for (;;) {
 		if (top < size + lo)
 			return -ENOMEM;

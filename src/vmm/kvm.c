@@ -93,6 +93,8 @@ int vm_create(struct vm **out, const struct vm_config *cfg)
 	err = cpu_init_vcpu(vm);
 	if (err)
 		goto err_run;
+	int xsave2 = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	vm->xsave_size = xsave2 > (int)sizeof(struct kvm_xsave) ? (size_t)xsave2 : sizeof(struct kvm_xsave);
 	*out = vm;
 	return 0;
 

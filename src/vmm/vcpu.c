@@ -140,14 +140,20 @@ uint64_t vm_fs_base(const struct vm *vm)
 	return vm->fs_base;
 }
 
-int vm_get_xsave(struct vm *vm, struct kvm_xsave *out)
+size_t vm_xsave_size(const struct vm *vm)
 {
-	return ioctl(vm->vcpu_fd, KVM_GET_XSAVE, out) < 0 ? -errno : 0;
+	return vm->xsave_size;
 }
 
-int vm_set_xsave(struct vm *vm, const struct kvm_xsave *in)
+int vm_get_xsave(struct vm *vm, void *buf)
 {
-	return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, in) < 0 ? -errno : 0;
+	unsigned long req = vm->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+	return ioctl(vm->vcpu_fd, req, buf) < 0 ? -errno : 0;
+}
+
+int vm_set_xsave(struct vm *vm, const void *buf)
+{
+	return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, buf) < 0 ? -errno : 0;
 }
 
 /* A syscall returns through load_state (load_state_flush when PTEs lost rights). */

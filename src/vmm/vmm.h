@@ -88,9 +88,11 @@ void vm_restart_syscall(struct vm *vm);
 int vm_set_fs_base(struct vm *vm, uint64_t base);
 uint64_t vm_fs_base(const struct vm *vm);
 
-/* FPU/SSE/AVX state, for thread switches and signal frames (KVM_GET/SET_XSAVE). */
-int vm_get_xsave(struct vm *vm, struct kvm_xsave *out);
-int vm_set_xsave(struct vm *vm, const struct kvm_xsave *in);
+/* FPU/SSE/AVX state, for thread switches and signal frames: an XSAVE image of
+ * vm_xsave_size() bytes (at least 4096; larger when the CPU's state is, KVM_CAP_XSAVE2). */
+size_t vm_xsave_size(const struct vm *vm);
+int vm_get_xsave(struct vm *vm, void *buf);
+int vm_set_xsave(struct vm *vm, const void *buf);
 
 /* Stop the next (or current) vm_run with VM_EXIT_TIMEOUT at CLOCK_MONOTONIC time
  * deadline_ns; 0 clears it.  Uses a per-thread timer and signal; call from the thread that

@@ -28,6 +28,7 @@ struct vm {
 	uint64_t user_rip, user_rflags, user_rsp; /* user state at the last exception/syscall */
 	bool tlb_flush;        /* PTEs lost rights since the last entry: reload CR3 on resume */
 	uint64_t fs_base;
+	size_t xsave_size;     /* bytes of a KVM_GET_XSAVE(2) image */
 
 	timer_t timer;
 	bool timer_created;

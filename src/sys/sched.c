@@ -1,0 +1,443 @@
+/* sched.c - guest threads on one vCPU: clone, exit, blocking, and the wait for events
+ * when nothing can run (see sched.h for the model and why). */
+#include <asm/unistd.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys/sched.h"
+#include "sys/syscalls.h"
+#include "sys/table.h"
+#include "sys/uaccess.h"
+#include "util/log.h"
+
+#define MAX_THREADS 4096
+
+static struct thread *thread_new(struct proc *p, int tid)
+{
+	if (p->nthreads >= MAX_THREADS)
+		return NULL;
+	struct thread *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->xsave = calloc(1, vm_xsave_size(p->vm));
+	struct thread **v = realloc(p->threads, (p->nthreads + 1) * sizeof(*v));
+	if (!t->xsave || !v) {
+		free(t->xsave);
+		free(t);
+		if (v)
+			p->threads = v;
+		return NULL;
+	}
+	p->threads = v;
+	p->threads[p->nthreads++] = t;
+	t->tid = tid;
+	return t;
+}
+
+int sched_init(struct proc *p)
+{
+	struct thread *t = thread_new(p, p->pid);
+	if (!t)
+		return -ENOMEM;
+	t->state = T_RUNNING;
+	p->cur = t;
+	p->next_tid = p->pid + 1;
+	return 0;
+}
+
+void sched_fini(struct proc *p)
+{
+	for (int i = 0; i < p->nthreads; i++) {
+		free(p->threads[i]->xsave);
+		free(p->threads[i]);
+	}
+	free(p->threads);
+	p->threads = NULL;
+	p->nthreads = 0;
+	p->cur = NULL;
+}
+
+bool sched_others_alive(const struct proc *p)
+{
+	for (int i = 0; i < p->nthreads; i++)
+		if (p->threads[i] != p->cur && p->threads[i]->state != T_DEAD)
+			return true;
+	return false;
+}
+
+/* Could another thread make progress without this one: runnable, or waiting for I/O or
+ * a deadline?  If every other thread waits on a futex with no deadline, only the current
+ * thread can wake them, and it may as well block on the host. */
+static bool others_need_cpu(const struct proc *p)
+{
+	for (int i = 0; i < p->nthreads; i++) {
+		const struct thread *t = p->threads[i];
+		if (t == p->cur || t->state == T_DEAD)
+			continue;
+		if (t->state == T_RUNNABLE || t->state == T_IO || t->state == T_SLEEP || t->deadline_ns)
+			return true;
+	}
+	return false;
+}
+
+static void save_current(struct proc *p, bool restart, uint64_t nr, long result)
+{
+	struct thread *t = p->cur;
+	vm_save_user_state(p->vm, &t->regs);
+	if (restart) {
+		t->regs.rip -= 2; /* back onto the syscall instruction */
+		t->regs.rax = nr;
+	} else {
+		t->regs.rax = (uint64_t)result;
+	}
+	t->fs_base = vm_fs_base(p->vm);
+	vm_get_xsave(p->vm, t->xsave);
+}
+
+static void load_thread(struct proc *p, struct thread *t)
+{
+	vm_set_xsave(p->vm, t->xsave);
+	vm_set_fs_base(p->vm, t->fs_base);
+	vm_load_user_state(p->vm, &t->regs);
+	t->state = T_RUNNING;
+	t->deadline_ns = 0;
+	p->cur = t;
+}
+
+static struct thread *pick_runnable(struct proc *p)
+{
+	int start = 0;
+	for (int i = 0; i < p->nthreads; i++)
+		if (p->threads[i] == p->cur)
+			start = i + 1;
+	for (int k = 0; k < p->nthreads; k++) {
+		struct thread *t = p->threads[(start + k) % p->nthreads];
+		if (t->state == T_RUNNABLE)
+			return t;
+	}
+	return NULL;
+}
+
+static void wake(struct thread *t, long result, bool restart)
+{
+	if (!restart)
+		t->regs.rax = (uint64_t)result;
+	t->state = T_RUNNABLE;
+	t->deadline_ns = 0;
+	t->nwait = 0;
+}
+
+/* Nothing can run: wait in one poll() for any blocked thread's fds or nearest deadline.
+ * Returns 0 when some thread became runnable, -EINTR when a signal (the execution
+ * deadline) interrupted the wait, -EDEADLK when nothing could ever wake anyone. */
+static int wait_for_events(struct proc *p)
+{
+	struct pollfd fds[256];
+	int owner[256];
+	for (;;) {
+		uint64_t now = vm_now_ns(), nearest = 0;
+		int n = 0;
+		bool woke = false;
+		for (int i = 0; i < p->nthreads; i++) {
+			struct thread *t = p->threads[i];
+			if (t->state != T_IO && t->state != T_FUTEX && t->state != T_SLEEP)
+				continue;
+			if (t->deadline_ns && t->deadline_ns <= now) {
+				wake(t, t->timeout_result, false);
+				woke = true;
+				continue;
+			}
+			if (t->deadline_ns && (!nearest || t->deadline_ns < nearest))
+				nearest = t->deadline_ns;
+			for (int k = 0; t->state == T_IO && k < t->nwait && n < 256; k++) {
+				fds[n] = t->wait[k];
+				fds[n].revents = 0;
+				owner[n++] = i;
+			}
+		}
+		if (woke)
+			return 0;
+		if (n == 0 && !nearest)
+			return -EDEADLK;
+		struct timespec ts, *tsp = NULL;
+		if (nearest) {
+			uint64_t d = nearest - now;
+			ts.tv_sec = (time_t)(d / 1000000000ULL);
+			ts.tv_nsec = (long)(d % 1000000000ULL);
+			tsp = &ts;
+		}
+		int r = ppoll(fds, (nfds_t)n, tsp, NULL);
+		if (r < 0 && errno == EINTR)
+			return -EINTR;
+		for (int k = 0; r > 0 && k < n; k++) {
+			struct thread *t = p->threads[owner[k]];
+			if (fds[k].revents && t->state == T_IO) {
+				wake(t, 0, true);
+				woke = true;
+			}
+		}
+		if (woke)
+			return 0;
+	}
+}
+
+/* Load the next runnable thread, waiting for one if need be. */
+static void switch_away(struct proc *p)
+{
+	struct thread *next;
+	while (!(next = pick_runnable(p))) {
+		int r = wait_for_events(p);
+		if (r == -EDEADLK) {
+			/* Every thread waits for a wake-up only another could give: Linux would
+			 * hang, and so do we, until the execution deadline's signal. */
+			if (p->cfg.verbose)
+				log_msg("all guest threads are blocked for good");
+			pause();
+		}
+		if (r < 0) {
+			/* The run loop stops at the next entry (the deadline passed); load
+			 * something so the vCPU state stays consistent. */
+			if (p->cur->state != T_DEAD)
+				load_thread(p, p->cur);
+			return;
+		}
+	}
+	load_thread(p, next);
+}
+
+long sched_block_current(struct proc *p, enum thread_state state, long wake_result)
+{
+	if (!sched_others_alive(p))
+		return -EDEADLK;
+	save_current(p, false, 0, wake_result);
+	p->cur->state = state;
+	switch_away(p);
+	return SYS_RESUMED;
+}
+
+/* --- parking syscalls that would block ------------------------------------------------ */
+
+static int host_fd_of(struct proc *p, uint64_t fd)
+{
+	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
+	if (!e)
+		return -1;
+	/* A non-blocking fd never blocks: let the call return EAGAIN itself. */
+	int fl = fcntl(e->host_fd, F_GETFL);
+	return fl >= 0 && (fl & O_NONBLOCK) ? -1 : e->host_fd;
+}
+
+static int64_t ms_timeout(int ms)
+{
+	return ms < 0 ? -1 : (int64_t)ms * 1000000LL;
+}
+
+static int64_t ts_timeout(struct proc *p, uint64_t uts)
+{
+	if (!uts)
+		return -1;
+	struct timespec ts;
+	if (copy_from_guest(p, &ts, uts, sizeof(ts)) || ts.tv_sec < 0)
+		return 0; /* let the call itself report the bad argument */
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* What the syscall would wait for: host fds (into t->wait) and a timeout in ns (-1 none).
+ * Returns false when it cannot block (or we cannot tell): the call then runs as is. */
+static bool wait_spec(struct proc *p, const struct sys_args *a, struct thread *t, int64_t *timeout, bool *sleep)
+{
+	int h;
+	*timeout = -1;
+	*sleep = false;
+	t->nwait = 0;
+	switch (a->nr) {
+	case __NR_read: case __NR_readv: case __NR_accept: case __NR_accept4:
+	case __NR_recvfrom: case __NR_recvmsg:
+		if ((a->nr == __NR_recvfrom && (a->a[3] & MSG_DONTWAIT)) ||
+		    (a->nr == __NR_recvmsg && (a->a[2] & MSG_DONTWAIT)))
+			return false;
+		if ((h = host_fd_of(p, a->a[0])) < 0)
+			return false;
+		t->wait[t->nwait++] = (struct pollfd){ .fd = h, .events = POLLIN };
+		return true;
+	case __NR_write: case __NR_writev: case __NR_sendto: case __NR_sendmsg:
+		if ((h = host_fd_of(p, a->a[0])) < 0)
+			return false;
+		t->wait[t->nwait++] = (struct pollfd){ .fd = h, .events = POLLOUT };
+		return true;
+	case __NR_epoll_wait: case __NR_epoll_pwait: case __NR_epoll_pwait2: {
+		struct fd_entry *e = fdtab_get(&p->fdt, (int)a->a[0]);
+		if (!e)
+			return false;
+		t->wait[t->nwait++] = (struct pollfd){ .fd = e->host_fd, .events = POLLIN };
+		*timeout = a->nr == __NR_epoll_pwait2 ? ts_timeout(p, a->a[3]) : ms_timeout((int)a->a[3]);
+		return true;
+	}
+	case __NR_poll: case __NR_ppoll: {
+		uint64_t n = a->a[1];
+		if (n > THREAD_MAX_WAIT_FDS)
+			return false;
+		struct pollfd g[THREAD_MAX_WAIT_FDS];
+		if (copy_from_guest(p, g, a->a[0], n * sizeof(g[0])))
+			return false;
+		for (uint64_t i = 0; i < n; i++) {
+			struct fd_entry *e = fdtab_get(&p->fdt, g[i].fd);
+			if (g[i].fd < 0)
+				continue;
+			if (!e)
+				return false; /* POLLNVAL: returns at once */
+			t->wait[t->nwait++] = (struct pollfd){ .fd = e->host_fd, .events = g[i].events };
+		}
+		*timeout = a->nr == __NR_poll ? ms_timeout((int)a->a[2]) : ts_timeout(p, a->a[2]);
+		return true;
+	}
+	case __NR_nanosleep:
+		*timeout = ts_timeout(p, a->a[0]);
+		*sleep = true;
+		return *timeout > 0;
+	case __NR_clock_nanosleep:
+		if (a->a[1] & TIMER_ABSTIME)
+			return false;
+		*timeout = ts_timeout(p, a->a[2]);
+		*sleep = true;
+		return *timeout > 0;
+	default:
+		return false;
+	}
+}
+
+bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
+{
+	if (p->nthreads < 2 || !others_need_cpu(p))
+		return false;
+	struct thread *t = p->cur;
+	int64_t timeout;
+	bool sleep;
+	if (!wait_spec(p, a, t, &timeout, &sleep) || timeout == 0)
+		return false;
+	if (!sleep && poll(t->wait, (nfds_t)t->nwait, 0) != 0)
+		return false; /* ready (or an error to report): the call will not block */
+	uint64_t deadline = timeout > 0 ? vm_now_ns() + (uint64_t)timeout : 0;
+	save_current(p, !sleep, a->nr, 0);
+	t->state = sleep ? T_SLEEP : T_IO;
+	t->deadline_ns = deadline;
+	t->timeout_result = 0; /* poll/epoll time out with 0; sleeps complete with 0 */
+	switch_away(p);
+	return true;
+}
+
+/* --- futex queues --------------------------------------------------------------------- */
+
+int sched_futex_wake(struct proc *p, uint64_t addr, uint32_t bitset, int n)
+{
+	int woken = 0;
+	for (int i = 0; i < p->nthreads && woken < n; i++) {
+		struct thread *t = p->threads[i];
+		if (t->state == T_FUTEX && t->futex_addr == addr && (t->futex_bitset & bitset)) {
+			wake(t, 0, false);
+			woken++;
+		}
+	}
+	return woken;
+}
+
+int sched_futex_requeue(struct proc *p, uint64_t addr, uint64_t addr2, int n)
+{
+	int moved = 0;
+	for (int i = 0; i < p->nthreads && moved < n; i++) {
+		struct thread *t = p->threads[i];
+		if (t->state == T_FUTEX && t->futex_addr == addr) {
+			t->futex_addr = addr2;
+			moved++;
+		}
+	}
+	return moved;
+}
+
+/* --- clone and exit ------------------------------------------------------------------- */
+
+#define CLONE_THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+
+static long new_thread(struct proc *p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls)
+{
+	/* One guest is one process: fork and vfork have no second address space to go to. */
+	if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS)
+		return -ENOSYS;
+	if (flags & (CLONE_VFORK | CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET))
+		return -EINVAL;
+	struct thread *t = thread_new(p, p->next_tid);
+	if (!t)
+		return -EAGAIN;
+	p->next_tid++;
+	/* The child starts where the parent returns, with rax = 0, on its own stack. */
+	vm_save_user_state(p->vm, &t->regs);
+	t->regs.rax = 0;
+	if (stack)
+		t->regs.rsp = stack;
+	t->fs_base = (flags & CLONE_SETTLS) ? tls : vm_fs_base(p->vm);
+	vm_get_xsave(p->vm, t->xsave);
+	t->sigmask = p->cur->sigmask;
+	uint32_t tid = (uint32_t)t->tid;
+	if (flags & CLONE_PARENT_SETTID)
+		copy_to_guest(p, ptid, &tid, sizeof(tid));
+	if (flags & CLONE_CHILD_SETTID)
+		copy_to_guest(p, ctid, &tid, sizeof(tid));
+	if (flags & CLONE_CHILD_CLEARTID)
+		t->clear_child_tid = ctid;
+	t->state = T_RUNNABLE;
+	return t->tid;
+}
+
+long sys_clone(struct proc *p, const struct sys_args *a)
+{
+	return new_thread(p, a->a[0], a->a[1], a->a[2], a->a[3], a->a[4]);
+}
+
+long sys_clone3(struct proc *p, const struct sys_args *a)
+{
+	struct clone_args ca;
+	if (a->a[1] < CLONE_ARGS_SIZE_VER0 || a->a[1] > sizeof(ca) * 4)
+		return -EINVAL;
+	memset(&ca, 0, sizeof(ca));
+	size_t size = a->a[1] < sizeof(ca) ? a->a[1] : sizeof(ca);
+	int err = copy_from_guest(p, &ca, a->a[0], size);
+	if (err)
+		return err;
+	if (ca.set_tid || ca.set_tid_size || ca.cgroup)
+		return -EINVAL;
+	uint64_t stack = ca.stack ? ca.stack + ca.stack_size : 0;
+	return new_thread(p, ca.flags, stack, ca.parent_tid, ca.child_tid, ca.tls);
+}
+
+long sched_exit_thread(struct proc *p, int code)
+{
+	struct thread *t = p->cur;
+	if (t->clear_child_tid) {
+		/* CLONE_CHILD_CLEARTID: zero the word and wake one waiter (pthread_join). */
+		uint32_t zero = 0;
+		if (copy_to_guest(p, t->clear_child_tid, &zero, sizeof(zero)) == 0)
+			sched_futex_wake(p, t->clear_child_tid, ~0u, 1);
+	}
+	t->state = T_DEAD;
+	if (!sched_others_alive(p)) {
+		p->exited = true;
+		p->exit_code = code & 0xff;
+		return SYS_RESUMED;
+	}
+	switch_away(p);
+	return SYS_RESUMED;
+}
+
+long sys_sched_yield(struct proc *p, const struct sys_args *a)
+{
+	if (!pick_runnable(p))
+		return 0;
+	return sched_block_current(p, T_RUNNABLE, 0);
+}

@@ -1,0 +1,78 @@
+/* sched.h - guest threads, scheduled cooperatively on the one vCPU (private to src/sys).
+ *
+ * Why cooperative: a VM here has one vCPU, and the host thread that runs it is the only
+ * one that touches the process, so there are no locks anywhere in src/sys.  A thread runs
+ * until it blocks (futex, I/O that is not ready, sleep) or yields; then its user state
+ * (registers, FS base, XSAVE image) is saved and another runnable thread is loaded.  When
+ * no thread can run, the host waits in one poll() over every blocked thread's fds with the
+ * nearest deadline.  A thread blocked on I/O re-executes its syscall when the fd is ready
+ * (rip rewound onto the syscall instruction); a futex or sleep waiter is completed with a
+ * result instead, so a wake-up is never lost.
+ */
+#ifndef SYS_SCHED_H
+#define SYS_SCHED_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/vmm.h"
+
+struct proc;
+struct sys_args;
+
+enum thread_state {
+	T_RUNNING,   /* on the vCPU (p->cur) */
+	T_RUNNABLE,
+	T_FUTEX,     /* futex wait: woken by FUTEX_WAKE/REQUEUE or its deadline */
+	T_IO,        /* waits for its fds; re-executes the syscall */
+	T_SLEEP,     /* nanosleep: completes at its deadline */
+	T_DEAD,
+};
+
+#define THREAD_MAX_WAIT_FDS 64
+
+struct thread {
+	int tid;
+	enum thread_state state;
+	struct kvm_regs regs;       /* user state while not running */
+	uint64_t fs_base;
+	void *xsave;                /* vm_xsave_size() bytes while not running */
+	uint64_t clear_child_tid;   /* CLONE_CHILD_CLEARTID / set_tid_address */
+	uint64_t robust_list, robust_len;
+	uint64_t sigmask;
+	uint64_t rseq_addr;          /* registered rseq area (per thread, as Linux) */
+	uint64_t futex_addr;        /* T_FUTEX */
+	uint32_t futex_bitset;
+	uint64_t deadline_ns;       /* 0: none */
+	long timeout_result;        /* rax when the deadline passes */
+	struct pollfd wait[THREAD_MAX_WAIT_FDS]; /* T_IO: host fds */
+	int nwait;
+};
+
+int sched_init(struct proc *p);        /* creates the main thread (tid = pid) */
+void sched_fini(struct proc *p);
+
+/* Called by the dispatcher before a syscall runs: if it would block the host while other
+ * threads could make progress, parks the current thread and switches.  True when it did
+ * (the dispatcher then returns SYS_RESUMED). */
+bool sched_park_if_blocking(struct proc *p, const struct sys_args *a);
+
+/* Parks the current thread in `state` (fields already set by the caller) with `result`
+ * to be returned when it wakes (futex/sleep), and switches to another thread.  Returns
+ * SYS_RESUMED, or a negative errno if no other thread exists to run (the caller then
+ * blocks on the host itself). */
+long sched_block_current(struct proc *p, enum thread_state state, long wake_result);
+
+/* Wakes up to n threads waiting on futex word `addr` whose bitset meets `bitset`. */
+int sched_futex_wake(struct proc *p, uint64_t addr, uint32_t bitset, int n);
+/* Moves up to n waiters from addr to addr2 (FUTEX_REQUEUE). */
+int sched_futex_requeue(struct proc *p, uint64_t addr, uint64_t addr2, int n);
+
+/* Whether another thread exists that is not dead. */
+bool sched_others_alive(const struct proc *p);
+
+/* The calling thread exits (exit(2)); the process ends with the last one. */
+long sched_exit_thread(struct proc *p, int code);
+
+#endif
