@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sys/signal.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
@@ -104,11 +105,13 @@ static int vector_signal(int vector)
 void proc_describe_crash(const struct proc *p, char *buf, unsigned size)
 {
 	const struct vm_fault *f = &p->crash.fault;
-	if (f->vector == X86_EXC_PF)
-		snprintf(buf, size, "%s (%s%s) at address 0x%llx, rip 0x%llx [err %llx]", vm_vector_name(f->vector),
+	if (f->vector == -2)
+		snprintf(buf, size, "the program raised %s with no handler", sigabbrev_np(p->crash.signal) ?: "a signal");
+	else if (f->vector == X86_EXC_PF)
+		snprintf(buf, size, "%s (%s%s) at address 0x%llx, rip 0x%llx", vm_vector_name(f->vector),
 			 f->error & PF_ERR_I ? "exec" : f->error & PF_ERR_W ? "write" : "read",
 			 f->error & PF_ERR_P ? ", protection" : ", not mapped",
-			 (unsigned long long)f->addr, (unsigned long long)f->rip, (unsigned long long)f->error);
+			 (unsigned long long)f->addr, (unsigned long long)f->rip);
 	else
 		snprintf(buf, size, "%s%s, rip 0x%llx", vm_vector_name(f->vector), f->user ? "" : " in the guest trampoline",
 			 (unsigned long long)f->rip);
@@ -134,11 +137,25 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 			handle_syscall(p);
 			if (p->exited)
 				return PROC_EXITED;
+			if (p->cur->pending) {
+				int sig = signal_deliver_pending(p);
+				if (sig) {
+					memset(&p->crash, 0, sizeof(p->crash));
+					p->crash.signal = sig;
+					p->crash.fault.what = "killed by a signal";
+					p->crash.fault.vector = -2;
+					return PROC_CRASHED;
+				}
+			}
 			break;
-		case VM_EXIT_FAULT:
+		case VM_EXIT_FAULT: {
+			int sig = f.vector < 0 ? SIGSEGV : vector_signal(f.vector);
+			if (f.user && signal_fault(p, sig, &f) == 0)
+				break;
 			p->crash.fault = f;
-			p->crash.signal = f.vector < 0 ? SIGSEGV : vector_signal(f.vector);
+			p->crash.signal = sig;
 			return PROC_CRASHED;
+		}
 		case VM_EXIT_TIMEOUT:
 			return PROC_TIMEOUT;
 		case VM_EXIT_ERROR:

@@ -41,6 +41,9 @@ struct thread {
 	uint64_t clear_child_tid;   /* CLONE_CHILD_CLEARTID / set_tid_address */
 	uint64_t robust_list, robust_len;
 	uint64_t sigmask;
+	uint64_t pending;           /* signals sent to this thread, not yet delivered */
+	uint64_t altstack_sp, altstack_size;
+	uint32_t altstack_flags;
 	uint64_t rseq_addr;          /* registered rseq area (per thread, as Linux) */
 	uint64_t futex_addr;        /* T_FUTEX */
 	uint32_t futex_bitset;

@@ -1,12 +1,216 @@
-/* signal.c - signal dispositions and the mask, recorded for the guest (delivery of
- * signals to guest handlers is not implemented yet: faults end the process). */
+/* signal.c - signals: dispositions, masks, the alternate stack, and delivery to guest
+ * handlers of signals the guest raises (kill/tgkill to itself) and of synchronous faults.
+ * The frame is Linux's x86-64 rt_sigframe (arch/x86/include/asm/sigframe.h,
+ * uapi/asm/sigcontext.h), so glibc's restorer and siglongjmp work unchanged. */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
+#include <string.h>
 
+#include "sys/signal.h"
 #include "sys/syscalls.h"
+#include "sys/table.h"
 #include "sys/uaccess.h"
+#include "vmm/abi.h"
+#include "vmm/layout.h"
 
-#define GUEST_NSIG 64
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
+#define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
+#define K_SA_RESTORER 0x04000000ULL
+#define K_SS_ONSTACK 1
+#define K_SS_DISABLE 2
+#define K_SS_AUTODISARM (1U << 31)
+#define K_MINSIGSTKSZ 2048
+#define UC_FP_XSTATE 1
+#define UC_SIGCONTEXT_SS 2
+#define FP_XSTATE_MAGIC1 0x46505853U
+
+/* The kernel's 64-bit struct sigcontext and struct ucontext. */
+struct k_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate, reserved[8];
+};
+
+struct k_stack {
+	uint64_t sp;
+	int32_t flags;
+	int32_t pad;
+	uint64_t size;
+};
+
+struct k_ucontext {
+	uint64_t flags, link;
+	struct k_stack stack;
+	struct k_sigcontext mc;
+	uint64_t sigmask;
+};
+
+struct k_siginfo {
+	int32_t signo, errno_, code, pad;
+	union {
+		uint64_t addr;          /* SIGSEGV, SIGBUS, SIGILL, SIGFPE */
+		struct { int32_t pid; uint32_t uid; } kill;
+	} u;
+	uint8_t rest[128 - 24];
+};
+
+struct k_rt_sigframe {
+	uint64_t pretcode;
+	struct k_ucontext uc;
+	struct k_siginfo info;
+};
+
+_Static_assert(sizeof(struct k_sigcontext) == 256, "sigcontext layout");
+_Static_assert(offsetof(struct k_ucontext, mc) == 40, "ucontext layout");
+_Static_assert(sizeof(struct k_siginfo) == 128, "siginfo layout");
+
+/* Linux's default action for signals with no handler: ignore these, end on the rest
+ * (core-dumping ones included; no core is written). */
+static bool default_ignores(int sig)
+{
+	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+}
+
+static bool has_handler(const struct proc *p, int sig)
+{
+	uint64_t h = p->sigactions[sig].handler;
+	return h != (uint64_t)SIG_DFL && h != (uint64_t)SIG_IGN;
+}
+
+static bool on_altstack(const struct thread *t, uint64_t sp)
+{
+	return t->altstack_size && sp > t->altstack_sp && sp <= t->altstack_sp + t->altstack_size;
+}
+
+/* Build the frame and enter the handler.  0, or -EFAULT when the frame cannot be written
+ * (Linux then kills the thread with SIGSEGV). */
+static int enter_handler(struct proc *p, int sig, const struct k_siginfo *info, const struct vm_fault *f)
+{
+	struct thread *t = p->cur;
+	const struct sigaction_rec *act = &p->sigactions[sig];
+	if (!(act->flags & K_SA_RESTORER))
+		return -EFAULT; /* x86-64 Linux needs a restorer too; glibc always sets one */
+	struct kvm_regs regs;
+	vm_save_user_state(p->vm, &regs);
+
+	uint64_t sp = regs.rsp;
+	bool alt = (act->flags & SA_ONSTACK) && t->altstack_size && !on_altstack(t, sp);
+	if (alt)
+		sp = t->altstack_sp + t->altstack_size;
+	else
+		sp -= 128; /* the red zone (SysV ABI 3.2.2) */
+	size_t fpsize = vm_xsave_size(p->vm);
+	sp = (sp - fpsize) & ~63ULL;
+	uint64_t fp_at = sp;
+	sp = ((sp - sizeof(struct k_rt_sigframe)) & ~15ULL) - 8;
+
+	uint8_t *fp = guest_buf(p, fp_at, fpsize, true);
+	struct k_rt_sigframe *frame = guest_buf(p, sp, sizeof(*frame), true);
+	if (!fp || !frame)
+		return -EFAULT;
+	vm_get_xsave(p->vm, fp);
+	/* fpx_sw_bytes in the legacy area's software-reserved bytes (464..511). */
+	uint32_t sw[4] = { FP_XSTATE_MAGIC1, (uint32_t)fpsize + 4, 0, (uint32_t)fpsize };
+	memcpy(fp + 464, sw, sizeof(sw));
+
+	memset(frame, 0, sizeof(*frame));
+	frame->pretcode = act->restorer;
+	frame->uc.flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS;
+	frame->uc.stack = (struct k_stack){ .sp = t->altstack_sp, .size = t->altstack_size,
+					    .flags = t->altstack_size ? (on_altstack(t, regs.rsp) ? K_SS_ONSTACK : 0) : K_SS_DISABLE };
+	struct k_sigcontext *mc = &frame->uc.mc;
+	*mc = (struct k_sigcontext){
+		.r8 = regs.r8, .r9 = regs.r9, .r10 = regs.r10, .r11 = regs.r11, .r12 = regs.r12,
+		.r13 = regs.r13, .r14 = regs.r14, .r15 = regs.r15, .rdi = regs.rdi, .rsi = regs.rsi,
+		.rbp = regs.rbp, .rbx = regs.rbx, .rdx = regs.rdx, .rax = regs.rax, .rcx = regs.rcx,
+		.rsp = regs.rsp, .rip = regs.rip, .eflags = regs.rflags, .cs = SEL_UCODE, .ss = SEL_UDATA,
+		.err = f ? f->error : 0, .trapno = f ? (uint64_t)f->vector : 0, .oldmask = t->sigmask,
+		.cr2 = f ? f->addr : 0, .fpstate = fp_at,
+	};
+	frame->uc.sigmask = t->sigmask;
+	frame->info = *info;
+
+	t->sigmask |= act->mask | ((act->flags & SA_NODEFER) ? 0 : SIGBIT(sig));
+	t->sigmask &= ~UNBLOCKABLE;
+	if (act->flags & SA_RESETHAND)
+		p->sigactions[sig].handler = (uint64_t)SIG_DFL;
+	if (alt && (t->altstack_flags & K_SS_AUTODISARM))
+		t->altstack_size = 0;
+
+	regs.rip = act->handler;
+	regs.rsp = sp;
+	regs.rdi = (uint64_t)sig;
+	regs.rsi = sp + offsetof(struct k_rt_sigframe, info);
+	regs.rdx = sp + offsetof(struct k_rt_sigframe, uc);
+	regs.rax = 0;
+	regs.rflags &= ~(X86_RFLAGS_DF | X86_RFLAGS_TF);
+	vm_load_user_state(p->vm, &regs);
+	return 0;
+}
+
+int signal_fault(struct proc *p, int sig, const struct vm_fault *f)
+{
+	/* A fault's signal cannot be blocked or ignored away (Linux's force_sig). */
+	if (!has_handler(p, sig) || (p->cur->sigmask & SIGBIT(sig)))
+		return -1;
+	struct k_siginfo info = { .signo = sig };
+	if (sig == SIGSEGV) {
+		info.code = (f->error & PF_ERR_P) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
+		info.u.addr = f->vector == X86_EXC_PF ? f->addr : 0;
+	} else {
+		info.code = sig == SIGILL ? 2 /* ILL_ILLOPN */ : sig == SIGFPE ? 1 /* FPE_INTDIV */ : 0x80;
+		info.u.addr = f->rip;
+	}
+	return enter_handler(p, sig, &info, f);
+}
+
+int signal_deliver_pending(struct proc *p)
+{
+	struct thread *t = p->cur;
+	uint64_t ready = t->pending & ~t->sigmask;
+	if (!ready)
+		return 0;
+	int sig = __builtin_ctzll(ready) + 1;
+	t->pending &= ~SIGBIT(sig);
+	if (p->sigactions[sig].handler == (uint64_t)SIG_IGN || (!has_handler(p, sig) && default_ignores(sig)))
+		return 0;
+	if (!has_handler(p, sig))
+		return sig; /* default action: the process ends by this signal */
+	struct k_siginfo info = { .signo = sig, .code = -6 /* SI_TKILL */ };
+	info.u.kill.pid = p->pid;
+	return enter_handler(p, sig, &info, NULL) ? SIGSEGV : 0;
+}
+
+long sys_rt_sigreturn(struct proc *p, const struct sys_args *a)
+{
+	struct thread *t = p->cur;
+	struct kvm_regs regs;
+	vm_save_user_state(p->vm, &regs);
+	/* The handler's `ret` popped pretcode: the ucontext is at the stack pointer. */
+	struct k_ucontext uc;
+	if (copy_from_guest(p, &uc, regs.rsp, sizeof(uc)))
+		return -EFAULT;
+	const struct k_sigcontext *mc = &uc.mc;
+	if (mc->rip >= (1ULL << 47))
+		return -EFAULT;
+	regs = (struct kvm_regs){
+		.r8 = mc->r8, .r9 = mc->r9, .r10 = mc->r10, .r11 = mc->r11, .r12 = mc->r12,
+		.r13 = mc->r13, .r14 = mc->r14, .r15 = mc->r15, .rdi = mc->rdi, .rsi = mc->rsi,
+		.rbp = mc->rbp, .rbx = mc->rbx, .rdx = mc->rdx, .rax = mc->rax, .rcx = mc->rcx,
+		.rsp = mc->rsp, .rip = mc->rip, .rflags = mc->eflags,
+	};
+	if (mc->fpstate) {
+		size_t fpsize = vm_xsave_size(p->vm);
+		const void *fp = guest_buf(p, mc->fpstate, fpsize, false);
+		if (!fp)
+			return -EFAULT;
+		vm_set_xsave(p->vm, fp);
+	}
+	t->sigmask = uc.sigmask & ~UNBLOCKABLE;
+	vm_load_user_state(p->vm, &regs);
+	return SYS_RESUMED;
+}
 
 long sys_rt_sigaction(struct proc *p, const struct sys_args *a)
 {
@@ -21,6 +225,7 @@ long sys_rt_sigaction(struct proc *p, const struct sys_args *a)
 		int err = copy_from_guest(p, &act, a->a[1], sizeof(act));
 		if (err)
 			return err;
+		act.mask &= ~UNBLOCKABLE;
 		p->sigactions[sig] = act;
 	}
 	return a->a[2] ? copy_to_guest(p, a->a[2], &old, sizeof(old)) : 0;
@@ -31,20 +236,101 @@ long sys_rt_sigprocmask(struct proc *p, const struct sys_args *a)
 	int how = (int)a->a[0];
 	if (a->a[3] != sizeof(uint64_t))
 		return -EINVAL;
-	uint64_t old = p->cur->sigmask;
+	uint64_t *mask = &p->cur->sigmask, old = *mask;
 	if (a->a[1]) {
 		uint64_t set;
 		int err = copy_from_guest(p, &set, a->a[1], sizeof(set));
 		if (err)
 			return err;
-		/* SIGKILL and SIGSTOP cannot be blocked. */
-		set &= ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+		set &= ~UNBLOCKABLE;
 		switch (how) {
-		case SIG_BLOCK: p->cur->sigmask |= set; break;
-		case SIG_UNBLOCK: p->cur->sigmask &= ~set; break;
-		case SIG_SETMASK: p->cur->sigmask = set; break;
+		case SIG_BLOCK: *mask |= set; break;
+		case SIG_UNBLOCK: *mask &= ~set; break;
+		case SIG_SETMASK: *mask = set; break;
 		default: return -EINVAL;
 		}
 	}
 	return a->a[2] ? copy_to_guest(p, a->a[2], &old, sizeof(old)) : 0;
+}
+
+long sys_rt_sigpending(struct proc *p, const struct sys_args *a)
+{
+	if (a->a[1] != sizeof(uint64_t))
+		return -EINVAL;
+	uint64_t set = p->cur->pending & p->cur->sigmask;
+	return copy_to_guest(p, a->a[0], &set, sizeof(set));
+}
+
+long sys_sigaltstack(struct proc *p, const struct sys_args *a)
+{
+	struct thread *t = p->cur;
+	struct kvm_regs regs;
+	vm_save_user_state(p->vm, &regs);
+	bool on = on_altstack(t, regs.rsp);
+	struct k_stack old = { .sp = t->altstack_sp, .size = t->altstack_size,
+			       .flags = on ? K_SS_ONSTACK : t->altstack_size ? (int32_t)(t->altstack_flags & K_SS_AUTODISARM) : K_SS_DISABLE };
+	if (a->a[0]) {
+		struct k_stack ss;
+		int err = copy_from_guest(p, &ss, a->a[0], sizeof(ss));
+		if (err)
+			return err;
+		if (on)
+			return -EPERM;
+		uint32_t mode = (uint32_t)ss.flags & ~K_SS_AUTODISARM;
+		if (mode != 0 && mode != K_SS_DISABLE && mode != K_SS_ONSTACK)
+			return -EINVAL;
+		if (mode == K_SS_DISABLE) {
+			t->altstack_sp = t->altstack_size = 0;
+		} else {
+			if (ss.size < K_MINSIGSTKSZ)
+				return -ENOMEM;
+			t->altstack_sp = ss.sp;
+			t->altstack_size = ss.size;
+			t->altstack_flags = (uint32_t)ss.flags & K_SS_AUTODISARM;
+		}
+	}
+	return a->a[1] ? copy_to_guest(p, a->a[1], &old, sizeof(old)) : 0;
+}
+
+/* Queue sig for thread t (sig 0: only check that it exists). */
+static long queue_signal(struct proc *p, struct thread *t, int sig)
+{
+	if (sig < 0 || sig > GUEST_NSIG)
+		return -EINVAL;
+	if (!t || t->state == T_DEAD)
+		return -ESRCH;
+	if (sig)
+		t->pending |= SIGBIT(sig);
+	return 0;
+}
+
+static struct thread *find_thread(struct proc *p, int tid)
+{
+	for (int i = 0; i < p->nthreads; i++)
+		if (p->threads[i]->tid == tid && p->threads[i]->state != T_DEAD)
+			return p->threads[i];
+	return NULL;
+}
+
+long sys_kill(struct proc *p, const struct sys_args *a)
+{
+	int pid = (int)a->a[0];
+	/* Only the guest itself exists in its world: itself, its group, or "everyone". */
+	if (pid != p->pid && pid != 0 && pid != -1 && pid != -p->pid)
+		return -ESRCH;
+	return queue_signal(p, p->cur, (int)a->a[1]);
+}
+
+long sys_tgkill(struct proc *p, const struct sys_args *a)
+{
+	if ((int)a->a[0] != p->pid || (int)a->a[1] <= 0)
+		return (int)a->a[1] <= 0 || (int)a->a[0] <= 0 ? -EINVAL : -ESRCH;
+	return queue_signal(p, find_thread(p, (int)a->a[1]), (int)a->a[2]);
+}
+
+long sys_tkill(struct proc *p, const struct sys_args *a)
+{
+	if ((int)a->a[0] <= 0)
+		return -EINVAL;
+	return queue_signal(p, find_thread(p, (int)a->a[0]), (int)a->a[1]);
 }

@@ -1,0 +1,17 @@
+/* signal.h - signal delivery entry points for the run loop (private to src/sys). */
+#ifndef SYS_SIGNAL_H
+#define SYS_SIGNAL_H
+
+#include "sys/proc_impl.h"
+
+#define GUEST_NSIG 64
+
+/* A synchronous fault in user mode: enter the guest's handler for sig.  0 when it did;
+ * -1 when the process must die of sig instead (no handler, blocked, or no room). */
+int signal_fault(struct proc *p, int sig, const struct vm_fault *f);
+
+/* Deliver one pending, unblocked signal of the current thread.  Returns 0 (delivered,
+ * ignored, or nothing pending) or the signal whose default action ends the process. */
+int signal_deliver_pending(struct proc *p);
+
+#endif
