@@ -115,6 +115,8 @@ int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size)
 		return -EINVAL;
 	if (size == 0)
 		return 0;
+	if (vm->tmpl)
+		return cow_discard(vm, addr, size);
 	/* Punching the memfd frees the pages and unmaps them from KVM (via the MMU notifier);
 	 * they read back as zero, which is what munmap + mmap and MADV_DONTNEED promise. */
 	if (fallocate(vm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)addr, (off_t)size) < 0)
@@ -130,10 +132,15 @@ void *vm_user_page(struct vm *vm, gva_t addr, bool write)
 	uint64_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
 	if ((pte & need) != need)
 		return NULL;
+	if (write)
+		cow_mark(vm, addr, 1);
 	return vm->mem + addr;
 }
 
 void *vm_user_ptr_unchecked(struct vm *vm, gva_t addr, uint64_t size)
 {
-	return user_range_ok(vm, addr, size) ? vm->mem + addr : NULL;
+	if (!user_range_ok(vm, addr, size))
+		return NULL;
+	cow_mark(vm, addr, size);
+	return vm->mem + addr;
 }

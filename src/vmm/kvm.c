@@ -45,45 +45,17 @@ int vm_kvm_available(void)
 	return fd < 0 ? fd : 0;
 }
 
-int vm_create(struct vm **out, const struct vm_config *cfg)
+/* The vCPU of a VM whose memory is in place: run page, CPUID, registers. */
+int kvm_open_vcpu(struct vm *vm)
 {
 	int kfd = kvm_fd();
-	if (kfd < 0)
-		return kfd;
-	if (cfg->user_size < USER_MIN_ADDR || cfg->user_size % (2ULL << 20) || cfg->user_size > (1ULL << 46))
-		return -EINVAL;
-
-	struct vm *vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		return -ENOMEM;
-	vm->vm_fd = vm->vcpu_fd = vm->mem_fd = -1;
-	vm->user_size = cfg->user_size;
-	vm->karea = cfg->user_size;
-
-	int err;
-	vm->vm_fd = ioctl(kfd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		err = -errno;
-		goto err_free;
-	}
-	err = gmem_init(vm);
-	if (err)
-		goto err_vm;
-	cpu_write_tables(vm);
-	err = gmem_map_kernel(vm);
-	if (err)
-		goto err_mem;
-
 	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0) {
-		err = -errno;
-		goto err_mem;
-	}
+	if (vm->vcpu_fd < 0)
+		return -errno;
+	int err = -ENOSYS;
 	int run_size = ioctl(kfd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size < (int)sizeof(struct kvm_run)) {
-		err = -ENOSYS;
+	if (run_size < (int)sizeof(struct kvm_run))
 		goto err_vcpu;
-	}
 	vm->run_size = run_size;
 	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
 	if (vm->run == MAP_FAILED) {
@@ -95,18 +67,63 @@ int vm_create(struct vm **out, const struct vm_config *cfg)
 		goto err_run;
 	int xsave2 = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 	vm->xsave_size = xsave2 > (int)sizeof(struct kvm_xsave) ? (size_t)xsave2 : sizeof(struct kvm_xsave);
-	*out = vm;
 	return 0;
-
 err_run:
 	munmap(vm->run, vm->run_size);
 err_vcpu:
 	close(vm->vcpu_fd);
+	vm->vcpu_fd = -1;
+	return err;
+}
+
+struct vm *kvm_alloc_vm(uint64_t user_size, int *err)
+{
+	int kfd = kvm_fd();
+	if (kfd < 0) {
+		*err = kfd;
+		return NULL;
+	}
+	struct vm *vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	vm->vcpu_fd = vm->mem_fd = -1;
+	vm->user_size = user_size;
+	vm->karea = user_size;
+	vm->vm_fd = ioctl(kfd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		*err = -errno;
+		free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+int vm_create(struct vm **out, const struct vm_config *cfg)
+{
+	if (cfg->user_size < USER_MIN_ADDR || cfg->user_size % (2ULL << 20) || cfg->user_size > (1ULL << 46))
+		return -EINVAL;
+	int err;
+	struct vm *vm = kvm_alloc_vm(cfg->user_size, &err);
+	if (!vm)
+		return err;
+	err = gmem_init(vm);
+	if (err)
+		goto err_vm;
+	cpu_write_tables(vm);
+	err = gmem_map_kernel(vm);
+	if (!err)
+		err = kvm_open_vcpu(vm);
+	if (err)
+		goto err_mem;
+	*out = vm;
+	return 0;
+
 err_mem:
 	gmem_fini(vm);
 err_vm:
 	close(vm->vm_fd);
-err_free:
 	free(vm);
 	return err;
 }
@@ -121,6 +138,7 @@ void vm_destroy(struct vm *vm)
 	close(vm->vcpu_fd);
 	gmem_fini(vm);
 	close(vm->vm_fd);
+	cow_fini(vm);
 	free(vm);
 }
 

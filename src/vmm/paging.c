@@ -31,6 +31,7 @@ int pt_init(struct pt *pt, uint8_t *mem, uint64_t pool_start, uint64_t pool_end)
 	pt->pool_start = pool_start;
 	pt->pool_end = pool_end;
 	pt->pool_next = pool_start;
+	pt->on_write = NULL;
 	return pt_alloc(pt, &pt->root);
 }
 
@@ -59,6 +60,8 @@ static uint64_t *pt_leaf(struct pt *pt, uint64_t va, int create, int *err, uint6
 			if (*err)
 				return NULL;
 			*entry = fresh | PT_UPPER_FLAGS;
+			if (pt->on_write)
+				pt->on_write(pt, (uint64_t)((uint8_t *)entry - pt->mem));
 		}
 		table = *entry & PTE_ADDR_MASK;
 	}
@@ -78,6 +81,8 @@ int pt_set(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, uint64_t flag
 			uint64_t val = flags ? ((pa + off) | flags | PTE_A | PTE_D) : 0;
 			if ((*pte & PTE_P) && *pte != val)
 				changed = 1;
+			if (*pte != val && pt->on_write)
+				pt->on_write(pt, (uint64_t)((uint8_t *)pte - pt->mem));
 			*pte = val;
 			off += PAGE_SIZE;
 		} else {

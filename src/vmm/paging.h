@@ -15,6 +15,9 @@ struct pt {
 	uint64_t pool_end;
 	uint64_t pool_next;  /* bump pointer; table pages are never freed (they are small) */
 	uint64_t root;       /* guest-physical address of the PML4 (CR3) */
+	/* Called with the guest-physical address of every table entry written (may be NULL):
+	 * a forked VM records them so a reset can undo them. */
+	void (*on_write)(struct pt *pt, uint64_t gpa);
 };
 
 /* Allocates the PML4.  The pool must read as zero.  Returns 0 or -ENOMEM. */

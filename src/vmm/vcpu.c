@@ -77,6 +77,7 @@ struct kvm_regs *vm_regs(struct vm *vm)
 void vm_load_user_state(struct vm *vm, const struct kvm_regs *regs)
 {
 	uint64_t *frame = karea_ptr(vm, KAREA_MAILBOX);
+	cow_mark(vm, vm->karea + KAREA_MAILBOX, 5 * 8);
 	frame[0] = regs->rip;
 	frame[1] = SEL_UCODE;
 	frame[2] = (regs->rflags & X86_RFLAGS_USER) | X86_RFLAGS_RESERVED | X86_RFLAGS_IF;

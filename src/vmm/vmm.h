@@ -99,11 +99,27 @@ int vm_set_xsave(struct vm *vm, const void *buf);
  * runs the VM. */
 int vm_set_deadline(struct vm *vm, uint64_t deadline_ns);
 
+/* --- fork and reset (cow.c) -------------------------------------------------------------
+ * vm_freeze records the vCPU state of a stopped VM; from then on the VM must not run or
+ * change its memory: it is the template.  vm_fork makes a copy-on-write VM that starts in
+ * that state; its memory costs what it writes.  vm_reset puts a fork back into the
+ * template's state (memory, registers, FPU, page tables), in time proportional to the
+ * pages it dirtied.  The template must outlive its forks. */
+struct vm_reset_stats {
+	uint64_t dirty_pages; /* pages restored */
+	uint64_t ns;          /* time taken */
+};
+int vm_freeze(struct vm *vm);
+int vm_fork(struct vm *tmpl, struct vm **out);
+int vm_reset(struct vm *vm, struct vm_reset_stats *st);
+
 /* Cumulative counters, for --verbose and the benchmark. */
 struct vm_stats {
 	uint64_t exits;        /* VM exits handled (KVM_RUN returns) */
 	uint64_t syscalls;
 	uint64_t faults;
+	uint64_t resets;
+	uint64_t dirty_pages;  /* restored by resets, in total */
 };
 const struct vm_stats *vm_stats(const struct vm *vm);
 

@@ -36,10 +36,36 @@ struct vm {
 	uint64_t deadline_ns;
 
 	struct vm_stats stats;
+
+	/* Copy-on-write (cow.c).  A template holds the vCPU state forks start from; a fork
+	 * maps the template's memfd MAP_PRIVATE and remembers what to undo on reset. */
+	struct vm_snapshot *snap;   /* set by vm_freeze */
+	struct vm *tmpl;            /* a fork's template */
+	uint64_t *host_dirty;       /* a fork's pages written by the host, one bit per page */
+	uint64_t *dirty_log;        /* KVM_GET_DIRTY_LOG buffer */
+	size_t bitmap_words;
+	struct cow_remap { uint64_t gpa, size; } *remaps; /* replaced by fresh anonymous memory */
+	size_t nremaps, cap_remaps;
 };
 
 /* kvm.c */
 int kvm_fd(void);
+struct vm *kvm_alloc_vm(uint64_t user_size, int *err);
+int kvm_open_vcpu(struct vm *vm);
+
+/* cow.c */
+void cow_fini(struct vm *vm);
+/* Note host writes to guest-physical [gpa, gpa+size) of a fork, for reset. */
+static inline void cow_mark(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	if (!vm->host_dirty || size == 0)
+		return;
+	for (uint64_t pg = gpa >> 12; pg <= (gpa + size - 1) >> 12; pg++)
+		vm->host_dirty[pg / 64] |= 1ULL << (pg % 64);
+}
+void cow_pt_written(struct pt *pt, uint64_t gpa);
+/* A fork's vm_discard_range: fresh zero pages over the range (recorded for reset). */
+int cow_discard(struct vm *vm, uint64_t gpa, uint64_t size);
 
 /* cpu.c: descriptor tables and initial vCPU state (no memory allocation). */
 void cpu_write_tables(struct vm *vm);
