@@ -23,6 +23,12 @@ static const char usage[] =
 	"      --max-main-memory MiB  size of the guest address space (default 4096)\n"
 	"      --max-boot-time SECS   stop the program after SECS seconds (default: no limit)\n"
 	"\n"
+	"Server mode (a program that waits for connections on a listening socket):\n"
+	"  -t, --threads N            request VMs forked from the paused program (0 = CPUs; default 1)\n"
+	"  -e, --ephemeral            each request VM serves one connection, then is reset\n"
+	"      --warmup N             send N requests (GET /) before forking, to warm a JIT\n"
+	"      --max-request-time S   reset a request VM that spends more than S seconds on a connection\n"
+	"\n"
 	"Permissions (deny by default; lists are comma-separated, flags may repeat):\n"
 	"      --allow-all                  all of the below\n"
 	"      --allow-read[=PATH,...]      read files under PATH (no list: everything)\n"
@@ -42,7 +48,7 @@ static const char usage[] =
 enum {
 	OPT_VERBOSE_SYSCALLS = 256, OPT_MAX_MAIN_MEMORY, OPT_MAX_BOOT_TIME, OPT_ALLOW_ALL, OPT_ALLOW_READ,
 	OPT_ALLOW_WRITE, OPT_ALLOW_ENV, OPT_ALLOW_NET, OPT_ALLOW_CONNECT, OPT_ALLOW_LISTEN, OPT_VOLUME,
-	OPT_CWD, OPT_ENV,
+	OPT_CWD, OPT_ENV, OPT_WARMUP, OPT_MAX_REQUEST_TIME,
 };
 
 static const struct option options[] = {
@@ -51,6 +57,10 @@ static const struct option options[] = {
 	{ "verbose-syscalls", no_argument, NULL, OPT_VERBOSE_SYSCALLS },
 	{ "max-main-memory", required_argument, NULL, OPT_MAX_MAIN_MEMORY },
 	{ "max-boot-time", required_argument, NULL, OPT_MAX_BOOT_TIME },
+	{ "threads", required_argument, NULL, 't' },
+	{ "ephemeral", no_argument, NULL, 'e' },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "max-request-time", required_argument, NULL, OPT_MAX_REQUEST_TIME },
 	{ "allow-all", no_argument, NULL, OPT_ALLOW_ALL },
 	{ "allow-read", optional_argument, NULL, OPT_ALLOW_READ },
 	{ "allow-write", optional_argument, NULL, OPT_ALLOW_WRITE },
@@ -74,6 +84,18 @@ static int parse_number(const char *opt, const char *s, double lo, double hi, do
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+/* A whole number in [0, hi]. */
+static int parse_count(const char *opt, const char *s, double hi, double *out)
+{
+	if (parse_number(opt, s, 0, hi, out))
+		return -1;
+	if (*out != (double)(long)*out) {
+		log_msg("invalid value '%s' for --%s: a whole number is needed", s, opt);
+		return -1;
+	}
 	return 0;
 }
 
@@ -113,11 +135,12 @@ int config_parse(struct config *cfg, int argc, char **argv)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_main_memory = DEFAULT_USER_SIZE;
+	cfg->threads = 1;
 	opterr = 0;
 	int c;
 	double v;
 	/* "+": stop at the first non-option (the `run` command). */
-	while ((c = getopt_long(argc, argv, "+hv", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hvt:e", options, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);
@@ -138,6 +161,24 @@ int config_parse(struct config *cfg, int argc, char **argv)
 			if (parse_number("max-boot-time", optarg, 0, 1e9, &v))
 				return -1;
 			cfg->max_boot_time = v;
+			break;
+		case 't':
+			if (parse_count("threads", optarg, 1024, &v))
+				return -1;
+			cfg->threads = (int)v;
+			break;
+		case 'e':
+			cfg->ephemeral = true;
+			break;
+		case OPT_WARMUP:
+			if (parse_count("warmup", optarg, 1000000, &v))
+				return -1;
+			cfg->warmup = (int)v;
+			break;
+		case OPT_MAX_REQUEST_TIME:
+			if (parse_number("max-request-time", optarg, 0, 1e6, &v))
+				return -1;
+			cfg->max_request_time = v;
 			break;
 		case OPT_ALLOW_ALL:
 			cfg->read_all = cfg->write_all = cfg->env_all = cfg->connect_all = cfg->listen_all = true;

@@ -11,6 +11,11 @@ struct config {
 	bool verbose_syscalls;
 	uint64_t max_main_memory;  /* bytes of guest address space */
 	double max_boot_time;      /* seconds; 0 = no limit */
+	/* Server mode. */
+	int threads;               /* request VMs; 0 = number of CPUs */
+	bool ephemeral;            /* reset each request VM after its connection */
+	int warmup;                /* requests kvmserver sends before freezing the template */
+	double max_request_time;   /* seconds per connection; 0 = no limit */
 	/* The permission policy (upstream kvmserver's flags): lists are comma-separated and
 	 * the flags may repeat. */
 	struct strlist {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "server/config.h"
+#include "server/server.h"
 #include "sys/sys.h"
 #include "util/log.h"
 
@@ -173,8 +174,13 @@ int main(int argc, char **argv)
 		proc_destroy(p);
 		return 1;
 	}
-	uint64_t deadline = cfg.max_boot_time > 0 ? vm_now_ns() + (uint64_t)(cfg.max_boot_time * 1e9) : 0;
+	/* Run the program until it ends or first waits for a connection (server mode). */
+	proc_set_mode(p, PROC_MODE_BOOT);
+	uint64_t started = vm_now_ns();
+	uint64_t deadline = cfg.max_boot_time > 0 ? started + (uint64_t)(cfg.max_boot_time * 1e9) : 0;
 	enum proc_end end = proc_run(p, deadline);
+	if (end == PROC_LISTENING)
+		return server_run(&cfg, p, path, started);
 	int status;
 	char desc[256];
 	switch (end) {

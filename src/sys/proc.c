@@ -128,7 +128,7 @@ static void handle_syscall(struct proc *p)
 
 enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 {
-	if (deadline_ns && vm_set_deadline(p->vm, deadline_ns))
+	if (vm_set_deadline(p->vm, deadline_ns))
 		return PROC_ERROR;
 	for (;;) {
 		struct vm_fault f;
@@ -137,6 +137,11 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 			handle_syscall(p);
 			if (p->exited)
 				return PROC_EXITED;
+			if (p->stop) {
+				enum proc_end stop = p->stop;
+				p->stop = 0;
+				return stop;
+			}
 			if (p->cur->pending) {
 				int sig = signal_deliver_pending(p);
 				if (sig) {

@@ -25,6 +25,16 @@ struct proc {
 	struct mm mm;
 	struct fdtab fdt;
 
+	/* Server mode (serve.c). */
+	enum proc_mode mode;
+	enum proc_end stop;       /* a serve verdict to return from proc_run, or 0 */
+	enum proc_wait_kind wait_kind;
+	bool let_through;         /* run the next listener wait instead of stopping */
+	uint64_t conn_ino;        /* ephemeral: inode of the connection taken, 0 = none yet */
+	bool conn_shut;
+	uint64_t max_request_ns;
+	struct proc *tmpl;        /* a fork's template */
+
 	bool exited;
 	int exit_code;
 	struct proc_crash crash;

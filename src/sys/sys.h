@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "sys/policy.h"
 #include "vmm/vmm.h"
@@ -32,13 +33,44 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 	      const char **why);
 
 enum proc_end {
-	PROC_EXITED,   /* exit/exit_group: see proc_exit_code */
-	PROC_CRASHED,  /* an unhandled fault: see proc_crash */
-	PROC_TIMEOUT,  /* the deadline passed */
-	PROC_ERROR,    /* the VM could not run */
+	PROC_EXITED,     /* exit/exit_group: see proc_exit_code */
+	PROC_CRASHED,    /* an unhandled fault: see proc_crash */
+	PROC_TIMEOUT,    /* the deadline passed */
+	PROC_ERROR,      /* the VM could not run */
+	PROC_LISTENING,  /* PROC_MODE_BOOT: stopped at a wait for connections (proc_wait_kind) */
+	PROC_CONN_DONE,  /* PROC_MODE_EPHEMERAL: its one connection is closed */
 };
 
-/* Runs the process until it ends or deadline_ns (CLOCK_MONOTONIC; 0 = none). */
+/* How the syscall layer treats connections (server mode). */
+enum proc_mode {
+	PROC_MODE_RUN,        /* plain: no server rules */
+	PROC_MODE_BOOT,       /* stop at every wait on a listening socket (PROC_LISTENING) */
+	PROC_MODE_SERVE,      /* request VM keeping its state: per-connection deadline only */
+	PROC_MODE_EPHEMERAL,  /* request VM: one connection, then PROC_CONN_DONE */
+};
+
+enum proc_wait_kind { PROC_WAIT_NONE, PROC_WAIT_EPOLL, PROC_WAIT_POLL, PROC_WAIT_ACCEPT };
+
+void proc_set_mode(struct proc *p, enum proc_mode mode);
+/* The kind of wait a PROC_LISTENING stop is at. */
+enum proc_wait_kind proc_wait_kind(const struct proc *p);
+/* After PROC_LISTENING: let that wait run this time (warm-up traffic is coming). */
+void proc_continue_wait(struct proc *p);
+/* Per-connection limit for request VMs (ns, 0 = none): PROC_TIMEOUT when exceeded. */
+void proc_set_request_limit(struct proc *p, uint64_t ns);
+
+/* After PROC_LISTENING: make p the template request VMs are forked from.  p never runs
+ * again and must outlive its forks. */
+int proc_freeze(struct proc *p);
+/* A copy-on-write request VM of template tmpl, about to re-issue the template's wait. */
+int proc_fork(struct proc *tmpl, struct proc **out);
+/* The address of the first listening socket the process has (for warm-up requests). */
+int proc_listener_addr(struct proc *p, struct sockaddr_storage *out, socklen_t *len);
+/* Back to the template's state: memory, registers, threads, fds, signals, mappings. */
+int proc_reset(struct proc *p, struct vm_reset_stats *st);
+
+/* Runs the process until it ends or deadline_ns (CLOCK_MONOTONIC; 0 = none; replaces any
+ * deadline set before, such as a request VM's per-connection one). */
 enum proc_end proc_run(struct proc *p, uint64_t deadline_ns);
 
 int proc_exit_code(const struct proc *p);

@@ -45,6 +45,10 @@ uint64_t vm_now_ns(void)
 int vm_set_deadline(struct vm *vm, uint64_t deadline_ns)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	if (!deadline_ns && !vm->timer_created) {
+		vm->deadline_ns = 0;
+		return 0;
+	}
 	pthread_once(&once, install_handler_once);
 	pid_t tid = (pid_t)syscall(SYS_gettid);
 	if (vm->timer_created && vm->timer_tid != tid) {

@@ -1,0 +1,143 @@
+/* server.c - server mode: freeze the program where it waits for connections, fork the
+ * request VMs, run each on its own thread, and reset ephemeral ones after each connection
+ * (the worker_state cycle WAIT/SERVE -> RESET -> WAIT). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/server.h"
+#include "util/log.h"
+
+struct worker {
+	int id;
+	const struct config *cfg;
+	struct proc *tmpl;
+	pthread_t thread;
+};
+
+static const char *wait_name(enum proc_wait_kind k)
+{
+	return k == PROC_WAIT_EPOLL ? "epoll" : k == PROC_WAIT_POLL ? "poll" : "blocking";
+}
+
+static unsigned long rss_mb(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (unsigned long)sysconf(_SC_PAGESIZE) >> 20;
+}
+
+/* Why a request VM's run ended, for the log; NULL for the normal end of a connection. */
+static const char *end_reason(struct proc *p, enum proc_end end, char *buf, size_t size)
+{
+	char desc[200];
+	switch (end) {
+	case PROC_CONN_DONE:
+		return NULL;
+	case PROC_CRASHED:
+		proc_describe_crash(p, desc, sizeof(desc));
+		snprintf(buf, size, "crashed: %s", desc);
+		return buf;
+	case PROC_TIMEOUT:
+		return "ran longer than --max-request-time on one connection";
+	case PROC_EXITED:
+		snprintf(buf, size, "the program exited with status %d", proc_exit_code(p));
+		return buf;
+	default:
+		return "the VM could not run";
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct proc *p;
+	int err = proc_fork(w->tmpl, &p);
+	if (err) {
+		log_msg("vm %d: cannot fork the request VM: %s", w->id, strerror(-err));
+		exit(1);
+	}
+	proc_set_mode(p, w->cfg->ephemeral ? PROC_MODE_EPHEMERAL : PROC_MODE_SERVE);
+	proc_set_request_limit(p, (uint64_t)(w->cfg->max_request_time * 1e9));
+	for (;;) {
+		uint64_t exits = proc_vm_stats(p)->exits;
+		enum proc_end end = proc_run(p, 0);
+		char buf[256];
+		const char *why = end_reason(p, end, buf, sizeof(buf));
+		if (why)
+			log_msg("vm %d: %s; closing its connection and resetting it", w->id, why);
+		struct vm_reset_stats st;
+		err = proc_reset(p, &st);
+		if (err) {
+			log_msg("vm %d: reset failed: %s", w->id, strerror(-err));
+			exit(1);
+		}
+		if (w->cfg->verbose)
+			log_msg("vm %d: reset: %llu dirty pages (%llu KiB) in %llu us; %llu VM exits this request", w->id,
+				(unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
+				(unsigned long long)(st.ns / 1000), (unsigned long long)(proc_vm_stats(p)->exits - exits));
+	}
+	return NULL;
+}
+
+int server_run(const struct config *cfg, struct proc *main_proc, const char *path, uint64_t started_ns)
+{
+	uint64_t init_ns = vm_now_ns() - started_ns, warm_ns = 0;
+	if (cfg->warmup > 0) {
+		uint64_t t0 = vm_now_ns();
+		uint64_t deadline = cfg->max_boot_time > 0 ? started_ns + (uint64_t)(cfg->max_boot_time * 1e9) : 0;
+		if (warmup_run(cfg, main_proc, deadline))
+			return 1;
+		warm_ns = vm_now_ns() - t0;
+	}
+	int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	char warm[64] = "";
+	if (cfg->warmup > 0)
+		snprintf(warm, sizeof(warm), " warmup=%llums", (unsigned long long)(warm_ns / 1000000));
+	const char *kind = wait_name(proc_wait_kind(main_proc));
+
+	if (threads == 1 && !cfg->ephemeral) {
+		/* As upstream: the main VM itself keeps serving, nothing is forked. */
+		printf("Program '%s' loaded. %s vm=1 init=%llums%s rss=%luMB\n", path, kind,
+		       (unsigned long long)(init_ns / 1000000), warm, rss_mb());
+		fflush(stdout);
+		proc_set_mode(main_proc, PROC_MODE_RUN);
+		proc_continue_wait(main_proc);
+		enum proc_end end = proc_run(main_proc, 0);
+		if (end == PROC_EXITED)
+			return proc_exit_code(main_proc);
+		char buf[256];
+		log_msg("the program stopped serving: %s", end_reason(main_proc, end, buf, sizeof(buf)));
+		return end == PROC_CRASHED ? 128 + proc_crash(main_proc)->signal : 1;
+	}
+
+	int err = proc_freeze(main_proc);
+	if (err) {
+		log_msg("cannot freeze the program: %s", strerror(-err));
+		return 1;
+	}
+	struct worker *workers = calloc((size_t)threads, sizeof(*workers));
+	if (!workers)
+		return 1;
+	for (int i = 0; i < threads; i++) {
+		workers[i] = (struct worker){ .id = i, .cfg = cfg, .tmpl = main_proc };
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i])) {
+			log_msg("cannot start worker thread %d", i);
+			return 1;
+		}
+	}
+	printf("Program '%s' loaded. %s vm=%d%s init=%llums%s rss=%luMB\n", path, kind, threads,
+	       cfg->ephemeral ? " ephemeral" : "", (unsigned long long)(init_ns / 1000000), warm, rss_mb());
+	fflush(stdout);
+	for (int i = 0; i < threads; i++)
+		pthread_join(workers[i].thread, NULL);
+	return 0;
+}

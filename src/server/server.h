@@ -1,0 +1,20 @@
+/* server.h - server mode: the program stopped at its first wait for connections. */
+#ifndef SERVER_SERVER_H
+#define SERVER_SERVER_H
+
+#include <stdint.h>
+
+#include "server/config.h"
+#include "sys/sys.h"
+
+/* Serve with `main_proc` stopped at PROC_LISTENING: warm it up, freeze it, fork the
+ * request VMs and run them (or, with one thread and no --ephemeral, keep running it).
+ * started_ns: when the program was started (for the init time).  Returns the exit status
+ * of kvmserver (only when serving ends: the program exited, or a fatal error). */
+int server_run(const struct config *cfg, struct proc *main_proc, const char *path, uint64_t started_ns);
+
+/* warmup.c: send cfg->warmup requests to the program's listener, letting it serve them,
+ * until it is back at a wait with all of them answered.  0, or -1 after a log line. */
+int warmup_run(const struct config *cfg, struct proc *p, uint64_t deadline_ns);
+
+#endif

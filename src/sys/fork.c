@@ -1,0 +1,163 @@
+/* fork.c - request VMs: a process forked copy-on-write from a frozen template, and reset
+ * back to it.  Memory and vCPU state are libvmm's (vm_fork, vm_reset); this file copies the
+ * process state around them: mappings, fds, threads, signal dispositions. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sys/proc_impl.h"
+#include "sys/serve.h"
+#include "sys/sched.h"
+#include "sys/table.h"
+
+void proc_set_mode(struct proc *p, enum proc_mode mode)
+{
+	p->mode = mode;
+}
+
+enum proc_wait_kind proc_wait_kind(const struct proc *p)
+{
+	return p->wait_kind;
+}
+
+void proc_continue_wait(struct proc *p)
+{
+	p->let_through = true;
+	vm_restart_syscall(p->vm);
+}
+
+void proc_set_request_limit(struct proc *p, uint64_t ns)
+{
+	p->max_request_ns = ns;
+}
+
+int proc_freeze(struct proc *p)
+{
+	return vm_freeze(p->vm);
+}
+
+static int clone_mm(struct mm *dst, const struct mm *src)
+{
+	*dst = *src;
+	dst->v = malloc((src->cap ? src->cap : 1) * sizeof(*dst->v));
+	dst->names = calloc(src->nnames ? src->nnames : 1, sizeof(*dst->names));
+	if (!dst->v || !dst->names)
+		return -ENOMEM;
+	memcpy(dst->v, src->v, src->len * sizeof(*dst->v));
+	for (size_t i = 0; i < src->nnames; i++)
+		if (!(dst->names[i] = strdup(src->names[i])))
+			return -ENOMEM;
+	/* Point each mapping's name at the copy. */
+	for (size_t k = 0; k < dst->len; k++)
+		for (size_t i = 0; dst->v[k].name && i < src->nnames; i++)
+			if (dst->v[k].name == src->names[i]) {
+				dst->v[k].name = dst->names[i];
+				break;
+			}
+	return 0;
+}
+
+static int clone_threads(struct proc *dst, const struct proc *src)
+{
+	dst->threads = calloc((size_t)src->nthreads, sizeof(*dst->threads));
+	if (!dst->threads)
+		return -ENOMEM;
+	size_t xs = vm_xsave_size(src->vm);
+	for (int i = 0; i < src->nthreads; i++) {
+		struct thread *t = malloc(sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		*t = *src->threads[i];
+		t->xsave = malloc(xs);
+		if (!t->xsave) {
+			free(t);
+			return -ENOMEM;
+		}
+		memcpy(t->xsave, src->threads[i]->xsave, xs);
+		dst->threads[dst->nthreads++] = t;
+		if (src->threads[i] == src->cur)
+			dst->cur = t;
+	}
+	dst->next_tid = src->next_tid;
+	return 0;
+}
+
+/* Everything but the VM, from the template. */
+static int copy_state(struct proc *p, const struct proc *tmpl)
+{
+	memcpy(p->sigactions, tmpl->sigactions, sizeof(p->sigactions));
+	memcpy(p->cwd, tmpl->cwd, sizeof(p->cwd));
+	p->exited = false;
+	p->exit_code = 0;
+	memset(&p->crash, 0, sizeof(p->crash));
+	p->stop = 0;
+	p->conn_ino = 0;
+	p->conn_shut = false;
+	p->let_through = false;
+	int err = clone_mm(&p->mm, &tmpl->mm);
+	if (!err)
+		err = fdtab_clone(&p->fdt, &tmpl->fdt, true);
+	if (!err)
+		err = clone_threads(p, tmpl);
+	if (!err)
+		vm_restart_syscall(p->vm); /* the template stopped in a wait: issue it again */
+	return err;
+}
+
+static void drop_state(struct proc *p)
+{
+	fdtab_fini(&p->fdt);
+	sched_fini(p);
+	vma_fini(&p->mm);
+}
+
+int proc_fork(struct proc *tmpl, struct proc **out)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cfg = tmpl->cfg;
+	p->policy = tmpl->policy;
+	p->pid = tmpl->pid;
+	p->tmpl = tmpl;
+	memcpy(p->exe_path, tmpl->exe_path, sizeof(p->exe_path));
+	int err = vm_fork(tmpl->vm, &p->vm);
+	if (err) {
+		free(p);
+		return err;
+	}
+	err = copy_state(p, tmpl);
+	if (err) {
+		proc_destroy(p);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+int proc_reset(struct proc *p, struct vm_reset_stats *st)
+{
+	if (!p->tmpl)
+		return -EINVAL;
+	/* Host fds first: closing the connection's socket sends what the guest wrote. */
+	drop_state(p);
+	int err = vm_reset(p->vm, st);
+	if (!err)
+		err = vm_set_deadline(p->vm, 0);
+	if (!err)
+		err = copy_state(p, p->tmpl);
+	return err;
+}
+
+int proc_listener_addr(struct proc *p, struct sockaddr_storage *out, socklen_t *len)
+{
+	for (int fd = 0; fd < p->fdt.cap; fd++) {
+		const struct fd_entry *e = &p->fdt.e[fd];
+		if (e->host_fd < 0 || e->kind != FD_SOCKET || !serve_is_listener(e->host_fd))
+			continue;
+		*len = sizeof(*out);
+		if (getsockname(e->host_fd, (struct sockaddr *)out, len) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,193 @@
+/* serve.c - server mode in the syscall layer: the first wait on a listening socket stops
+ * the main VM (it becomes the template), and an ephemeral request VM takes exactly one
+ * connection and stops when it is closed. */
+#include <asm/unistd.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sys/proc_impl.h"
+#include "sys/serve.h"
+#include "sys/table.h"
+#include "sys/uaccess.h"
+
+bool serve_is_listener(int h)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+	return getsockopt(h, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
+static int host_of(struct proc *p, uint64_t fd)
+{
+	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
+	return e ? e->host_fd : -1;
+}
+
+static bool listener_fd(struct proc *p, uint64_t fd)
+{
+	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
+	return e && e->kind == FD_SOCKET && serve_is_listener(e->host_fd);
+}
+
+/* Does host epoll instance ep watch a listening socket?  Its registrations are in
+ * /proc/self/fdinfo ("tfd: N events: ..."). */
+static bool epoll_has_listener(int ep)
+{
+	char path[64], info[16384];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ep);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return false;
+	ssize_t n = read(f, info, sizeof(info) - 1);
+	close(f);
+	info[n > 0 ? n : 0] = 0;
+	for (const char *line = strstr(info, "tfd:"); line; line = strstr(line + 4, "tfd:")) {
+		int tfd;
+		if (sscanf(line, "tfd: %d", &tfd) == 1 && serve_is_listener(tfd))
+			return true;
+	}
+	return false;
+}
+
+/* Would this call wait for a connection?  Which kind of wait it is, or 0. */
+static enum proc_wait_kind listener_wait(struct proc *p, const struct sys_args *a)
+{
+	switch (a->nr) {
+	case __NR_accept:
+	case __NR_accept4: {
+		int h = host_of(p, a->a[0]);
+		return h >= 0 && listener_fd(p, a->a[0]) && !(fcntl(h, F_GETFL) & O_NONBLOCK) ? PROC_WAIT_ACCEPT : 0;
+	}
+	case __NR_epoll_wait:
+	case __NR_epoll_pwait:
+	case __NR_epoll_pwait2: {
+		int h = host_of(p, a->a[0]);
+		bool zero = a->nr == __NR_epoll_pwait2 ? false : (int)a->a[3] == 0;
+		return h >= 0 && !zero && epoll_has_listener(h) ? PROC_WAIT_EPOLL : 0;
+	}
+	case __NR_poll:
+	case __NR_ppoll: {
+		if (a->nr == __NR_poll && (int)a->a[2] == 0)
+			return 0;
+		uint64_t n = a->a[1] > 1024 ? 1024 : a->a[1];
+		for (uint64_t i = 0; i < n; i++) {
+			struct pollfd pf;
+			if (copy_from_guest(p, &pf, a->a[0] + i * sizeof(pf), sizeof(pf)))
+				return 0;
+			if ((pf.events & POLLIN) && pf.fd >= 0 && listener_fd(p, (uint64_t)pf.fd))
+				return PROC_WAIT_POLL;
+		}
+		return 0;
+	}
+	case __NR_select:
+	case __NR_pselect6: {
+		int nfds = (int)a->a[0];
+		fd_set rd;
+		if (!a->a[1] || nfds <= 0 || nfds > FD_SETSIZE || copy_from_guest(p, &rd, a->a[1], ((size_t)nfds + 7) / 8))
+			return 0;
+		for (int fd = 0; fd < nfds; fd++)
+			if (FD_ISSET(fd, &rd) && listener_fd(p, (uint64_t)fd))
+				return PROC_WAIT_POLL;
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+static uint64_t inode_of(int h)
+{
+	struct stat st;
+	return fstat(h, &st) == 0 ? st.st_ino : 0;
+}
+
+/* Is the accepted connection still open in some guest fd? */
+static bool conn_open(struct proc *p)
+{
+	for (int fd = 0; fd < p->fdt.cap; fd++) {
+		const struct fd_entry *e = &p->fdt.e[fd];
+		if (e->host_fd >= 0 && e->kind == FD_SOCKET && inode_of(e->host_fd) == p->conn_ino)
+			return true;
+	}
+	return false;
+}
+
+/* After taking its connection, an ephemeral VM no longer sees the listener in its epoll
+ * sets (its own, rebuilt on each reset). */
+static void hide_listeners(struct proc *p)
+{
+	for (int fd = 0; fd < p->fdt.cap; fd++) {
+		if (p->fdt.e[fd].host_fd < 0 || p->fdt.e[fd].kind != FD_EPOLL)
+			continue;
+		for (int l = 0; l < p->fdt.cap; l++)
+			if (p->fdt.e[l].host_fd >= 0 && p->fdt.e[l].kind == FD_SOCKET && serve_is_listener(p->fdt.e[l].host_fd))
+				epoll_ctl(p->fdt.e[fd].host_fd, EPOLL_CTL_DEL, p->fdt.e[l].host_fd, NULL);
+	}
+}
+
+bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
+{
+	if (p->mode == PROC_MODE_BOOT) {
+		enum proc_wait_kind kind = listener_wait(p, a);
+		if (!kind)
+			return false;
+		if (p->let_through) {
+			p->let_through = false;
+			return false;
+		}
+		p->wait_kind = kind;
+		p->stop = PROC_LISTENING;
+		*ret = SYS_RESUMED;
+		return true;
+	}
+	if (p->mode != PROC_MODE_EPHEMERAL)
+		return false;
+	if ((a->nr == __NR_accept || a->nr == __NR_accept4) && p->conn_ino && listener_fd(p, a->a[0])) {
+		*ret = -EAGAIN; /* one connection per request VM */
+		return true;
+	}
+	/* Shut down and back to waiting for connections: the request is over. */
+	if (p->conn_shut && listener_wait(p, a)) {
+		p->stop = PROC_CONN_DONE;
+		*ret = SYS_RESUMED;
+		return true;
+	}
+	return false;
+}
+
+void serve_after(struct proc *p, const struct sys_args *a, long ret)
+{
+	switch (a->nr) {
+	case __NR_accept:
+	case __NR_accept4:
+		if (ret < 0 || !listener_fd(p, a->a[0]))
+			return;
+		if (p->max_request_ns)
+			vm_set_deadline(p->vm, vm_now_ns() + p->max_request_ns);
+		if (p->mode == PROC_MODE_EPHEMERAL && !p->conn_ino) {
+			p->conn_ino = inode_of(host_of(p, (uint64_t)ret));
+			hide_listeners(p);
+		}
+		return;
+	case __NR_close:
+		if (p->mode == PROC_MODE_EPHEMERAL && p->conn_ino && ret == 0 && !conn_open(p))
+			p->stop = PROC_CONN_DONE;
+		return;
+	case __NR_shutdown:
+		if (p->mode == PROC_MODE_EPHEMERAL && p->conn_ino && ret == 0 && (a->a[1] == SHUT_WR || a->a[1] == SHUT_RDWR) &&
+		    inode_of(host_of(p, a->a[0])) == p->conn_ino)
+			p->conn_shut = true;
+		return;
+	default:
+		return;
+	}
+}
