@@ -20,7 +20,7 @@ static const char usage[] =
 	"  -h, --help                 show this help and exit\n"
 	"  -v, --verbose              log events and unimplemented system calls\n"
 	"      --verbose-syscalls     print one line per system call: name(args) = result\n"
-	"      --max-main-memory MiB  size of the guest address space (default 4096)\n"
+	"      --max-main-memory MiB  size of the guest address space (default 65536)\n"
 	"      --max-boot-time SECS   stop the program after SECS seconds (default: no limit)\n"
 	"\n"
 	"Server mode (a program that waits for connections on a listening socket):\n"

@@ -90,8 +90,12 @@ static struct policy *make_policy(const struct config *cfg, const char *program)
 		log_msg("bad permission flags: %s", why);
 		return NULL;
 	}
-	/* The program may read itself (e.g. through /proc/self/exe). */
+	/* The program may read itself (e.g. through /proc/self/exe), by the name it was
+	 * given and by its real name. */
 	policy_allow_file(pol, program);
+	char real[PATH_MAX];
+	if (realpath(program, real))
+		policy_allow_file(pol, real);
 	return pol;
 }
 

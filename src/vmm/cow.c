@@ -4,9 +4,9 @@
  * MAP_PRIVATE: its first write to a page is an ordinary copy-on-write fault that KVM and
  * the host kernel resolve without leaving the kernel, so a fork costs the pages it
  * writes.  Reset drops exactly those pages with MADV_DONTNEED (the mapping reads the
- * template again): the pages the guest wrote come from KVM's dirty log
- * (KVM_MEM_LOG_DIRTY_PAGES), the ones the host wrote on its behalf (syscall results,
- * page tables) from a bitmap kept by cow_mark.  Ranges the fork unmapped were replaced by
+ * template again): the pages the guest wrote come from KVM's dirty ring, the ones the
+ * host wrote on its behalf (syscall results, page tables) from cow_mark; both feed one
+ * list, so reset time follows the pages written, not the size of the program.  Ranges the fork unmapped were replaced by
  * fresh anonymous memory (so they read as zero, not as the template); reset maps the
  * memfd back over them.  See docs/design.md for the alternatives and why not them.
  */
@@ -91,22 +91,43 @@ static int load_snapshot(struct vm *vm, const struct vm_snapshot *s)
 	return 0;
 }
 
+/* The fork's view of the template's memory, and its KVM slots (the template's set). */
 static int map_private(struct vm *vm)
 {
 	vm->mem = mmap(NULL, vm->phys_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, vm->mem_fd, 0);
 	if (vm->mem == MAP_FAILED)
 		return -errno;
-	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.flags = KVM_MEM_LOG_DIRTY_PAGES,
-		.guest_phys_addr = 0,
-		.memory_size = vm->phys_size,
-		.userspace_addr = (uint64_t)vm->mem,
-	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-		int err = -errno;
+	int err = gmem_slots_init(vm);
+	for (unsigned s = 0; !err && s <= vm->nuser_slots; s++)
+		if (vm->tmpl->slot_on[s])
+			err = gmem_add_slot(vm, s);
+	if (err)
 		munmap(vm->mem, vm->phys_size);
-		return err;
+	return err;
+}
+
+/* KVM's dirty ring: each page the guest writes is pushed as (slot, offset), so reset costs
+ * what was written rather than a scan of the whole address space (KVM_GET_DIRTY_LOG). */
+#define RING_ENTRIES 4096
+static int enable_ring(struct vm *vm)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL };
+	if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, cap.cap) <= 0)
+		cap.cap = KVM_CAP_DIRTY_LOG_RING;
+	cap.args[0] = RING_ENTRIES * sizeof(struct kvm_dirty_gfn);
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return -errno;
+	vm->ring_entries = RING_ENTRIES;
+	return 0;
+}
+
+static int map_ring(struct vm *vm)
+{
+	vm->ring = mmap(NULL, vm->ring_entries * sizeof(struct kvm_dirty_gfn), PROT_READ | PROT_WRITE, MAP_SHARED,
+			vm->vcpu_fd, (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * PAGE_SIZE);
+	if (vm->ring == MAP_FAILED) {
+		vm->ring = NULL;
+		return -errno;
 	}
 	return 0;
 }
@@ -121,21 +142,23 @@ int vm_fork(struct vm *tmpl, struct vm **out)
 		return err;
 	vm->tmpl = tmpl;
 	vm->phys_size = tmpl->phys_size;
-	vm->bitmap_words = (vm->phys_size / PAGE_SIZE + 63) / 64;
-	vm->host_dirty = calloc(vm->bitmap_words, sizeof(uint64_t));
-	vm->dirty_log = calloc(vm->bitmap_words, sizeof(uint64_t));
+	vm->dirty_bits = calloc((vm->phys_size / PAGE_SIZE + 63) / 64, sizeof(uint64_t));
 	vm->mem_fd = fcntl(tmpl->mem_fd, F_DUPFD_CLOEXEC, 0);
-	if (!vm->host_dirty || !vm->dirty_log || vm->mem_fd < 0) {
+	if (!vm->dirty_bits || vm->mem_fd < 0) {
 		err = vm->mem_fd < 0 ? -errno : -ENOMEM;
 		goto err_vm;
 	}
-	err = map_private(vm);
+	err = enable_ring(vm);
+	if (!err)
+		err = map_private(vm);
 	if (err)
 		goto err_vm;
 	err = kvm_open_vcpu(vm);
 	if (err)
 		goto err_mem;
-	err = load_snapshot(vm, tmpl->snap);
+	err = map_ring(vm);
+	if (!err)
+		err = load_snapshot(vm, tmpl->snap);
 	if (err) {
 		munmap(vm->run, vm->run_size);
 		close(vm->vcpu_fd);
@@ -150,6 +173,7 @@ err_vm:
 		close(vm->mem_fd);
 	close(vm->vm_fd);
 	cow_fini(vm);
+	free(vm->slot_on);
 	free(vm);
 	return err;
 }
@@ -172,10 +196,43 @@ int cow_discard(struct vm *vm, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
-static void clear_bits(uint64_t *map, uint64_t first, uint64_t count)
+void cow_dirty_page(struct vm *vm, uint64_t pg)
 {
-	for (uint64_t pg = first; pg < first + count; pg++)
-		map[pg / 64] &= ~(1ULL << (pg % 64));
+	if (vm->ndirty == vm->cap_dirty) {
+		size_t cap = vm->cap_dirty ? vm->cap_dirty * 2 : 1024;
+		uint64_t *l = realloc(vm->dirty_list, cap * sizeof(*l));
+		if (!l)
+			return; /* the bit below still gets it reset: see vm_reset's fallback */
+		vm->dirty_list = l;
+		vm->cap_dirty = cap;
+	}
+	vm->dirty_bits[pg / 64] |= 1ULL << (pg % 64);
+	vm->dirty_list[vm->ndirty++] = pg;
+}
+
+int cow_harvest(struct vm *vm)
+{
+	if (!vm->ring)
+		return 0;
+	for (;;) {
+		struct kvm_dirty_gfn *e = &vm->ring[vm->ring_next % vm->ring_entries];
+		uint32_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+		if (!(flags & KVM_DIRTY_GFN_F_DIRTY))
+			break;
+		unsigned slot = e->slot & 0xffff;
+		uint64_t pg = gmem_slot_gpa(vm, slot) / PAGE_SIZE + e->offset;
+		if (pg < vm->phys_size / PAGE_SIZE && !(vm->dirty_bits[pg / 64] & (1ULL << (pg % 64))))
+			cow_dirty_page(vm, pg);
+		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+		vm->ring_next++;
+	}
+	return ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0 ? -errno : 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 int vm_reset(struct vm *vm, struct vm_reset_stats *st)
@@ -183,9 +240,9 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	uint64_t t0 = vm_now_ns();
 	if (!vm->tmpl)
 		return -EINVAL;
-	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = vm->dirty_log };
-	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
-		return -errno;
+	int err = cow_harvest(vm);
+	if (err)
+		return err;
 	/* Unmapped-and-replaced ranges get the template back wholesale. */
 	for (size_t i = 0; i < vm->nremaps; i++) {
 		const struct cow_remap *r = &vm->remaps[i];
@@ -193,28 +250,23 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 				MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, vm->mem_fd, (off_t)r->gpa);
 		if (at == MAP_FAILED)
 			return -errno;
-		clear_bits(vm->dirty_log, r->gpa / PAGE_SIZE, r->size / PAGE_SIZE);
-		clear_bits(vm->host_dirty, r->gpa / PAGE_SIZE, r->size / PAGE_SIZE);
 	}
 	vm->nremaps = 0;
-	/* Every other page written since the fork or the last reset: drop the private copy. */
-	uint64_t dirty = 0;
-	for (size_t w = 0; w < vm->bitmap_words; w++) {
-		uint64_t bits = vm->dirty_log[w] | vm->host_dirty[w];
-		vm->host_dirty[w] = 0;
-		while (bits) {
-			unsigned b = (unsigned)__builtin_ctzll(bits);
-			/* Extend the run over consecutive set bits (within this word). */
-			unsigned e = b;
-			while (e < 64 && (bits >> e) & 1)
-				e++;
-			uint64_t gpa = ((uint64_t)w * 64 + b) * PAGE_SIZE;
-			madvise(vm->mem + gpa, (uint64_t)(e - b) * PAGE_SIZE, MADV_DONTNEED);
-			dirty += e - b;
-			bits &= e == 64 ? 0 : ~((1ULL << e) - 1);
-		}
+	/* Every page written since the fork or the last reset: drop the private copy, in runs
+	 * of consecutive pages. */
+	uint64_t dirty = vm->ndirty;
+	qsort(vm->dirty_list, vm->ndirty, sizeof(uint64_t), cmp_u64);
+	for (size_t i = 0; i < vm->ndirty;) {
+		size_t j = i + 1;
+		while (j < vm->ndirty && vm->dirty_list[j] == vm->dirty_list[j - 1] + 1)
+			j++;
+		madvise(vm->mem + vm->dirty_list[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, MADV_DONTNEED);
+		for (size_t k = i; k < j; k++)
+			vm->dirty_bits[vm->dirty_list[k] / 64] &= ~(1ULL << (vm->dirty_list[k] % 64));
+		i = j;
 	}
-	int err = load_snapshot(vm, vm->tmpl->snap);
+	vm->ndirty = 0;
+	err = load_snapshot(vm, vm->tmpl->snap);
 	if (err)
 		return err;
 	vm->tlb_flush = true;
@@ -232,7 +284,9 @@ void cow_fini(struct vm *vm)
 	if (vm->snap)
 		free(vm->snap->xsave);
 	free(vm->snap);
-	free(vm->host_dirty);
-	free(vm->dirty_log);
+	free(vm->dirty_bits);
+	free(vm->dirty_list);
 	free(vm->remaps);
+	if (vm->ring)
+		munmap(vm->ring, vm->ring_entries * sizeof(struct kvm_dirty_gfn));
 }

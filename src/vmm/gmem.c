@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "vmm/abi.h"
@@ -23,6 +24,7 @@ static uint64_t pt_pool_size(uint64_t user_size)
 int gmem_init(struct vm *vm)
 {
 	vm->phys_size = vm->user_size + KAREA_PT_POOL + pt_pool_size(vm->user_size);
+	int err;
 	vm->mem_fd = memfd_create("kvmserver-guest", MFD_CLOEXEC);
 	if (vm->mem_fd < 0)
 		return -errno;
@@ -33,21 +35,17 @@ int gmem_init(struct vm *vm)
 		       vm->mem_fd, 0);
 	if (vm->mem == MAP_FAILED)
 		goto fail;
-	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = vm->phys_size,
-		.userspace_addr = (uint64_t)vm->mem,
-	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-		int err = -errno;
+	err = gmem_slots_init(vm);
+	if (!err)
+		err = gmem_add_slot(vm, gmem_kernel_slot(vm));
+	if (err) {
 		munmap(vm->mem, vm->phys_size);
 		close(vm->mem_fd);
 		return err;
 	}
 	return pt_init(&vm->pt, vm->mem, vm->karea + KAREA_PT_POOL, vm->phys_size);
-fail:;
-	int err = -errno;
+fail:
+	err = -errno;
 	close(vm->mem_fd);
 	return err;
 }
@@ -56,6 +54,64 @@ void gmem_fini(struct vm *vm)
 {
 	munmap(vm->mem, vm->phys_size);
 	close(vm->mem_fd);
+	free(vm->slot_on);
+}
+
+/*
+ * KVM memory slots.  Guest-physical memory is covered by one slot per GiB of the user range,
+ * created when something is first mapped there, plus one for the kernel area.  One slot for
+ * the whole range would be simpler, but KVM keeps per-page metadata for every slot (reverse
+ * maps, dirty bitmaps: ~2.5 MB per GiB seen here), and programs reserve far more address
+ * space than they use (V8's 4 GiB cages), so only the GiBs in use get a slot.
+ */
+int gmem_slots_init(struct vm *vm)
+{
+	vm->nuser_slots = (unsigned)((vm->user_size + GMEM_SLOT_SIZE - 1) / GMEM_SLOT_SIZE);
+	vm->slot_on = calloc(vm->nuser_slots + 1, 1);
+	return vm->slot_on ? 0 : -ENOMEM;
+}
+
+unsigned gmem_kernel_slot(const struct vm *vm)
+{
+	return vm->nuser_slots;
+}
+
+uint64_t gmem_slot_gpa(const struct vm *vm, unsigned slot)
+{
+	return slot == vm->nuser_slots ? vm->karea : (uint64_t)slot * GMEM_SLOT_SIZE;
+}
+
+int gmem_add_slot(struct vm *vm, unsigned slot)
+{
+	if (slot > vm->nuser_slots)
+		return -EINVAL;
+	if (vm->slot_on[slot])
+		return 0;
+	uint64_t gpa = gmem_slot_gpa(vm, slot);
+	uint64_t end = slot == vm->nuser_slots ? vm->phys_size : gpa + GMEM_SLOT_SIZE;
+	if (end > vm->karea && slot != vm->nuser_slots)
+		end = vm->karea;
+	struct kvm_userspace_memory_region region = {
+		.slot = slot,
+		.flags = vm->tmpl ? KVM_MEM_LOG_DIRTY_PAGES : 0, /* forks log writes for reset */
+		.guest_phys_addr = gpa,
+		.memory_size = end - gpa,
+		.userspace_addr = (uint64_t)(vm->mem + gpa),
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return -errno;
+	vm->slot_on[slot] = 1;
+	return 0;
+}
+
+static int ensure_slots(struct vm *vm, uint64_t addr, uint64_t size)
+{
+	for (uint64_t s = addr / GMEM_SLOT_SIZE; s <= (addr + size - 1) / GMEM_SLOT_SIZE; s++) {
+		int err = gmem_add_slot(vm, (unsigned)s);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Map the kernel area at KERNEL_VA, supervisor only; code is the only executable part. */
@@ -100,6 +156,11 @@ int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot)
 {
 	if ((addr | size) & ~PAGE_MASK || !user_range_ok(vm, addr, size))
 		return -EINVAL;
+	if (size && prot_to_pte(prot)) {
+		int err = ensure_slots(vm, addr, size);
+		if (err)
+			return err;
+	}
 	int changed = pt_set(&vm->pt, addr, addr, size, prot_to_pte(prot));
 	if (changed < 0)
 		return changed;

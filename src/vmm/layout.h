@@ -43,6 +43,6 @@
 /* The lowest address a guest may map, as Linux's default vm.mmap_min_addr. */
 #define USER_MIN_ADDR 0x10000ULL
 /* Default size of the user address range (--max-main-memory). */
-#define DEFAULT_USER_SIZE (4ULL << 30)
+#define DEFAULT_USER_SIZE (64ULL << 30)
 
 #endif

@@ -23,6 +23,8 @@ struct vm {
 	uint64_t karea;        /* guest-physical start of the kernel area (= user_size) */
 	uint64_t phys_size;    /* user range + kernel area */
 	struct pt pt;
+	unsigned nuser_slots;  /* KVM memory slots 0..n-1 cover the user range by GiB, n the kernel area */
+	uint8_t *slot_on;      /* which slots exist */
 
 	enum { VM_AT_SYSCALL, VM_AT_FAULT, VM_AT_LOAD } where; /* what the last exit left */
 	uint64_t user_rip, user_rflags, user_rsp; /* user state at the last exception/syscall */
@@ -41,9 +43,11 @@ struct vm {
 	 * maps the template's memfd MAP_PRIVATE and remembers what to undo on reset. */
 	struct vm_snapshot *snap;   /* set by vm_freeze */
 	struct vm *tmpl;            /* a fork's template */
-	uint64_t *host_dirty;       /* a fork's pages written by the host, one bit per page */
-	uint64_t *dirty_log;        /* KVM_GET_DIRTY_LOG buffer */
-	size_t bitmap_words;
+	uint64_t *dirty_bits;       /* a fork's pages written since the last reset, one bit each */
+	uint64_t *dirty_list;       /* the same pages as a list, so reset costs what was written */
+	size_t ndirty, cap_dirty;
+	struct kvm_dirty_gfn *ring; /* KVM's dirty ring for the vCPU (guest writes) */
+	uint32_t ring_entries, ring_next;
 	struct cow_remap { uint64_t gpa, size; } *remaps; /* replaced by fresh anonymous memory */
 	size_t nremaps, cap_remaps;
 };
@@ -55,14 +59,19 @@ int kvm_open_vcpu(struct vm *vm);
 
 /* cow.c */
 void cow_fini(struct vm *vm);
+/* Note that page pg of a fork was written (by the guest or the host), for reset. */
+void cow_dirty_page(struct vm *vm, uint64_t pg);
 /* Note host writes to guest-physical [gpa, gpa+size) of a fork, for reset. */
 static inline void cow_mark(struct vm *vm, uint64_t gpa, uint64_t size)
 {
-	if (!vm->host_dirty || size == 0)
+	if (!vm->dirty_bits || size == 0)
 		return;
 	for (uint64_t pg = gpa >> 12; pg <= (gpa + size - 1) >> 12; pg++)
-		vm->host_dirty[pg / 64] |= 1ULL << (pg % 64);
+		if (!(vm->dirty_bits[pg / 64] & (1ULL << (pg % 64))))
+			cow_dirty_page(vm, pg);
 }
+/* Move the dirty ring's entries into the dirty list (ring full, or reset). */
+int cow_harvest(struct vm *vm);
 void cow_pt_written(struct pt *pt, uint64_t gpa);
 /* A fork's vm_discard_range: fresh zero pages over the range (recorded for reset). */
 int cow_discard(struct vm *vm, uint64_t gpa, uint64_t size);
@@ -75,6 +84,11 @@ int cpu_init_vcpu(struct vm *vm);
 int gmem_init(struct vm *vm);
 void gmem_fini(struct vm *vm);
 int gmem_map_kernel(struct vm *vm);
+#define GMEM_SLOT_SIZE (1ULL << 30)
+int gmem_slots_init(struct vm *vm);
+int gmem_add_slot(struct vm *vm, unsigned slot);
+unsigned gmem_kernel_slot(const struct vm *vm);
+uint64_t gmem_slot_gpa(const struct vm *vm, unsigned slot);
 
 /* The kernel area seen through the host (offset from layout.h). */
 static inline void *karea_ptr(struct vm *vm, uint64_t off)
