@@ -159,10 +159,19 @@ static int rebuild_epoll(const struct fdtab *dst, const struct fdtab *src, int t
 		if (nh < 0)
 			continue;
 		struct epoll_event ev = { .events = events, .data.u64 = data };
-		/* One connection wakes one request VM, not all of them (EPOLLEXCLUSIVE). */
-		if (exclusive && serve_is_listener(nh) && !(events & EPOLLONESHOT))
-			ev.events |= EPOLLEXCLUSIVE;
-		epoll_ctl(ep, EPOLL_CTL_ADD, nh, &ev);
+		/* One connection wakes one request VM, not all of them (EPOLLEXCLUSIVE).
+		 * EPOLLEXCLUSIVE takes only these companions (epoll_ctl(2)); EPOLLRDHUP and the
+		 * like mean nothing for a listening socket anyway. */
+		if (exclusive && serve_is_listener(nh) && !(events & EPOLLONESHOT)) {
+			struct epoll_event xev = ev;
+			xev.events = (events & (EPOLLIN | EPOLLOUT | EPOLLET | EPOLLHUP | EPOLLERR | EPOLLWAKEUP)) | EPOLLEXCLUSIVE;
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, nh, &xev) == 0)
+				continue;
+		}
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, nh, &ev) < 0) {
+			close(ep);
+			return -errno;
+		}
 	}
 	return ep;
 }
@@ -195,6 +204,7 @@ static int clone_one(const struct fd_entry *e)
 int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive)
 {
 	dst->limit = src->limit;
+	dst->next_ofd = src->next_ofd;
 	dst->cap = src->cap;
 	dst->e = calloc(src->cap ? (size_t)src->cap : 1, sizeof(*dst->e));
 	if (!dst->e)
@@ -208,7 +218,13 @@ int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive)
 			const struct fd_entry *e = &src->e[fd];
 			if (e->host_fd < 0 || dst->e[fd].host_fd >= 0 || (e->kind == FD_EPOLL) != (pass == 1))
 				continue;
-			int h = pass ? rebuild_epoll(dst, src, e->host_fd, exclusive) : clone_one(e);
+			/* A dup of an entry already cloned shares its new object, as it did. */
+			int twin = -1;
+			for (int o = 0; o < fd && twin < 0; o++)
+				if (src->e[o].host_fd >= 0 && src->e[o].ofd == e->ofd && dst->e[o].host_fd >= 0)
+					twin = o;
+			int h = twin >= 0 ? fcntl(dst->e[twin].host_fd, F_DUPFD_CLOEXEC, 0)
+					  : pass ? rebuild_epoll(dst, src, e->host_fd, exclusive) : clone_one(e);
 			if (h < 0) {
 				err = h;
 				break;

@@ -47,7 +47,7 @@ int fdtab_install(struct fdtab *t, int fd, int host_fd, enum fd_kind kind, bool 
 		return err;
 	}
 	fdtab_close(t, fd);
-	t->e[fd] = (struct fd_entry){ .host_fd = host_fd, .kind = kind, .cloexec = cloexec };
+	t->e[fd] = (struct fd_entry){ .host_fd = host_fd, .kind = kind, .cloexec = cloexec, .ofd = ++t->next_ofd };
 	return fd;
 }
 

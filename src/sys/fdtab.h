@@ -24,6 +24,8 @@ struct fd_entry {
 	int host_fd;      /* -1: this slot is free */
 	enum fd_kind kind;
 	bool cloexec;
+	unsigned ofd;     /* which open file description: dups share it (fdclone.c keeps them
+	                   * sharing one object in a forked table) */
 	char *path;       /* the guest path it was opened by (owned; NULL if none): dirfd-relative
 	                   * opens and /proc/self/fd readlink use it */
 };
@@ -32,6 +34,7 @@ struct fdtab {
 	struct fd_entry *e;
 	int cap;
 	int limit;        /* RLIMIT_NOFILE as the guest sees it */
+	unsigned next_ofd;
 };
 
 int fdtab_init(struct fdtab *t, int limit);

@@ -130,7 +130,11 @@ static long dup_from(struct proc *p, int fd, int min_fd, bool cloexec)
 	int h = fcntl(e->host_fd, F_DUPFD_CLOEXEC, 0);
 	if (h < 0)
 		return -errno;
-	return fdtab_alloc(&p->fdt, min_fd, h, e->kind, cloexec);
+	unsigned ofd = e->ofd;
+	int nfd = fdtab_alloc(&p->fdt, min_fd, h, e->kind, cloexec);
+	if (nfd >= 0)
+		fdtab_get(&p->fdt, nfd)->ofd = ofd; /* a dup shares the description */
+	return nfd;
 }
 
 long sys_dup(struct proc *p, const struct sys_args *a)
@@ -148,7 +152,11 @@ static long dup_to(struct proc *p, int oldfd, int newfd, bool cloexec)
 	int h = fcntl(e->host_fd, F_DUPFD_CLOEXEC, 0);
 	if (h < 0)
 		return -errno;
-	return fdtab_install(&p->fdt, newfd, h, e->kind, cloexec);
+	unsigned ofd = e->ofd;
+	int nfd = fdtab_install(&p->fdt, newfd, h, e->kind, cloexec);
+	if (nfd >= 0)
+		fdtab_get(&p->fdt, nfd)->ofd = ofd;
+	return nfd;
 }
 
 long sys_dup2(struct proc *p, const struct sys_args *a)

@@ -127,8 +127,13 @@ static struct thread *pick_runnable(struct proc *p)
 
 static void wake(struct thread *t, long result, bool restart)
 {
-	if (!restart)
+	if (!restart) {
+		/* A thread parked to re-execute its call (T_IO) that completes instead (its
+		 * timeout passed) returns past the syscall instruction, like the others. */
+		if (t->state == T_IO)
+			t->regs.rip += 2;
 		t->regs.rax = (uint64_t)result;
+	}
 	t->state = T_RUNNABLE;
 	t->deadline_ns = 0;
 	t->nwait = 0;

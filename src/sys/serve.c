@@ -18,6 +18,7 @@
 #include "sys/serve.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
+#include "util/log.h"
 
 bool serve_is_listener(int h)
 {
@@ -146,6 +147,11 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 		}
 		p->wait_kind = kind;
 		p->stop = PROC_LISTENING;
+		if (p->cfg.verbose) {
+			char nbuf[32];
+			log_msg("thread %d waits for connections: %s(%lld)", p->cur->tid, sys_name(a->nr, nbuf, sizeof(nbuf)),
+				(long long)a->a[0]);
+		}
 		*ret = SYS_RESUMED;
 		return true;
 	}
