@@ -110,18 +110,16 @@ static int strlist_add(struct strlist *l, const char *s)
 	return 0;
 }
 
-/* "--flag" (no list) sets *all; "--flag=a,b" adds a and b. */
-static int allow_list(const char *opt, const char *arg, bool *all, struct strlist *l)
+/* "--flag" (no list) sets *all; "--flag=a,b" adds a and b (split in place: argv strings
+ * are the program's to modify, and the entries point into them). */
+static int allow_list(const char *opt, char *arg, bool *all, struct strlist *l)
 {
 	if (!arg) {
 		*all = true;
 		return 0;
 	}
-	char *copy = strdup(arg);
-	if (!copy)
-		return -1;
 	size_t before = l->n;
-	for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save))
+	for (char *save = NULL, *item = strtok_r(arg, ",", &save); item; item = strtok_r(NULL, ",", &save))
 		if (strlist_add(l, item))
 			return -1;
 	if (l->n == before) {
@@ -251,4 +249,15 @@ int config_parse(struct config *cfg, int argc, char **argv)
 	cfg->program = argv[optind + 1];
 	cfg->argv = &argv[optind + 1];
 	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	struct strlist *lists[] = { &cfg->allow_read, &cfg->allow_write, &cfg->allow_env, &cfg->allow_connect,
+				    &cfg->allow_listen, &cfg->volumes, &cfg->env };
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		free(lists[i]->v);
+		lists[i]->v = NULL;
+		lists[i]->n = 0;
+	}
 }

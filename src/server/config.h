@@ -31,5 +31,6 @@ struct config {
 /* Fills *cfg from argv.  Returns 0 to go on, 1 when --help was printed (exit 0), or -1
  * after printing a one-line error (exit 2). */
 int config_parse(struct config *cfg, int argc, char **argv);
+void config_free(struct config *cfg);
 
 #endif

@@ -47,7 +47,14 @@ static char **build_env(const struct config *cfg)
 	return env;
 }
 
-/* --volume HOST:GUEST[:rw] entries, split in place. */
+static void free_volumes(struct policy_volume *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((char *)v[i].host); /* each entry's strings live in one buffer */
+	free(v);
+}
+
+/* --volume HOST:GUEST[:rw] entries, split in a copy. */
 static int parse_volumes(const struct config *cfg, struct policy_volume **out)
 {
 	struct policy_volume *v = calloc(cfg->volumes.n + 1, sizeof(*v));
@@ -55,6 +62,10 @@ static int parse_volumes(const struct config *cfg, struct policy_volume **out)
 		return -1;
 	for (size_t i = 0; i < cfg->volumes.n; i++) {
 		char *spec = strdup(cfg->volumes.v[i]);
+		if (!spec) {
+			free_volumes(v, i);
+			return -1;
+		}
 		char *guest = strchr(spec, ':');
 		*guest++ = 0;
 		char *mode = strchr(guest, ':');
@@ -62,6 +73,8 @@ static int parse_volumes(const struct config *cfg, struct policy_volume **out)
 			*mode++ = 0;
 		if (!*spec || guest[0] != '/' || (mode && strcmp(mode, "rw") != 0 && strcmp(mode, "ro") != 0)) {
 			log_msg("--volume wants HOST:GUEST[:rw] with an absolute GUEST, got '%s'", cfg->volumes.v[i]);
+			free(spec);
+			free_volumes(v, i);
 			return -1;
 		}
 		v[i] = (struct policy_volume){ .host = spec, .guest = guest, .writable = mode && strcmp(mode, "rw") == 0 };
@@ -86,6 +99,7 @@ static struct policy *make_policy(const struct config *cfg, const char *program)
 	struct policy *pol;
 	const char *why = "";
 	int err = policy_create(&pol, &pc, &why);
+	free_volumes(volumes, cfg->volumes.n);
 	if (err) {
 		log_msg("bad permission flags: %s", why);
 		return NULL;
@@ -133,46 +147,44 @@ static void explain_no_kvm(int err)
 		log_msg("KVM is not usable: %s", strerror(-err));
 }
 
-int main(int argc, char **argv)
+/* How the program's run ended, as our exit status (with its one log line). */
+static int end_status(const struct config *cfg, struct proc *p, enum proc_end end)
 {
-	struct config cfg;
-	int r = config_parse(&cfg, argc, argv);
-	if (r != 0)
-		return r > 0 ? 0 : 2;
-
-	char path[PATH_MAX];
-	int err = find_program(cfg.program, path);
-	if (err) {
-		log_msg("%s: %s", cfg.program, strerror(-err));
+	char desc[256];
+	switch (end) {
+	case PROC_EXITED:
+		return proc_exit_code(p);
+	case PROC_CRASHED:
+		proc_describe_crash(p, desc, sizeof(desc));
+		log_msg("program crashed: %s (%s)", desc, strsignal(proc_crash(p)->signal));
+		return 128 + proc_crash(p)->signal;
+	case PROC_TIMEOUT:
+		log_msg("program stopped: it ran longer than --max-boot-time %g s", cfg->max_boot_time);
+		return 124;
+	default:
+		log_msg("the guest could not run: %s", proc_crash(p)->fault.what ? proc_crash(p)->fault.what : "unknown error");
 		return 1;
 	}
-	err = vm_kvm_available();
-	if (err) {
-		explain_no_kvm(err);
-		return 1;
-	}
-	/* A guest writing to a closed pipe gets EPIPE, not our death. */
-	signal(SIGPIPE, SIG_IGN);
+}
 
-	struct policy *pol = make_policy(&cfg, path);
-	char **env = build_env(&cfg);
-	if (!pol || !env)
-		return 1;
+/* Run PROGRAM (already found at `path`) under the policy: to its end, or into serving. */
+static int run_program(const struct config *cfg, const char *path, struct policy *pol, char **env)
+{
 	struct proc_config pcfg = {
-		.user_size = cfg.max_main_memory,
-		.verbose = cfg.verbose,
-		.trace = cfg.verbose_syscalls,
+		.user_size = cfg->max_main_memory,
+		.verbose = cfg->verbose,
+		.trace = cfg->verbose_syscalls,
 		.policy = pol,
-		.cwd = cfg.cwd,
+		.cwd = cfg->cwd,
 	};
 	struct proc *p;
-	err = proc_create(&p, &pcfg);
+	int err = proc_create(&p, &pcfg);
 	if (err) {
 		log_msg("cannot create the guest: %s", strerror(-err));
 		return 1;
 	}
 	const char *why = "";
-	err = proc_exec(p, path, cfg.argv, env, &why);
+	err = proc_exec(p, path, cfg->argv, env, &why);
 	if (err) {
 		log_msg("%s: %s", path, why);
 		proc_destroy(p);
@@ -181,38 +193,47 @@ int main(int argc, char **argv)
 	/* Run the program until it ends or first waits for a connection (server mode). */
 	proc_set_mode(p, PROC_MODE_BOOT);
 	uint64_t started = vm_now_ns();
-	uint64_t deadline = cfg.max_boot_time > 0 ? started + (uint64_t)(cfg.max_boot_time * 1e9) : 0;
+	uint64_t deadline = cfg->max_boot_time > 0 ? started + (uint64_t)(cfg->max_boot_time * 1e9) : 0;
 	enum proc_end end = proc_run(p, deadline);
-	if (end == PROC_LISTENING)
-		return server_run(&cfg, p, path, started);
-	int status;
-	char desc[256];
-	switch (end) {
-	case PROC_EXITED:
-		status = proc_exit_code(p);
-		break;
-	case PROC_CRASHED:
-		proc_describe_crash(p, desc, sizeof(desc));
-		log_msg("program crashed: %s (%s)", desc, strsignal(proc_crash(p)->signal));
-		status = 128 + proc_crash(p)->signal;
-		break;
-	case PROC_TIMEOUT:
-		log_msg("program stopped: it ran longer than --max-boot-time %g s", cfg.max_boot_time);
-		status = 124;
-		break;
-	case PROC_ERROR:
-	default:
-		log_msg("the guest could not run: %s", proc_crash(p)->fault.what ? proc_crash(p)->fault.what : "unknown error");
-		status = 1;
-		break;
-	}
-	if (cfg.verbose) {
+	int status = end == PROC_LISTENING ? server_run(cfg, p, path, started) : end_status(cfg, p, end);
+	if (cfg->verbose) {
 		const struct vm_stats *s = proc_vm_stats(p);
 		log_msg("vm exits %llu, syscalls %llu, faults %llu", (unsigned long long)s->exits,
 			(unsigned long long)s->syscalls, (unsigned long long)s->faults);
 	}
 	proc_destroy(p);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	int r = config_parse(&cfg, argc, argv);
+	if (r != 0) {
+		config_free(&cfg);
+		return r > 0 ? 0 : 2;
+	}
+	int status = 1;
+	char path[PATH_MAX];
+	int err = find_program(cfg.program, path);
+	if (err) {
+		log_msg("%s: %s", cfg.program, strerror(-err));
+		goto out;
+	}
+	err = vm_kvm_available();
+	if (err) {
+		explain_no_kvm(err);
+		goto out;
+	}
+	/* A guest writing to a closed pipe gets EPIPE, not our death. */
+	signal(SIGPIPE, SIG_IGN);
+	struct policy *pol = make_policy(&cfg, path);
+	char **env = build_env(&cfg);
+	if (pol && env)
+		status = run_program(&cfg, path, pol, env);
 	policy_destroy(pol);
 	free(env);
+out:
+	config_free(&cfg);
 	return status;
 }

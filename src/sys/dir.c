@@ -47,7 +47,7 @@ int fs_parent(struct proc *p, struct gpath *gp, enum policy_access access, bool 
 		/* The target, relative to the link's directory, is checked like any path. */
 		snprintf(dir, sizeof(dir), "%s", gp->path);
 		char *slash = strrchr(dir, '/');
-		slash[slash == dir] = 0;
+		slash[slash == dir ? 1 : 0] = 0; /* "/a" -> "/", "/a/b" -> "/a" */
 		if (!len || policy_normalize(dir, target, gp->path, sizeof(gp->path)))
 			return len ? -ENAMETOOLONG : -ENOENT;
 	}
@@ -63,7 +63,7 @@ long fs_may_write(struct proc *p, const char *path)
 	snprintf(gp.path, sizeof(gp.path), "%s", path);
 	if (fs_lookup(p, &gp, true, &n) > 0) /* emulated: only the /dev nodes */
 		return procfs_stat(p, &n, &st) == 0 && S_ISCHR(st.st_mode) ? 0 : -EACCES;
-	int d = fs_parent(p, &gp, POLICY_WRITE, false, &base);
+	int d = fs_parent(p, &gp, POLICY_WRITE, true, &base); /* a symlink's target decides */
 	if (d < 0)
 		return d;
 	close(d);

@@ -48,7 +48,8 @@ static int open_image(const char *path, struct image *img, const char **why)
 		return -EACCES;
 	}
 	if ((uint64_t)st.st_size > MAX_EXEC_SIZE || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-		*why = st.st_size ? "file too large or too small to be an executable" : "empty file";
+		*why = (uint64_t)st.st_size > MAX_EXEC_SIZE ? "file too large to be an executable"
+			: st.st_size ? "not an ELF file (too short)" : "not an ELF file (empty)";
 		close(img->fd);
 		return -ENOEXEC;
 	}

@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/times.h>
 #include <sys/utsname.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sys/syscalls.h"
@@ -92,4 +95,110 @@ long sys_sched_getaffinity(struct proc *p, const struct sys_args *a)
 	uint64_t mask = 1;
 	int err = copy_to_guest(p, a->a[2], &mask, sizeof(mask));
 	return err ? err : (long)sizeof(mask);
+}
+
+/* The guest is its own session and process group leader. */
+long sys_getpgrp(struct proc *p, const struct sys_args *a) { return p->pid; }
+
+long sys_getpgid(struct proc *p, const struct sys_args *a)
+{
+	int pid = (int)a->a[0];
+	return pid == 0 || pid == p->pid ? p->pid : -ESRCH;
+}
+
+long sys_getsid(struct proc *p, const struct sys_args *a)
+{
+	return sys_getpgid(p, a);
+}
+
+static long put_ids(struct proc *p, const struct sys_args *a, unsigned r, unsigned e, unsigned s)
+{
+	unsigned ids[3] = { r, e, s };
+	for (int i = 0; i < 3; i++) {
+		int err = copy_to_guest(p, a->a[i], &ids[i], sizeof(ids[i]));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+long sys_getresuid(struct proc *p, const struct sys_args *a)
+{
+	return put_ids(p, a, getuid(), geteuid(), geteuid());
+}
+
+long sys_getresgid(struct proc *p, const struct sys_args *a)
+{
+	return put_ids(p, a, getgid(), getegid(), getegid());
+}
+
+/* No supplementary groups. */
+long sys_getgroups(struct proc *p, const struct sys_args *a)
+{
+	return (int)a->a[0] < 0 ? -EINVAL : 0;
+}
+
+long sys_sysinfo(struct proc *p, const struct sys_args *a)
+{
+	struct sysinfo si;
+	if (sysinfo(&si) < 0)
+		return -errno;
+	/* Memory as the guest has it: its address space is its limit. */
+	uint64_t limit = vm_user_size(p->vm) / si.mem_unit;
+	if (si.totalram > limit)
+		si.totalram = limit;
+	if (si.freeram > si.totalram)
+		si.freeram = si.totalram;
+	si.procs = (unsigned short)p->nthreads;
+	return copy_to_guest(p, a->a[0], &si, sizeof(si));
+}
+
+long sys_getrusage(struct proc *p, const struct sys_args *a)
+{
+	int who = (int)a->a[0];
+	if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+		return -EINVAL;
+	struct rusage ru;
+	memset(&ru, 0, sizeof(ru));
+	/* Children: none.  Self: kvmserver's thread that runs this VM is the closest truth. */
+	if (who != RUSAGE_CHILDREN && getrusage(RUSAGE_THREAD, &ru) < 0)
+		return -errno;
+	return copy_to_guest(p, a->a[1], &ru, sizeof(ru));
+}
+
+long sys_times(struct proc *p, const struct sys_args *a)
+{
+	struct tms t;
+	clock_t now = times(&t);
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	long hz = sysconf(_SC_CLK_TCK);
+	t.tms_utime = (clock_t)(ru.ru_utime.tv_sec * hz + ru.ru_utime.tv_usec * hz / 1000000);
+	t.tms_stime = (clock_t)(ru.ru_stime.tv_sec * hz + ru.ru_stime.tv_usec * hz / 1000000);
+	t.tms_cutime = t.tms_cstime = 0;
+	if (a->a[0]) {
+		int err = copy_to_guest(p, a->a[0], &t, sizeof(t));
+		if (err)
+			return err;
+	}
+	return (long)now;
+}
+
+/* Nice values are answered, not applied: the vCPU thread's priority is the server's. */
+long sys_getpriority(struct proc *p, const struct sys_args *a)
+{
+	if ((int)a->a[0] < PRIO_PROCESS || (int)a->a[0] > PRIO_USER)
+		return -EINVAL;
+	return 20 - p->nice; /* the raw syscall returns 20 - nice */
+}
+
+long sys_setpriority(struct proc *p, const struct sys_args *a)
+{
+	int which = (int)a->a[0], prio = (int)a->a[2];
+	if (which < PRIO_PROCESS || which > PRIO_USER)
+		return -EINVAL;
+	if (prio < p->nice && geteuid() != 0)
+		return -EACCES;
+	p->nice = prio < -20 ? -20 : prio > 19 ? 19 : prio;
+	return 0;
 }

@@ -5,6 +5,8 @@
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <termios.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sys/syscalls.h"
@@ -119,6 +121,25 @@ long sys_close(struct proc *p, const struct sys_args *a)
 	return fdtab_close(&p->fdt, (int)a->a[0]);
 }
 
+/* Put host fd h, a dup of entry e, into the table: at exactly `at` (dup2) or the lowest
+ * free fd >= min_fd.  The copy shares e's description and guest path.  Read e before the
+ * install: growing the table can move it. */
+static long install_dup(struct proc *p, const struct fd_entry *e, int h, int min_fd, int at, bool cloexec)
+{
+	unsigned ofd = e->ofd;
+	enum fd_kind kind = e->kind;
+	char *path = e->path ? strdup(e->path) : NULL;
+	int nfd = at >= 0 ? fdtab_install(&p->fdt, at, h, kind, cloexec) : fdtab_alloc(&p->fdt, min_fd, h, kind, cloexec);
+	if (nfd < 0) {
+		free(path);
+		return nfd;
+	}
+	struct fd_entry *ne = fdtab_get(&p->fdt, nfd);
+	ne->ofd = ofd;
+	ne->path = path;
+	return nfd;
+}
+
 /* A new guest fd for a host dup of `fd`, the lowest free >= min_fd. */
 static long dup_from(struct proc *p, int fd, int min_fd, bool cloexec)
 {
@@ -130,11 +151,7 @@ static long dup_from(struct proc *p, int fd, int min_fd, bool cloexec)
 	int h = fcntl(e->host_fd, F_DUPFD_CLOEXEC, 0);
 	if (h < 0)
 		return -errno;
-	unsigned ofd = e->ofd;
-	int nfd = fdtab_alloc(&p->fdt, min_fd, h, e->kind, cloexec);
-	if (nfd >= 0)
-		fdtab_get(&p->fdt, nfd)->ofd = ofd; /* a dup shares the description */
-	return nfd;
+	return install_dup(p, e, h, min_fd, -1, cloexec);
 }
 
 long sys_dup(struct proc *p, const struct sys_args *a)
@@ -152,11 +169,7 @@ static long dup_to(struct proc *p, int oldfd, int newfd, bool cloexec)
 	int h = fcntl(e->host_fd, F_DUPFD_CLOEXEC, 0);
 	if (h < 0)
 		return -errno;
-	unsigned ofd = e->ofd;
-	int nfd = fdtab_install(&p->fdt, newfd, h, e->kind, cloexec);
-	if (nfd >= 0)
-		fdtab_get(&p->fdt, nfd)->ofd = ofd;
-	return nfd;
+	return install_dup(p, e, h, 0, newfd, cloexec);
 }
 
 long sys_dup2(struct proc *p, const struct sys_args *a)

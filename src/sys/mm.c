@@ -12,6 +12,7 @@
 
 #include "sys/mm_apply.h"
 #include "sys/syscalls.h"
+#include "sys/uaccess.h"
 #include "vmm/layout.h"
 
 #define MM_PAGE 4096ULL
@@ -281,4 +282,39 @@ long sys_madvise(struct proc *p, const struct sys_args *a)
 	default:
 		return -EINVAL;
 	}
+}
+
+/* One vCPU: every thread already sees every store in program order, so the barriers
+ * membarrier promises hold trivially (membarrier(2)). */
+long sys_membarrier(struct proc *p, const struct sys_args *a)
+{
+	enum { QUERY = 0, GLOBAL = 1, PRIVATE_EXPEDITED = 8, REGISTER_PRIVATE_EXPEDITED = 16,
+	       PRIVATE_EXPEDITED_SYNC_CORE = 32, REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 64 };
+	const int supported = GLOBAL | PRIVATE_EXPEDITED | REGISTER_PRIVATE_EXPEDITED |
+			      PRIVATE_EXPEDITED_SYNC_CORE | REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
+	int cmd = (int)a->a[0];
+	if (a->a[1] & ~1ULL)
+		return -EINVAL;
+	if (cmd == QUERY)
+		return supported;
+	return (cmd & supported) && !(cmd & (cmd - 1)) ? 0 : -EINVAL;
+}
+
+/* Residency: a page the guest has mapped counts as resident (its memory appears on first
+ * touch without a fault the guest could see). */
+long sys_mincore(struct proc *p, const struct sys_args *a)
+{
+	uint64_t addr = a->a[0], len = a->a[1];
+	if (!aligned(addr))
+		return -EINVAL;
+	uint64_t pages = PAGE_UP(len) / MM_PAGE;
+	if (!user_range(p, addr, pages * MM_PAGE) || !vma_covered(&p->mm, addr, addr + pages * MM_PAGE))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < pages; i++) {
+		unsigned char one = 1;
+		int err = copy_to_guest(p, a->a[2] + i, &one, 1);
+		if (err)
+			return err;
+	}
+	return 0;
 }

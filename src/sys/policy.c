@@ -74,9 +74,15 @@ static int add_root(struct policy *pol, const char *guest, const char *host, int
 {
 	/* A directory becomes a root; a file (or a file still to be created) becomes a root
 	 * for exactly that name in its directory. */
-	char host_abs[PATH_MAX], guest_abs[PATH_MAX];
-	if (policy_normalize("/", host, host_abs, sizeof(host_abs)) ||
-	    policy_normalize("/", guest, guest_abs, sizeof(guest_abs))) {
+	char host_abs[PATH_MAX], guest_abs[PATH_MAX], cwd[PATH_MAX];
+	/* A relative flag path means what it means to the user: relative to kvmserver's
+	 * working directory (not to "/", which would widen "--allow-write=." to everything). */
+	if (!getcwd(cwd, sizeof(cwd))) {
+		*why = "cannot resolve a relative path: no working directory";
+		return -ENOENT;
+	}
+	if (policy_normalize(cwd, host, host_abs, sizeof(host_abs)) ||
+	    policy_normalize(cwd, guest, guest_abs, sizeof(guest_abs))) {
 		*why = "path too long";
 		return -ENAMETOOLONG;
 	}
@@ -247,7 +253,8 @@ static int open_checked(const struct policy *pol, const char *path, int flags, m
 		return deny(pol, need & POLICY_WRITE ? "write" : "read", path);
 	const char *rel = rel_to_root(r, path, false);
 	int fd = open_beneath(r, rel, flags, mode);
-	if (fd != -EXDEV && fd != -ELOOP)
+	/* ELOOP under O_NOFOLLOW is the answer itself (the last component is a symlink). */
+	if ((fd != -EXDEV && fd != -ELOOP) || (fd == -ELOOP && (flags & O_NOFOLLOW)))
 		return fd;
 
 	char host[PATH_MAX * 2], real[PATH_MAX];

@@ -1,6 +1,7 @@
 /* proc.c - the emulated process: creation, the run loop, crashes, and the syscalls that
  * act on the process as a whole (exit, arch_prctl, thread-area registration). */
 #include <asm/prctl.h>
+#include <sys/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -240,4 +241,48 @@ long sys_rseq(struct proc *p, const struct sys_args *a)
 		return err;
 	p->cur->rseq_addr = addr;
 	return 0;
+}
+
+long sys_prctl(struct proc *p, const struct sys_args *a)
+{
+	switch ((int)a->a[0]) {
+	case PR_SET_NAME: {
+		char name[16];
+		long n = strncpy_from_guest(p, name, a->a[1], sizeof(name));
+		if (n == -EFAULT)
+			return n;
+		name[sizeof(name) - 1] = 0; /* longer names are truncated, as Linux */
+		memcpy(p->comm, name, sizeof(name));
+		return 0;
+	}
+	case PR_GET_NAME:
+		return copy_to_guest(p, a->a[1], p->comm, sizeof(p->comm));
+	case PR_SET_VMA:
+		return 0; /* naming anonymous memory: bookkeeping only on Linux too */
+	case PR_GET_DUMPABLE:
+		return 1;
+	case PR_SET_DUMPABLE:
+		return a->a[1] <= 1 ? 0 : -EINVAL;
+	case PR_SET_PDEATHSIG:
+		return a->a[1] <= 64 ? 0 : -EINVAL; /* the guest has no parent process to lose */
+	case PR_GET_PDEATHSIG: {
+		int zero = 0;
+		return copy_to_guest(p, a->a[1], &zero, sizeof(zero));
+	}
+	case PR_SET_NO_NEW_PRIVS:
+		return a->a[1] == 1 ? 0 : -EINVAL; /* already true: nothing can gain privileges */
+	case PR_GET_NO_NEW_PRIVS:
+		return 1;
+	case PR_CAPBSET_READ:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Only the default personality exists here; 0xffffffff queries it. */
+long sys_personality(struct proc *p, const struct sys_args *a)
+{
+	uint32_t persona = (uint32_t)a->a[0];
+	return persona == 0xffffffffu || persona == 0 ? 0 : -EINVAL;
 }

@@ -43,6 +43,8 @@ struct proc {
 	char cwd[PATH_MAX];       /* the guest's current directory: an absolute guest path */
 	char exe_path[PATH_MAX];  /* host path of the executable, for /proc/self/exe */
 	pid_t pid;                /* what getpid() answers: the host process's pid */
+	int nice;
+	char comm[16];            /* prctl(PR_SET_NAME) */
 	struct thread **threads;  /* sched.c */
 	int nthreads;
 	struct thread *cur;       /* the thread on the vCPU */

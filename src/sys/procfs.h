@@ -48,8 +48,8 @@ int fs_fd_stat(struct proc *p, const struct fd_entry *e, struct stat *st);
  * Returns the host dirfd (the caller closes it) or -errno (EACCES for emulated files). */
 int fs_parent(struct proc *p, struct gpath *gp, enum policy_access access, bool follow, const char **base);
 
-/* 0 if the policy lets the guest change the file at guest path `path`, else -EACCES
- * (the file's mode bits know nothing of the policy). */
+/* 0 if the policy lets the guest change the file at guest path `path` (following a
+ * symlink), else -EACCES (the file's mode bits know nothing of the policy). */
 long fs_may_write(struct proc *p, const char *path);
 
 /* ---- procfs.c: emulated files -------------------------------------------------------- */
