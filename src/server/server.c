@@ -81,8 +81,9 @@ static void *worker_main(void *arg)
 			exit(1);
 		}
 		if (w->cfg->verbose)
-			log_msg("vm %d: reset: %llu dirty pages (%llu KiB) in %llu us; %llu VM exits this request", w->id,
+			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu) in %llu us; %llu VM exits this request", w->id,
 				(unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
+				(unsigned long long)st.guest_pages, (unsigned long long)(st.dirty_pages - st.guest_pages),
 				(unsigned long long)(st.ns / 1000), (unsigned long long)(proc_vm_stats(p)->exits - exits));
 	}
 	return NULL;

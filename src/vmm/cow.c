@@ -221,8 +221,10 @@ int cow_harvest(struct vm *vm)
 			break;
 		unsigned slot = e->slot & 0xffff;
 		uint64_t pg = gmem_slot_gpa(vm, slot) / PAGE_SIZE + e->offset;
-		if (pg < vm->phys_size / PAGE_SIZE && !(vm->dirty_bits[pg / 64] & (1ULL << (pg % 64))))
+		if (pg < vm->phys_size / PAGE_SIZE && !(vm->dirty_bits[pg / 64] & (1ULL << (pg % 64)))) {
 			cow_dirty_page(vm, pg);
+			vm->ndirty_guest++;
+		}
 		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
 		vm->ring_next++;
 	}
@@ -266,6 +268,8 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 		i = j;
 	}
 	vm->ndirty = 0;
+	uint64_t guest_pages = vm->ndirty_guest;
+	vm->ndirty_guest = 0;
 	err = load_snapshot(vm, vm->tmpl->snap);
 	if (err)
 		return err;
@@ -273,6 +277,7 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	vm->stats.resets++;
 	vm->stats.dirty_pages += dirty;
 	if (st) {
+		st->guest_pages = guest_pages;
 		st->dirty_pages = dirty;
 		st->ns = vm_now_ns() - t0;
 	}

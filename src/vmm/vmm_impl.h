@@ -46,6 +46,7 @@ struct vm {
 	uint64_t *dirty_bits;       /* a fork's pages written since the last reset, one bit each */
 	uint64_t *dirty_list;       /* the same pages as a list, so reset costs what was written */
 	size_t ndirty, cap_dirty;
+	size_t ndirty_guest;        /* of those, first written by the guest (the rest: the host) */
 	struct kvm_dirty_gfn *ring; /* KVM's dirty ring for the vCPU (guest writes) */
 	uint32_t ring_entries, ring_next;
 	struct cow_remap { uint64_t gpa, size; } *remaps; /* replaced by fresh anonymous memory */
