@@ -101,6 +101,8 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 		err = clone_threads(p, tmpl);
 	if (!err)
 		vm_restart_syscall(p->vm); /* the template stopped in a wait: issue it again */
+	if (!err)
+		sched_start_ticks(p);
 	return err;
 }
 

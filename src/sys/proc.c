@@ -164,6 +164,9 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 		}
 		case VM_EXIT_TIMEOUT:
 			return PROC_TIMEOUT;
+		case VM_EXIT_TICK:
+			sched_tick(p);
+			break;
 		case VM_EXIT_ERROR:
 			p->crash.fault = f;
 			return PROC_ERROR;

@@ -64,6 +64,15 @@ void sched_fini(struct proc *p)
 	p->cur = NULL;
 }
 
+/* With more than one thread, a thread that spins in user code without a syscall must not
+ * starve the others: preempt every SCHED_TICK_NS. */
+#define SCHED_TICK_NS (10 * 1000 * 1000ULL)
+void sched_start_ticks(struct proc *p)
+{
+	if (p->nthreads > 1)
+		vm_set_tick(p->vm, SCHED_TICK_NS);
+}
+
 bool sched_others_alive(const struct proc *p)
 {
 	for (int i = 0; i < p->nthreads; i++)
@@ -87,14 +96,16 @@ static bool others_need_cpu(const struct proc *p)
 	return false;
 }
 
-static void save_current(struct proc *p, bool restart, uint64_t nr, long result)
+enum save_mode { SAVE_RESULT, SAVE_RESTART, SAVE_AS_IS };
+
+static void save_current(struct proc *p, enum save_mode mode, uint64_t nr, long result)
 {
 	struct thread *t = p->cur;
 	vm_save_user_state(p->vm, &t->regs);
-	if (restart) {
+	if (mode == SAVE_RESTART) {
 		t->regs.rip -= 2; /* back onto the syscall instruction */
 		t->regs.rax = nr;
-	} else {
+	} else if (mode == SAVE_RESULT) {
 		t->regs.rax = (uint64_t)result;
 	}
 	t->fs_base = vm_fs_base(p->vm);
@@ -141,8 +152,9 @@ static void wake(struct thread *t, long result, bool restart)
 
 /* Nothing can run: wait in one poll() for any blocked thread's fds or nearest deadline.
  * Returns 0 when some thread became runnable, -EINTR when a signal (the execution
- * deadline) interrupted the wait, -EDEADLK when nothing could ever wake anyone. */
-static int wait_for_events(struct proc *p)
+ * deadline) interrupted the wait, -EDEADLK when nothing could ever wake anyone.
+ * With block false it only looks (a preemption tick): 0 if someone woke, else -EAGAIN. */
+static int wait_for_events(struct proc *p, bool block)
 {
 	struct pollfd fds[256];
 	int owner[256];
@@ -170,9 +182,12 @@ static int wait_for_events(struct proc *p)
 		if (woke)
 			return 0;
 		if (n == 0 && !nearest)
-			return -EDEADLK;
+			return block ? -EDEADLK : -EAGAIN;
 		struct timespec ts, *tsp = NULL;
-		if (nearest) {
+		if (!block) {
+			ts = (struct timespec){ 0, 0 };
+			tsp = &ts;
+		} else if (nearest) {
 			uint64_t d = nearest - now;
 			ts.tv_sec = (time_t)(d / 1000000000ULL);
 			ts.tv_nsec = (long)(d % 1000000000ULL);
@@ -190,6 +205,8 @@ static int wait_for_events(struct proc *p)
 		}
 		if (woke)
 			return 0;
+		if (!block)
+			return -EAGAIN;
 	}
 }
 
@@ -198,7 +215,7 @@ static void switch_away(struct proc *p)
 {
 	struct thread *next;
 	while (!(next = pick_runnable(p))) {
-		int r = wait_for_events(p);
+		int r = wait_for_events(p, true);
 		if (r == -EDEADLK) {
 			/* Every thread waits for a wake-up only another could give: Linux would
 			 * hang, and so do we, until the execution deadline's signal. */
@@ -217,11 +234,23 @@ static void switch_away(struct proc *p)
 	load_thread(p, next);
 }
 
+void sched_tick(struct proc *p)
+{
+	/* Let threads whose fds or deadlines are ready become runnable, then rotate. */
+	wait_for_events(p, false);
+	struct thread *next = pick_runnable(p);
+	if (!next)
+		return;
+	save_current(p, SAVE_AS_IS, 0, 0);
+	p->cur->state = T_RUNNABLE;
+	load_thread(p, next);
+}
+
 long sched_block_current(struct proc *p, enum thread_state state, long wake_result)
 {
 	if (!sched_others_alive(p))
 		return -EDEADLK;
-	save_current(p, false, 0, wake_result);
+	save_current(p, SAVE_RESULT, 0, wake_result);
 	p->cur->state = state;
 	switch_away(p);
 	return SYS_RESUMED;
@@ -330,7 +359,7 @@ bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 	if (!sleep && poll(t->wait, (nfds_t)t->nwait, 0) != 0)
 		return false; /* ready (or an error to report): the call will not block */
 	uint64_t deadline = timeout > 0 ? vm_now_ns() + (uint64_t)timeout : 0;
-	save_current(p, !sleep, a->nr, 0);
+	save_current(p, sleep ? SAVE_RESULT : SAVE_RESTART, a->nr, 0);
 	t->state = sleep ? T_SLEEP : T_IO;
 	t->deadline_ns = deadline;
 	t->timeout_result = 0; /* poll/epoll time out with 0; sleeps complete with 0 */
@@ -397,6 +426,7 @@ static long new_thread(struct proc *p, uint64_t flags, uint64_t stack, uint64_t 
 	if (flags & CLONE_CHILD_CLEARTID)
 		t->clear_child_tid = ctid;
 	t->state = T_RUNNABLE;
+	sched_start_ticks(p);
 	return t->tid;
 }
 

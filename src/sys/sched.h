@@ -72,6 +72,11 @@ int sched_futex_wake(struct proc *p, uint64_t addr, uint32_t bitset, int n);
 /* Moves up to n waiters from addr to addr2 (FUTEX_REQUEUE). */
 int sched_futex_requeue(struct proc *p, uint64_t addr, uint64_t addr2, int n);
 
+/* A preemption tick (VM_EXIT_TICK): switch to another runnable thread, if any. */
+void sched_tick(struct proc *p);
+/* Arm the preemption tick when the process has more than one thread (per host thread). */
+void sched_start_ticks(struct proc *p);
+
 /* Whether another thread exists that is not dead. */
 bool sched_others_alive(const struct proc *p);
 

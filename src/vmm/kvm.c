@@ -132,8 +132,10 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
-	if (vm->timer_created)
-		timer_delete(vm->timer);
+	if (vm->deadline_timer.created)
+		timer_delete(vm->deadline_timer.id);
+	if (vm->tick_timer.created)
+		timer_delete(vm->tick_timer.id);
 	munmap(vm->run, vm->run_size);
 	close(vm->vcpu_fd);
 	gmem_fini(vm);

@@ -28,11 +28,35 @@ static void deadline_handler(int sig)
 		t_run->immediate_exit = 1;
 }
 
+/* The preemption tick has its own signal, blocked in the host thread and unblocked only
+ * inside KVM_RUN (KVM_SET_SIGNAL_MASK): it must stop guest code, never interrupt the
+ * host's own blocking calls on the guest's behalf (those would return a spurious EINTR).
+ * The deadline, in contrast, must also end a guest blocked in the host. */
+#define TICK_SIGNAL SIGUSR2
+
 static void install_handler_once(void)
 {
 	struct sigaction sa = { .sa_handler = deadline_handler }; /* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
 	sigaction(DEADLINE_SIGNAL, &sa, NULL);
+	sigaction(TICK_SIGNAL, &sa, NULL);
+}
+
+/* Block the tick in this thread; let KVM_RUN run with it unblocked. */
+static int tick_signal_only_in_guest(struct vm *vm)
+{
+	sigset_t tick, cur;
+	sigemptyset(&tick);
+	sigaddset(&tick, TICK_SIGNAL);
+	if (pthread_sigmask(SIG_BLOCK, &tick, &cur))
+		return -EINVAL;
+	sigdelset(&cur, TICK_SIGNAL);
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t set[8];
+	} mask = { .hdr.len = 8 };
+	memcpy(mask.set, &cur, 8); /* the kernel's sigset: the first 64 bits */
+	return ioctl(vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &mask) < 0 ? -errno : 0;
 }
 
 uint64_t vm_now_ns(void)
@@ -42,34 +66,59 @@ uint64_t vm_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int vm_set_deadline(struct vm *vm, uint64_t deadline_ns)
+/* A per-thread POSIX timer that delivers DEADLINE_SIGNAL to the thread running the VM
+ * (re-created when the VM moves to another thread, e.g. a fork running on a worker). */
+static int arm_timer(struct vm_timer *t, int signo, uint64_t value_ns, uint64_t interval_ns, bool absolute)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	if (!deadline_ns && !vm->timer_created) {
-		vm->deadline_ns = 0;
+	if (!value_ns && !t->created)
 		return 0;
-	}
 	pthread_once(&once, install_handler_once);
 	pid_t tid = (pid_t)syscall(SYS_gettid);
-	if (vm->timer_created && vm->timer_tid != tid) {
-		timer_delete(vm->timer);
-		vm->timer_created = false;
+	if (t->created && t->tid != tid) {
+		timer_delete(t->id);
+		t->created = false;
 	}
-	if (!vm->timer_created) {
-		struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = DEADLINE_SIGNAL };
+	if (!t->created) {
+		struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = signo };
 		sev._sigev_un._tid = tid;
-		if (timer_create(CLOCK_MONOTONIC, &sev, &vm->timer) < 0)
+		if (timer_create(CLOCK_MONOTONIC, &sev, &t->id) < 0)
 			return -errno;
-		vm->timer_created = true;
-		vm->timer_tid = tid;
+		t->created = true;
+		t->tid = tid;
 	}
-	vm->deadline_ns = deadline_ns;
 	struct itimerspec its = { 0 };
-	its.it_value.tv_sec = deadline_ns / 1000000000ULL;
-	its.it_value.tv_nsec = deadline_ns % 1000000000ULL;
-	if (timer_settime(vm->timer, TIMER_ABSTIME, &its, NULL) < 0)
-		return -errno;
-	return 0;
+	its.it_value.tv_sec = (time_t)(value_ns / 1000000000ULL);
+	its.it_value.tv_nsec = (long)(value_ns % 1000000000ULL);
+	its.it_interval.tv_sec = (time_t)(interval_ns / 1000000000ULL);
+	its.it_interval.tv_nsec = (long)(interval_ns % 1000000000ULL);
+	return timer_settime(t->id, absolute ? TIMER_ABSTIME : 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+int vm_set_deadline(struct vm *vm, uint64_t deadline_ns)
+{
+	vm->deadline_ns = deadline_ns;
+	return arm_timer(&vm->deadline_timer, DEADLINE_SIGNAL, deadline_ns, 0, true);
+}
+
+int vm_set_tick(struct vm *vm, uint64_t interval_ns)
+{
+	vm->tick_ns = interval_ns;
+	vm->next_tick_ns = interval_ns ? vm_now_ns() + interval_ns : 0;
+	if (interval_ns) {
+		int err = tick_signal_only_in_guest(vm);
+		if (err)
+			return err;
+	}
+	return arm_timer(&vm->tick_timer, TICK_SIGNAL, interval_ns, interval_ns, false);
+}
+
+/* Was the vCPU interrupted in user mode (CPL 3)?  Only then can another thread's user
+ * state simply be loaded into the registers. */
+static bool in_user_mode(struct vm *vm)
+{
+	struct kvm_sregs sregs;
+	return ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) == 0 && (sregs.cs.selector & 3) == 3;
 }
 
 struct kvm_regs *vm_regs(struct vm *vm)
@@ -80,6 +129,13 @@ struct kvm_regs *vm_regs(struct vm *vm)
 
 void vm_load_user_state(struct vm *vm, const struct kvm_regs *regs)
 {
+	if (vm->where == VM_AT_USER) {
+		/* Already in user mode (a preemption tick): the registers are the state. */
+		struct kvm_regs *r = vm_regs(vm);
+		*r = *regs;
+		r->rflags = (regs->rflags & X86_RFLAGS_USER) | X86_RFLAGS_RESERVED | X86_RFLAGS_IF;
+		return;
+	}
 	uint64_t *frame = karea_ptr(vm, KAREA_MAILBOX);
 	cow_mark(vm, vm->karea + KAREA_MAILBOX, 5 * 8);
 	frame[0] = regs->rip;
@@ -110,6 +166,8 @@ void vm_save_user_state(struct vm *vm, struct kvm_regs *out)
 		out->rip = vm->user_rip;
 		out->rflags = vm->user_rflags;
 		out->rsp = vm->user_rsp;
+		break;
+	case VM_AT_USER:
 		break;
 	case VM_AT_LOAD:
 		frame = karea_ptr(vm, KAREA_MAILBOX);
@@ -185,8 +243,26 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 				return VM_EXIT_ERROR;
 			}
 			vm->run->immediate_exit = 0;
-			if (vm->deadline_ns && vm_now_ns() >= vm->deadline_ns)
+			if (vm->tick_ns) {
+				/* A tick made KVM_RUN return while the signal is blocked again out
+				 * here, so no handler ran: take it off the pending set, or every
+				 * entry would end at once. */
+				sigset_t tick;
+				sigemptyset(&tick);
+				sigaddset(&tick, TICK_SIGNAL);
+				struct timespec zero = { 0, 0 };
+				sigtimedwait(&tick, NULL, &zero);
+			}
+			uint64_t now = vm_now_ns();
+			if (vm->deadline_ns && now >= vm->deadline_ns)
 				return VM_EXIT_TIMEOUT;
+			if (vm->tick_ns && now >= vm->next_tick_ns) {
+				vm->next_tick_ns = now + vm->tick_ns;
+				if (!vm->tlb_flush && in_user_mode(vm)) {
+					vm->where = VM_AT_USER;
+					return VM_EXIT_TICK;
+				}
+			}
 			continue;
 		}
 		int e = exit_decode(vm, fault);

@@ -53,6 +53,7 @@ enum vm_exit {
 	VM_EXIT_SYSCALL,  /* the guest executed `syscall`: registers hold the request */
 	VM_EXIT_FAULT,    /* an exception in the guest: see struct vm_fault */
 	VM_EXIT_TIMEOUT,  /* the deadline set by vm_set_deadline passed */
+	VM_EXIT_TICK,     /* a vm_set_tick tick interrupted user code (vm_save_user_state works) */
 	VM_EXIT_ERROR,    /* KVM refused to run the vCPU (bad state, internal error) */
 };
 
@@ -128,5 +129,9 @@ const struct vm_stats *vm_stats(const struct vm *vm);
 const char *vm_vector_name(int vector);
 
 uint64_t vm_now_ns(void); /* CLOCK_MONOTONIC in ns */
+
+/* Interrupt user code every interval_ns with VM_EXIT_TICK (0 stops it): the guest's thread
+ * scheduler preempts with it.  Per-thread like vm_set_deadline. */
+int vm_set_tick(struct vm *vm, uint64_t interval_ns);
 
 #endif

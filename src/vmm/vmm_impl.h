@@ -26,16 +26,21 @@ struct vm {
 	unsigned nuser_slots;  /* KVM memory slots 0..n-1 cover the user range by GiB, n the kernel area */
 	uint8_t *slot_on;      /* which slots exist */
 
-	enum { VM_AT_SYSCALL, VM_AT_FAULT, VM_AT_LOAD } where; /* what the last exit left */
+	/* What the last exit left: at a syscall or a fault (in the trampoline), a state load
+	 * pending, or interrupted in user mode by a tick. */
+	enum { VM_AT_SYSCALL, VM_AT_FAULT, VM_AT_LOAD, VM_AT_USER } where;
 	uint64_t user_rip, user_rflags, user_rsp; /* user state at the last exception/syscall */
 	bool tlb_flush;        /* PTEs lost rights since the last entry: reload CR3 on resume */
 	uint64_t fs_base;
 	size_t xsave_size;     /* bytes of a KVM_GET_XSAVE(2) image */
 
-	timer_t timer;
-	bool timer_created;
-	pid_t timer_tid;
+	struct vm_timer {
+		timer_t id;
+		bool created;
+		pid_t tid;
+	} deadline_timer, tick_timer;
 	uint64_t deadline_ns;
+	uint64_t tick_ns, next_tick_ns;
 
 	struct vm_stats stats;
 
