@@ -70,12 +70,20 @@ int vm_freeze(struct vm *vm)
 }
 
 /* Put the template's vCPU state into vm's vCPU. */
-static int load_snapshot(struct vm *vm, const struct vm_snapshot *s)
+/* Put the template's vCPU state into vm's vCPU.  A fresh vCPU (first) needs everything.
+ * On reset, the segment registers, control registers and XCR0 are already the template's
+ * whenever the vCPU stopped in the trampoline (a syscall or fault exit): no guest code can
+ * change them, and the page-table root never moves.  Skipping KVM_SET_SREGS there matters:
+ * it resets KVM's MMU context, the most expensive ioctl of a reset under shadow paging. */
+static int load_snapshot(struct vm *vm, const struct vm_snapshot *s, bool first)
 {
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s->sregs) < 0 || ioctl(vm->vcpu_fd, KVM_SET_XCRS, &s->xcrs) < 0)
+	if ((first || vm->sregs_unknown) && ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s->sregs) < 0)
 		return -errno;
+	if (first && ioctl(vm->vcpu_fd, KVM_SET_XCRS, &s->xcrs) < 0)
+		return -errno;
+	vm->sregs_unknown = false;
 	int err = vm_set_xsave(vm, s->xsave);
-	if (!err)
+	if (!err && (first || vm->fs_base != s->fs_base))
 		err = vm_set_fs_base(vm, s->fs_base);
 	if (err)
 		return err;
@@ -158,7 +166,7 @@ int vm_fork(struct vm *tmpl, struct vm **out)
 		goto err_mem;
 	err = map_ring(vm);
 	if (!err)
-		err = load_snapshot(vm, tmpl->snap);
+		err = load_snapshot(vm, tmpl->snap, true);
 	if (err) {
 		munmap(vm->run, vm->run_size);
 		close(vm->vcpu_fd);
@@ -231,6 +239,19 @@ int cow_harvest(struct vm *vm)
 	return ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0 ? -errno : 0;
 }
 
+/* Put the template's content back into [gpa, gpa+size).  Short runs are copied from the
+ * template: the fork keeps its private pages (the next request writes them without a
+ * copy-on-write fault) and nothing is unmapped under KVM.  Long runs (a large allocation)
+ * are dropped with MADV_DONTNEED so an idle fork does not keep their memory. */
+#define RESTORE_COPY_MAX_PAGES 16
+static void restore_run(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	if (size <= RESTORE_COPY_MAX_PAGES * PAGE_SIZE)
+		memcpy(vm->mem + gpa, vm->tmpl->mem + gpa, size);
+	else
+		madvise(vm->mem + gpa, size, MADV_DONTNEED);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -262,7 +283,7 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 		size_t j = i + 1;
 		while (j < vm->ndirty && vm->dirty_list[j] == vm->dirty_list[j - 1] + 1)
 			j++;
-		madvise(vm->mem + vm->dirty_list[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, MADV_DONTNEED);
+		restore_run(vm, vm->dirty_list[i] * PAGE_SIZE, (j - i) * PAGE_SIZE);
 		for (size_t k = i; k < j; k++)
 			vm->dirty_bits[vm->dirty_list[k] / 64] &= ~(1ULL << (vm->dirty_list[k] % 64));
 		i = j;
@@ -270,7 +291,7 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	vm->ndirty = 0;
 	uint64_t guest_pages = vm->ndirty_guest;
 	vm->ndirty_guest = 0;
-	err = load_snapshot(vm, vm->tmpl->snap);
+	err = load_snapshot(vm, vm->tmpl->snap, false);
 	if (err)
 		return err;
 	vm->tlb_flush = true;

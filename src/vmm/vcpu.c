@@ -240,6 +240,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 			if (errno != EINTR && errno != EAGAIN) {
 				memset(fault, 0, sizeof(*fault));
 				fault->what = "KVM_RUN failed";
+				vm->sregs_unknown = true;
 				return VM_EXIT_ERROR;
 			}
 			vm->run->immediate_exit = 0;
@@ -254,18 +255,23 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 				sigtimedwait(&tick, NULL, &zero);
 			}
 			uint64_t now = vm_now_ns();
-			if (vm->deadline_ns && now >= vm->deadline_ns)
+			if (vm->deadline_ns && now >= vm->deadline_ns) {
+				vm->sregs_unknown = true;
 				return VM_EXIT_TIMEOUT;
+			}
 			if (vm->tick_ns && now >= vm->next_tick_ns) {
 				vm->next_tick_ns = now + vm->tick_ns;
 				if (!vm->tlb_flush && in_user_mode(vm)) {
 					vm->where = VM_AT_USER;
+					vm->sregs_unknown = true;
 					return VM_EXIT_TICK;
 				}
 			}
 			continue;
 		}
 		int e = exit_decode(vm, fault);
+		if (e == VM_EXIT_ERROR || (e == VM_EXIT_FAULT && fault->vector < 0))
+			vm->sregs_unknown = true; /* not stopped in the trampoline */
 		if (e >= 0)
 			return (enum vm_exit)e;
 	}

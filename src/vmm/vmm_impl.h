@@ -31,6 +31,7 @@ struct vm {
 	enum { VM_AT_SYSCALL, VM_AT_FAULT, VM_AT_LOAD, VM_AT_USER } where;
 	uint64_t user_rip, user_rflags, user_rsp; /* user state at the last exception/syscall */
 	bool tlb_flush;        /* PTEs lost rights since the last entry: reload CR3 on resume */
+	bool sregs_unknown;    /* stopped outside the trampoline (timeout, tick, error) */
 	uint64_t fs_base;
 	size_t xsave_size;     /* bytes of a KVM_GET_XSAVE(2) image */
 
