@@ -47,7 +47,7 @@ $(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
 	$(Q)bash tools/gen-guest-syms.sh $< > $@
 
 # --- libvmm.a: the KVM guest core -------------------------------------------------------------
-VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o elf.o guest_blob.o
+VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o elf.o guest_blob.o
 VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
 $(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin
 	@mkdir -p $(dir $@)

@@ -74,6 +74,30 @@ static void close_image(struct image *img)
 	close(img->fd);
 }
 
+/* Does page range [lo, hi) hold bytes of a writable segment (which must be copied)? */
+static bool touches_writable(const struct image *img, uint64_t lo, uint64_t hi)
+{
+	for (unsigned i = 0; i < img->info.nloads; i++) {
+		const struct elf_load *l = &img->info.loads[i];
+		uint64_t s = PAGE_DOWN(img->base + l->vaddr), e = PAGE_UP(img->base + l->vaddr + l->memsz);
+		if ((l->prot & PROT_WRITE) && s < hi && lo < e)
+			return true;
+	}
+	return false;
+}
+
+/* A read-only segment whose pages hold nothing else: show it straight from the file
+ * (copy-on-write), so a large binary's text costs no memory.  False: copy it instead. */
+static bool map_segment_file(struct proc *p, struct image *img, const struct elf_load *l)
+{
+	if ((l->prot & PROT_WRITE) || l->memsz != l->filesz || l->filesz == 0)
+		return false;
+	uint64_t lo = PAGE_DOWN(img->base + l->vaddr), hi = PAGE_UP(img->base + l->vaddr + l->filesz);
+	if (touches_writable(img, lo, hi) || PAGE_UP(l->offset + l->filesz) > PAGE_UP(img->size))
+		return false;
+	return vm_map_file(p->vm, lo, hi - lo, img->fd, PAGE_DOWN(l->offset)) == 0;
+}
+
 /* Map every PT_LOAD: fresh zeroed pages over the whole span, the file bytes copied in,
  * then each segment's own rights (later segments win on a shared page, as in Linux). */
 static int load_segments(struct proc *p, struct image *img, const char *name)
@@ -87,7 +111,8 @@ static int load_segments(struct proc *p, struct image *img, const char *name)
 	int err = mm_map_fresh(p, &span);
 	for (unsigned i = 0; !err && i < e->nloads; i++) {
 		const struct elf_load *l = &e->loads[i];
-		memcpy(vm_user_ptr_unchecked(p->vm, img->base + l->vaddr, l->filesz), img->data + l->offset, l->filesz);
+		if (!map_segment_file(p, img, l))
+			memcpy(vm_user_ptr_unchecked(p->vm, img->base + l->vaddr, l->filesz), img->data + l->offset, l->filesz);
 	}
 	for (unsigned i = 0; !err && i < e->nloads; i++) {
 		const struct elf_load *l = &e->loads[i];

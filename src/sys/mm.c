@@ -69,6 +69,20 @@ int mm_fill_from_file(struct proc *p, int host_fd, uint64_t addr, uint64_t size,
 	return 0;
 }
 
+/* The file's bytes at addr: shown copy-on-write from the host page cache when the guest
+ * cannot write them (text, read-only data: most of a runtime's binary), copied otherwise. */
+static int map_file_pages(struct proc *p, int host_fd, uint64_t addr, uint64_t len, uint64_t off, int prot)
+{
+	struct stat st;
+	if (!(prot & PROT_WRITE) && fstat(host_fd, &st) == 0 && (uint64_t)st.st_size > off) {
+		/* Pages wholly inside the file; the rest stays zero (Linux would SIGBUS there). */
+		uint64_t in_file = (uint64_t)st.st_size - off < len ? (uint64_t)st.st_size - off : len;
+		if (vm_map_file(p->vm, addr, PAGE_UP(in_file), host_fd, off) == 0)
+			return 0;
+	}
+	return mm_fill_from_file(p, host_fd, addr, len, off);
+}
+
 long sys_brk(struct proc *p, const struct sys_args *a)
 {
 	struct mm *mm = &p->mm;
@@ -149,7 +163,7 @@ long sys_mmap(struct proc *p, const struct sys_args *a)
 	v.end = addr + size;
 	int err = mm_map_fresh(p, &v);
 	if (!err && fe)
-		err = mm_fill_from_file(p, fe->host_fd, addr, len, off);
+		err = map_file_pages(p, fe->host_fd, addr, len, off, prot);
 	if (!err && fe) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fe->host_fd);
@@ -192,6 +206,8 @@ long sys_mprotect(struct proc *p, const struct sys_args *a)
 	if (!user_range(p, addr, size))
 		return -ENOMEM;
 	int err = vma_protect(&p->mm, addr, addr + size, prot);
+	if (!err && (prot & PROT_WRITE))
+		err = vm_materialize(p->vm, addr, size); /* file pages become the guest's own */
 	if (!err)
 		err = vm_map_range(p->vm, addr, size, prot);
 	return err;
@@ -268,10 +284,10 @@ long sys_madvise(struct proc *p, const struct sys_args *a)
 	case MADV_DONTNEED:
 		if (!user_range(p, addr, size) || !vma_covered(&p->mm, addr, addr + size))
 			return -ENOMEM;
-		/* Anonymous private memory reads as zero afterwards (madvise(2)).  File
-		 * mappings here are private copies, so they too become zero - which differs
-		 * from Linux (it re-reads the file) and is noted in docs/design.md. */
-		return vm_discard_range(p->vm, addr, size);
+		/* Anonymous private memory reads as zero afterwards (madvise(2)); pages shown
+		 * from a file keep showing it.  Files copied in (writable private mappings)
+		 * become zero - Linux would re-read the file (noted in docs/design.md). */
+		return vm_dontneed_range(p->vm, addr, size);
 	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
 	case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK: case MADV_MERGEABLE:
 	case MADV_UNMERGEABLE: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_DONTDUMP:

@@ -109,6 +109,11 @@ static int map_private(struct vm *vm)
 	for (unsigned s = 0; !err && s <= vm->nuser_slots; s++)
 		if (vm->tmpl->slot_on[s])
 			err = gmem_add_slot(vm, s);
+	/* The template's file pages, mapped the same way. */
+	if (!err)
+		err = fmap_restore(vm, 0, vm->user_size);
+	if (!err)
+		err = fmap_copy_list(vm, vm->tmpl);
 	if (err)
 		munmap(vm->mem, vm->phys_size);
 	return err;
@@ -192,6 +197,11 @@ int cow_discard(struct vm *vm, uint64_t gpa, uint64_t size)
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	if (at == MAP_FAILED)
 		return -errno;
+	return cow_note_remap(vm, gpa, size);
+}
+
+int cow_note_remap(struct vm *vm, uint64_t gpa, uint64_t size)
+{
 	if (vm->nremaps == vm->cap_remaps) {
 		size_t cap = vm->cap_remaps ? vm->cap_remaps * 2 : 16;
 		struct cow_remap *r = realloc(vm->remaps, cap * sizeof(*r));
@@ -266,14 +276,18 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	int err = cow_harvest(vm);
 	if (err)
 		return err;
-	/* Unmapped-and-replaced ranges get the template back wholesale. */
+	/* Ranges whose host layout changed (unmapped, files mapped or made private) get the
+	 * template's back wholesale: its memory, and its file pages. */
 	for (size_t i = 0; i < vm->nremaps; i++) {
 		const struct cow_remap *r = &vm->remaps[i];
-		void *at = mmap(vm->mem + r->gpa, r->size, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, vm->mem_fd, (off_t)r->gpa);
-		if (at == MAP_FAILED)
-			return -errno;
+		err = fmap_map_memfd(vm, r->gpa, r->size);
+		if (!err)
+			err = fmap_restore(vm, r->gpa, r->size);
+		if (err)
+			return err;
 	}
+	if (vm->nremaps && (err = fmap_copy_list(vm, vm->tmpl)))
+		return err;
 	vm->nremaps = 0;
 	/* Every page written since the fork or the last reset: drop the private copy, in runs
 	 * of consecutive pages. */
@@ -313,6 +327,8 @@ void cow_fini(struct vm *vm)
 	free(vm->dirty_bits);
 	free(vm->dirty_list);
 	free(vm->remaps);
+	fmap_fini(vm);
+	free(vm->fmaps);
 	if (vm->ring)
 		munmap(vm->ring, vm->ring_entries * sizeof(struct kvm_dirty_gfn));
 }

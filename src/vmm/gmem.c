@@ -176,12 +176,36 @@ int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size)
 		return -EINVAL;
 	if (size == 0)
 		return 0;
+	int err = fmap_clear(vm, addr, size);
+	if (err)
+		return err;
 	if (vm->tmpl)
 		return cow_discard(vm, addr, size);
 	/* Punching the memfd frees the pages and unmaps them from KVM (via the MMU notifier);
 	 * they read back as zero, which is what munmap + mmap and MADV_DONTNEED promise. */
 	if (fallocate(vm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)addr, (off_t)size) < 0)
 		return -errno;
+	return 0;
+}
+
+int vm_dontneed_range(struct vm *vm, gva_t addr, uint64_t size)
+{
+	if ((addr | size) & ~PAGE_MASK || !user_range_ok(vm, addr, size))
+		return -EINVAL;
+	/* Split around file pages: those already show exactly the file. */
+	uint64_t at = addr, end = addr + size;
+	while (at < end) {
+		uint64_t next = at + PAGE_SIZE;
+		bool file = fmap_any(vm, at, PAGE_SIZE);
+		while (next < end && fmap_any(vm, next, PAGE_SIZE) == file)
+			next += PAGE_SIZE;
+		if (!file) {
+			int err = vm_discard_range(vm, at, next - at);
+			if (err)
+				return err;
+		}
+		at = next;
+	}
 	return 0;
 }
 

@@ -39,6 +39,16 @@ uint64_t vm_user_size(const struct vm *vm);
  * afterwards (munmap, MADV_DONTNEED, a fresh mmap over old memory). */
 int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot);
 int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size);
+/* MADV_DONTNEED: like vm_discard_range, except that file pages shown by vm_map_file keep
+ * showing the file (which is what dropping a private file page means). */
+int vm_dontneed_range(struct vm *vm, gva_t addr, uint64_t size);
+
+/* Show the file's bytes [off, off+size) of host_fd at addr, copy-on-write (the host page
+ * cache's pages; memory only when written).  Everything page aligned.  The guest must only
+ * get read/exec rights there; call vm_materialize before granting write. */
+int vm_map_file(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off);
+/* Turn any file pages in [addr, addr+size) into ordinary guest memory, same content. */
+int vm_materialize(struct vm *vm, gva_t addr, uint64_t size);
 
 /* The host address of guest-virtual addr if the guest (user mode) may access that page for
  * reading (write=false) or writing; NULL otherwise.  Pages are contiguous on the host, so a

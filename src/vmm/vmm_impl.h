@@ -55,8 +55,16 @@ struct vm {
 	size_t ndirty_guest;        /* of those, first written by the guest (the rest: the host) */
 	struct kvm_dirty_gfn *ring; /* KVM's dirty ring for the vCPU (guest writes) */
 	uint32_t ring_entries, ring_next;
-	struct cow_remap { uint64_t gpa, size; } *remaps; /* replaced by fresh anonymous memory */
+	struct cow_remap { uint64_t gpa, size; } *remaps; /* host layout changed: restore on reset */
 	size_t nremaps, cap_remaps;
+
+	/* Files mapped copy-on-write over guest memory (filemap.c). */
+	struct file_map {
+		uint64_t gpa, size;
+		int fd;        /* owned (a dup) */
+		uint64_t off;
+	} *fmaps;
+	size_t nfmaps, cap_fmaps;
 };
 
 /* kvm.c */
@@ -82,6 +90,16 @@ int cow_harvest(struct vm *vm);
 void cow_pt_written(struct pt *pt, uint64_t gpa);
 /* A fork's vm_discard_range: fresh zero pages over the range (recorded for reset). */
 int cow_discard(struct vm *vm, uint64_t gpa, uint64_t size);
+/* A fork changed the host layout of [gpa, gpa+size): reset restores the template's. */
+int cow_note_remap(struct vm *vm, uint64_t gpa, uint64_t size);
+
+/* filemap.c */
+int fmap_map_memfd(struct vm *vm, uint64_t gpa, uint64_t size);
+bool fmap_any(const struct vm *vm, uint64_t gpa, uint64_t size);
+int fmap_clear(struct vm *vm, uint64_t gpa, uint64_t size);
+int fmap_restore(struct vm *vm, uint64_t gpa, uint64_t size);
+int fmap_copy_list(struct vm *vm, const struct vm *from);
+void fmap_fini(struct vm *vm);
 
 /* cpu.c: descriptor tables and initial vCPU state (no memory allocation). */
 void cpu_write_tables(struct vm *vm);
