@@ -42,16 +42,23 @@ $(BUILD)/guest/guest.elf: $(GUEST_SRC) src/guest/guest.lds src/vmm/layout.h
 	$(Q)ld -T src/guest/guest.lds -nostdlib -o $@ $(BUILD)/guest/entry.o
 $(BUILD)/guest/guest.bin: $(BUILD)/guest/guest.elf
 	$(Q)objcopy -O binary $< $@
+# The guest's vDSO: position independent, no relocations, embedded like the trampoline.
+$(BUILD)/guest/vdso.so: src/guest/vdso.c src/guest/vdso_data.h src/guest/vdso.lds src/guest/vdso.ver
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -fPIC -Isrc -nostdlib -shared -fno-stack-protector -fno-asynchronous-unwind-tables \
+		-ffreestanding -Wl,-T,src/guest/vdso.lds -Wl,--version-script=src/guest/vdso.ver \
+		-Wl,--hash-style=both -Wl,-soname=linux-vdso.so.1 -Wl,--build-id=none -Wl,-z,noexecstack -o $@ $<
+	$(Q)! readelf -r $@ | grep -q R_X86_64 || { echo "vdso.so must have no relocations"; rm -f $@; exit 1; }
 $(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
 	@mkdir -p $(dir $@)
 	$(Q)bash tools/gen-guest-syms.sh $< > $@
 
 # --- libvmm.a: the KVM guest core -------------------------------------------------------------
-VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o elf.o guest_blob.o
+VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o
 VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
-$(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin
+$(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin $(BUILD)/guest/vdso.so
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) -c -DGUEST_BIN='"$(BUILD)/guest/guest.bin"' -o $@ $<
+	$(Q)$(CC) -c -DGUEST_BIN='"$(BUILD)/guest/guest.bin"' -DVDSO_SO='"$(BUILD)/guest/vdso.so"' -o $@ $<
 $(BUILD)/vmm/cpu.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/vmm/vcpu.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/vmm/exit.o: $(BUILD)/gen/guest_syms.h

@@ -149,6 +149,19 @@ static uint64_t push_string(struct stack_builder *sb, const char *s)
 	return push_bytes(sb, s, strlen(s) + 1);
 }
 
+/* The vDSO, where mmap would put it; 0 (no AT_SYSINFO_EHDR) if it cannot be placed. */
+static uint64_t map_vdso(struct proc *p)
+{
+	uint64_t size = vm_vdso_size(), at;
+	if (vma_find_free(&p->mm, 0, size, EXEC_PAGE, USER_MIN_ADDR, &at))
+		return 0;
+	struct vma v = { .start = at, .end = at + size, .prot = PROT_READ | PROT_EXEC, .flags = MAP_PRIVATE,
+			 .kind = VMA_ANON, .name = vma_intern(&p->mm, "[vdso]") };
+	if (mm_map_fresh(p, &v) || vm_install_vdso(p->vm, at))
+		return 0;
+	return at;
+}
+
 static int count(char *const v[])
 {
 	int n = 0;
@@ -185,7 +198,9 @@ static int build_stack(struct proc *p, struct image *img, uint64_t interp_base, 
 		argp[i] = push_string(&sb, argv[i]);
 
 	const struct elf_info *e = &img->info;
+	uint64_t vdso = map_vdso(p);
 	uint64_t auxv[][2] = {
+		{ AT_SYSINFO_EHDR, vdso },
 		{ AT_PHDR, img->base + e->phdr_vaddr }, { AT_PHENT, e->phentsize },
 		{ AT_PHNUM, e->phnum }, { AT_PAGESZ, EXEC_PAGE }, { AT_BASE, interp_base }, { AT_FLAGS, 0 },
 		{ AT_ENTRY, img->base + e->entry }, { AT_UID, getuid() }, { AT_EUID, geteuid() },

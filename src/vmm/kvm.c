@@ -65,6 +65,7 @@ int kvm_open_vcpu(struct vm *vm)
 	err = cpu_init_vcpu(vm);
 	if (err)
 		goto err_run;
+	vdso_share_tsc(vm);
 	int xsave2 = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 	vm->xsave_size = xsave2 > (int)sizeof(struct kvm_xsave) ? (size_t)xsave2 : sizeof(struct kvm_xsave);
 	return 0;

@@ -58,6 +58,12 @@ void *vm_user_page(struct vm *vm, gva_t addr, bool write);
  * into ranges it mapped itself.  NULL when outside the user range. */
 void *vm_user_ptr_unchecked(struct vm *vm, gva_t addr, uint64_t size);
 
+/* The guest vDSO (clock_gettime & co. without a VM exit): vm_vdso_size() bytes, page
+ * aligned, to be mapped read+exec at addr by the caller (user memory it owns), then
+ * written by vm_install_vdso.  Its ELF header is at addr (AT_SYSINFO_EHDR). */
+size_t vm_vdso_size(void);
+int vm_install_vdso(struct vm *vm, gva_t addr);
+
 /* --- the vCPU ----------------------------------------------------------------------------- */
 enum vm_exit {
 	VM_EXIT_SYSCALL,  /* the guest executed `syscall`: registers hold the request */

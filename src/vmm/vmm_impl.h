@@ -34,6 +34,8 @@ struct vm {
 	bool sregs_unknown;    /* stopped outside the trampoline (timeout, tick, error) */
 	uint64_t fs_base;
 	size_t xsave_size;     /* bytes of a KVM_GET_XSAVE(2) image */
+	bool tsc_shared;       /* the vCPU's TSC offset is 0: guest TSC = host TSC (vdso.c) */
+	uint32_t tsc_khz;
 
 	struct vm_timer {
 		timer_t id;
@@ -71,6 +73,9 @@ struct vm {
 int kvm_fd(void);
 struct vm *kvm_alloc_vm(uint64_t user_size, int *err);
 int kvm_open_vcpu(struct vm *vm);
+
+/* vdso.c */
+int vdso_share_tsc(struct vm *vm);
 
 /* cow.c */
 void cow_fini(struct vm *vm);

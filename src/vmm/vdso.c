@@ -1,0 +1,66 @@
+/* vdso.c - the guest's vDSO image and its time data (the guest side is src/guest/vdso.c).
+ *
+ * Every VM's vCPU gets TSC offset 0 (KVM_VCPU_TSC_OFFSET), so the guest's TSC is the
+ * host's: one conversion written at exec time holds in the template and in all its forks,
+ * and the guest reads clocks without a VM exit.  Where the offset cannot be set, the data
+ * page says invalid and the vDSO makes the real syscall. */
+#define VMM_INTERNAL
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include "guest/vdso_data.h"
+#include "vmm/abi.h"
+#include "vmm/vmm_impl.h"
+
+extern const uint8_t vdso_blob[], vdso_blob_end[];
+
+size_t vm_vdso_size(void)
+{
+	return ((size_t)(vdso_blob_end - vdso_blob) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}
+
+int vdso_share_tsc(struct vm *vm)
+{
+	struct kvm_device_attr attr = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET };
+	uint64_t zero = 0;
+	attr.addr = (uint64_t)&zero;
+	vm->tsc_shared = ioctl(vm->vcpu_fd, KVM_HAS_DEVICE_ATTR, &attr) == 0 &&
+			 ioctl(vm->vcpu_fd, KVM_SET_DEVICE_ATTR, &attr) == 0;
+	int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+	return 0;
+}
+
+static int64_t ns_of(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int vm_install_vdso(struct vm *vm, gva_t addr)
+{
+	size_t size = vm_vdso_size();
+	uint8_t *dst = vm_user_ptr_unchecked(vm, addr, size);
+	if (!dst)
+		return -EINVAL;
+	memset(dst, 0, size);
+	memcpy(dst, vdso_blob, (size_t)(vdso_blob_end - vdso_blob));
+	struct vdso_data *d = (struct vdso_data *)(dst + VDSO_DATA_OFFSET);
+	memset(d, 0, sizeof(*d));
+	if (vm->tsc_shared && vm->tsc_khz) {
+		/* The three readings back to back; the TSC in the middle. */
+		int64_t mono = ns_of(CLOCK_MONOTONIC);
+		uint64_t tsc = __rdtsc();
+		int64_t real = ns_of(CLOCK_REALTIME);
+		d->tsc0 = tsc;
+		d->mono0_ns = mono;
+		d->real0_ns = real;
+		d->mult = (uint64_t)((1000000ULL << 32) / vm->tsc_khz);
+		d->valid = 1;
+	}
+	return 0;
+}
