@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sys/signal.h"
+#include "util/log.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
@@ -156,6 +157,12 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 			break;
 		case VM_EXIT_FAULT: {
 			int sig = f.vector < 0 ? SIGSEGV : vector_signal(f.vector);
+			if (p->cfg.verbose) {
+				char desc[200];
+				p->crash.fault = f;
+				proc_describe_crash(p, desc, sizeof(desc));
+				log_msg("thread %d: %s (%s)", p->cur->tid, desc, sigabbrev_np(sig) ?: "signal");
+			}
 			if (f.user && signal_fault(p, sig, &f) == 0)
 				break;
 			p->crash.fault = f;

@@ -28,6 +28,16 @@ const char *vm_vector_name(int vector)
 	return "exception";
 }
 
+/* A system call (see entry.S): SYSCALL left the user's return rip in rcx, rflags in r11. */
+static int syscall_exit(struct vm *vm)
+{
+	vm->user_rip = vm->run->s.regs.regs.rcx;
+	vm->user_rflags = vm->run->s.regs.regs.r11;
+	vm->where = VM_AT_SYSCALL;
+	vm->stats.syscalls++;
+	return VM_EXIT_SYSCALL;
+}
+
 static int decode_fault(struct vm *vm, struct vm_fault *fault)
 {
 	const uint64_t *frame = karea_ptr(vm, KAREA_STACK_TOP - FAULT_FRAME_SIZE);
@@ -39,20 +49,16 @@ static int decode_fault(struct vm *vm, struct vm_fault *fault)
 	fault->rsp = frame[FAULT_FRAME_RSP];
 	fault->user = (frame[FAULT_FRAME_CS] & 3) == 3;
 	vm->user_rsp = fault->rsp;
-	if (fault->rip == KERNEL_VA + KAREA_CODE + GUEST_SYM_SYSCALL_ENTRY) {
-		/* A system call (see entry.S): SYSCALL left the user's rip and rflags here. */
-		vm->user_rip = vm->run->s.regs.regs.rcx;
-		vm->user_rflags = vm->run->s.regs.regs.r11;
-		vm->where = VM_AT_SYSCALL;
-		vm->stats.syscalls++;
-		return VM_EXIT_SYSCALL;
-	}
+	const uint64_t entry = KERNEL_VA + KAREA_CODE + GUEST_SYM_SYSCALL_ENTRY;
+	if (fault->rip == entry)
+		return syscall_exit(vm);
 	vm->user_rip = fault->rip;
 	vm->user_rflags = fault->rflags;
 	/* CR2 costs an ioctl, so only page faults fetch it. */
 	struct kvm_sregs sregs;
 	if (fault->vector == X86_EXC_PF && ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) == 0)
 		fault->addr = sregs.cr2;
+
 	vm->where = VM_AT_FAULT;
 	vm->stats.faults++;
 	return VM_EXIT_FAULT;

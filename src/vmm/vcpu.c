@@ -113,12 +113,20 @@ int vm_set_tick(struct vm *vm, uint64_t interval_ns)
 	return arm_timer(&vm->tick_timer, TICK_SIGNAL, interval_ns, interval_ns, false);
 }
 
-/* Was the vCPU interrupted in user mode (CPL 3)?  Only then can another thread's user
- * state simply be loaded into the registers. */
-static bool in_user_mode(struct vm *vm)
+/* Was the vCPU interrupted in user mode (CPL 3) between instructions, with no event on
+ * its way in?  Only then can another thread's user state simply be loaded into the
+ * registers.  An exception KVM is about to inject (say the #PF of a SYSCALL under PVM)
+ * belongs to the interrupted thread: switching under it would deliver it to another. */
+static bool preemptible(struct vm *vm)
 {
 	struct kvm_sregs sregs;
-	return ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) == 0 && (sregs.cs.selector & 3) == 3;
+	struct kvm_vcpu_events ev;
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0 || (sregs.cs.selector & 3) != 3)
+		return false;
+	if (ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	return !ev.exception.injected && !ev.exception.pending && !ev.interrupt.injected && !ev.nmi.injected &&
+	       !ev.nmi.pending;
 }
 
 struct kvm_regs *vm_regs(struct vm *vm)
@@ -261,7 +269,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 			}
 			if (vm->tick_ns && now >= vm->next_tick_ns) {
 				vm->next_tick_ns = now + vm->tick_ns;
-				if (!vm->tlb_flush && in_user_mode(vm)) {
+				if (!vm->tlb_flush && preemptible(vm)) {
 					vm->where = VM_AT_USER;
 					vm->sregs_unknown = true;
 					return VM_EXIT_TICK;
