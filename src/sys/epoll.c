@@ -23,10 +23,10 @@
 
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
+#include "sys/wait_args.h"
 
 #define EPOLL_BATCH 1024
 #define EP_MAX_EVENTS (INT_MAX / (int)sizeof(struct epoll_event))
-#define GUEST_SIGSET_SIZE 8
 
 static int host_fd(struct proc *p, uint64_t fd)
 {
@@ -117,21 +117,10 @@ static long do_wait(struct proc *p, uint64_t epfd, uint64_t uevents, int maxeven
 	return host_wait(h, buf, n, ts);
 }
 
-static int check_sigmask(struct proc *p, uint64_t umask, uint64_t size)
-{
-	if (!umask)
-		return 0;
-	if (size != GUEST_SIGSET_SIZE)
-		return -EINVAL;
-	uint64_t mask;
-	return copy_from_guest(p, &mask, umask, sizeof(mask));
-}
-
 static long wait_ms(struct proc *p, const struct sys_args *a)
 {
-	int ms = (int)a->a[3];
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	return do_wait(p, a->a[0], a->a[1], (int)a->a[2], ms < 0 ? NULL : &ts);
+	struct timespec ts;
+	return do_wait(p, a->a[0], a->a[1], (int)a->a[2], timeout_from_ms((int)a->a[3], &ts));
 }
 
 long sys_epoll_wait(struct proc *p, const struct sys_args *a)
@@ -148,14 +137,7 @@ long sys_epoll_pwait(struct proc *p, const struct sys_args *a)
 long sys_epoll_pwait2(struct proc *p, const struct sys_args *a)
 {
 	struct timespec ts;
-	if (a->a[3]) {
-		int err = copy_from_guest(p, &ts, a->a[3], sizeof(ts));
-		if (err)
-			return err;
-		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
-			return -EINVAL;
-	}
-	int err = check_sigmask(p, a->a[4], a->a[5]);
+	int err = timeout_from_guest(p, a->a[3], &ts) ?: check_sigmask(p, a->a[4], a->a[5]);
 	if (err)
 		return err;
 	return do_wait(p, a->a[0], a->a[1], (int)a->a[2], a->a[3] ? &ts : NULL);

@@ -47,6 +47,7 @@
 
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
+#include "sys/wait_args.h"
 
 #ifndef SCM_PIDFD
 #define SCM_PIDFD 0x04
@@ -387,20 +388,31 @@ long sys_socketpair(struct proc *p, const struct sys_args *a)
 
 /* ---- bind, listen, connect, accept ------------------------------------------------------- */
 
-long sys_bind(struct proc *p, const struct sys_args *a)
+/* What bind(2) and connect(2) do first with their (fd, addr, addrlen): find the socket, copy
+ * the address in, learn the socket's family.  The host socket, or the first of those that
+ * failed: -EBADF, the copy's error, the family's (-ENOTSOCK). */
+static int sock_and_addr(struct proc *p, const struct sys_args *a, struct sockaddr_storage *ss, socklen_t *len,
+			 int *domain)
 {
 	int h = sock_fd(p, a->a[0]);
 	if (h < 0)
 		return h;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int err = addr_from_guest(p, a->a[1], (int)a->a[2], &ss, &len);
+	int err = addr_from_guest(p, a->a[1], (int)a->a[2], ss, len);
 	if (err)
 		return err;
-	int domain = sock_domain(h);
-	if (domain < 0)
-		return domain;
-	int hold = -1;
+	*domain = sock_domain(h);
+	return *domain < 0 ? *domain : h;
+}
+
+long sys_bind(struct proc *p, const struct sys_args *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int domain;
+	int h = sock_and_addr(p, a, &ss, &len, &domain);
+	if (h < 0)
+		return h;
+	int hold = -1, err;
 	if (is_inet(domain) && len >= sizeof(sa_family_t)) {
 		/* An IPv4 socket binds an AF_UNSPEC address as AF_INET (Linux's compatibility
 		 * rule for INADDR_ANY): check it as one. */
@@ -481,18 +493,13 @@ long sys_listen(struct proc *p, const struct sys_args *a)
 
 long sys_connect(struct proc *p, const struct sys_args *a)
 {
-	int h = sock_fd(p, a->a[0]);
-	if (h < 0)
-		return h;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int err = addr_from_guest(p, a->a[1], (int)a->a[2], &ss, &len);
-	if (err)
-		return err;
-	int domain = sock_domain(h);
-	if (domain < 0)
-		return domain;
-	int hold = -1;
+	int domain;
+	int h = sock_and_addr(p, a, &ss, &len, &domain);
+	if (h < 0)
+		return h;
+	int hold = -1, err;
 	/* AF_UNSPEC dissolves the association on every socket type: nothing to check. */
 	if (!(len >= sizeof(sa_family_t) && ss.ss_family == AF_UNSPEC) &&
 	    (err = check_dest(p, domain, &ss, &len, &hold)))
@@ -691,22 +698,31 @@ static bool sockopt_allowed(int level, int name, bool set)
 	return false;
 }
 
+/* What setsockopt and getsockopt refuse before the host sees the option, in this order: a
+ * negative optlen, an fd that is no socket (SO_DOMAIN answers ENOTSOCK), an option not in
+ * the list.  0 or -errno. */
+static int sockopt_check(int h, int level, int name, int optlen, bool set)
+{
+	if (optlen < 0)
+		return -EINVAL;
+	int domain = sock_domain(h);
+	if (domain < 0)
+		return domain;
+	return sockopt_allowed(level, name, set) ? 0 : -ENOPROTOOPT;
+}
+
 long sys_setsockopt(struct proc *p, const struct sys_args *a)
 {
 	int h = sock_fd(p, a->a[0]);
 	if (h < 0)
 		return h;
 	int level = (int)a->a[1], name = (int)a->a[2], optlen = (int)a->a[4];
-	if (optlen < 0)
-		return -EINVAL;
-	int domain = sock_domain(h);
-	if (domain < 0)
-		return domain;
-	if (!sockopt_allowed(level, name, true))
-		return -ENOPROTOOPT;
+	int err = sockopt_check(h, level, name, optlen, true);
+	if (err)
+		return err;
 	unsigned char buf[OPT_MAX];
 	size_t n = optlen > OPT_MAX ? OPT_MAX : (size_t)optlen;
-	int err = n ? copy_from_guest(p, buf, a->a[3], n) : 0;
+	err = n ? copy_from_guest(p, buf, a->a[3], n) : 0;
 	if (err)
 		return err;
 	return host_result(setsockopt(h, level, name, n ? buf : NULL, (socklen_t)n));
@@ -720,15 +736,10 @@ long sys_getsockopt(struct proc *p, const struct sys_args *a)
 	int level = (int)a->a[1], name = (int)a->a[2];
 	int optlen;
 	int err = copy_from_guest(p, &optlen, a->a[4], sizeof(optlen));
+	if (!err)
+		err = sockopt_check(h, level, name, optlen, false);
 	if (err)
 		return err;
-	if (optlen < 0)
-		return -EINVAL;
-	int domain = sock_domain(h);
-	if (domain < 0)
-		return domain;
-	if (!sockopt_allowed(level, name, false))
-		return -ENOPROTOOPT;
 	unsigned char buf[OPT_MAX];
 	memset(buf, 0, sizeof(buf));
 	socklen_t n = optlen > OPT_MAX ? OPT_MAX : (socklen_t)optlen;
@@ -990,6 +1001,19 @@ long sys_recvmsg(struct proc *p, const struct sys_args *a)
 
 #define MMSG_MAX 1024 /* UIO_MAXIOV, Linux's cap on vlen */
 
+/* Message i of a sendmmsg/recvmmsg vector: sent or received, and its byte count written to
+ * its msg_len.  The count, or -errno. */
+static long mmsg_one(struct proc *p, int h, uint64_t uvec, unsigned i, int flags, bool recv)
+{
+	uint64_t um = uvec + (uint64_t)i * sizeof(struct mmsghdr);
+	long r = recv ? msg_recv(p, h, um, flags) : msg_send(p, h, um, flags);
+	if (r < 0)
+		return r;
+	unsigned n = (unsigned)r;
+	int err = copy_to_guest(p, um + offsetof(struct mmsghdr, msg_len), &n, sizeof(n));
+	return err ? err : r;
+}
+
 long sys_sendmmsg(struct proc *p, const struct sys_args *a)
 {
 	int h = sock_fd(p, a->a[0]);
@@ -1000,12 +1024,8 @@ long sys_sendmmsg(struct proc *p, const struct sys_args *a)
 	unsigned i;
 	long r = 0;
 	for (i = 0; i < vlen; i++) {
-		uint64_t um = a->a[1] + (uint64_t)i * sizeof(struct mmsghdr);
-		r = msg_send(p, h, um, flags);
+		r = mmsg_one(p, h, a->a[1], i, flags, false);
 		if (r < 0)
-			break;
-		unsigned sent = (unsigned)r;
-		if ((r = copy_to_guest(p, um + offsetof(struct mmsghdr, msg_len), &sent, sizeof(sent))))
 			break;
 	}
 	return i ? (long)i : r; /* an error after some were sent is not reported */
@@ -1020,12 +1040,10 @@ long sys_recvmmsg(struct proc *p, const struct sys_args *a)
 	int flags = (int)a->a[3];
 	struct timespec ts, end = { 0, 0 }, now;
 	bool timed = a->a[4] != 0;
+	int err = timeout_from_guest(p, a->a[4], &ts);
+	if (err)
+		return err;
 	if (timed) {
-		int err = copy_from_guest(p, &ts, a->a[4], sizeof(ts));
-		if (err)
-			return err;
-		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
-			return -EINVAL;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		end.tv_sec = now.tv_sec + ts.tv_sec;
 		end.tv_nsec = now.tv_nsec + ts.tv_nsec;
@@ -1038,12 +1056,8 @@ long sys_recvmmsg(struct proc *p, const struct sys_args *a)
 	long r = 0;
 	/* As Linux, the timeout is looked at only after each datagram (recvmmsg(2) BUGS). */
 	while (i < vlen) {
-		uint64_t um = a->a[1] + (uint64_t)i * sizeof(struct mmsghdr);
-		r = msg_recv(p, h, um, flags & ~MSG_WAITFORONE);
+		r = mmsg_one(p, h, a->a[1], i, flags & ~MSG_WAITFORONE, true);
 		if (r < 0)
-			break;
-		unsigned got = (unsigned)r;
-		if ((r = copy_to_guest(p, um + offsetof(struct mmsghdr, msg_len), &got, sizeof(got))))
 			break;
 		i++;
 		if (flags & MSG_WAITFORONE)

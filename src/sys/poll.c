@@ -23,30 +23,13 @@
 
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
-
-#define GUEST_SIGSET_SIZE 8 /* the kernel's sigset_t */
-
-static bool timespec_valid(const struct timespec *ts)
-{
-	return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
-}
+#include "sys/wait_args.h"
 
 /* The raw ppoll: the kernel writes the time left back into *ts. */
 static long host_ppoll(struct pollfd *fds, size_t n, struct timespec *ts)
 {
 	long r = syscall(SYS_ppoll, fds, n, ts, NULL, 0);
 	return r < 0 ? -errno : r;
-}
-
-/* ppoll's and pselect6's sigmask argument: validated as Linux does, not applied. */
-static int check_sigmask(struct proc *p, uint64_t umask, uint64_t size)
-{
-	if (!umask)
-		return 0;
-	if (size != GUEST_SIGSET_SIZE)
-		return -EINVAL;
-	uint64_t mask;
-	return copy_from_guest(p, &mask, umask, sizeof(mask));
 }
 
 /* ---- poll, ppoll ------------------------------------------------------------------------- */
@@ -107,22 +90,14 @@ out:
 
 long sys_poll(struct proc *p, const struct sys_args *a)
 {
-	int ms = (int)a->a[2];
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	return do_poll(p, a->a[0], a->a[1], ms < 0 ? NULL : &ts);
+	struct timespec ts;
+	return do_poll(p, a->a[0], a->a[1], timeout_from_ms((int)a->a[2], &ts));
 }
 
 long sys_ppoll(struct proc *p, const struct sys_args *a)
 {
 	struct timespec ts;
-	if (a->a[2]) {
-		int err = copy_from_guest(p, &ts, a->a[2], sizeof(ts));
-		if (err)
-			return err;
-		if (!timespec_valid(&ts))
-			return -EINVAL;
-	}
-	int err = check_sigmask(p, a->a[3], a->a[4]);
+	int err = timeout_from_guest(p, a->a[2], &ts) ?: check_sigmask(p, a->a[3], a->a[4]);
 	if (err)
 		return err;
 	bool update = a->a[2] && (ts.tv_sec || ts.tv_nsec);
@@ -244,17 +219,13 @@ long sys_pselect6(struct proc *p, const struct sys_args *a)
 {
 	uint64_t uset[3] = { a->a[1], a->a[2], a->a[3] };
 	struct timespec ts;
-	if (a->a[4]) {
-		int err = copy_from_guest(p, &ts, a->a[4], sizeof(ts));
-		if (err)
-			return err;
-		if (!timespec_valid(&ts))
-			return -EINVAL;
-	}
+	int err = timeout_from_guest(p, a->a[4], &ts);
+	if (err)
+		return err;
 	if (a->a[5]) {
 		/* The sixth argument points at { const sigset_t *ss; size_t ss_len; }. */
 		uint64_t sig[2];
-		int err = copy_from_guest(p, sig, a->a[5], sizeof(sig));
+		err = copy_from_guest(p, sig, a->a[5], sizeof(sig));
 		if (err)
 			return err;
 		if ((err = check_sigmask(p, sig[0], sig[1])))

@@ -21,16 +21,8 @@
 extern const ElfW(Ehdr) __ehdr_start; /* provided by the linker */
 extern void _start(void);
 
-static int failures;
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (cond)                                                                       \
-            printf("ok   %s\n", #cond);                                                 \
-        else {                                                                          \
-            printf("FAIL %s (line %d)\n", #cond, __LINE__);                             \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
+#include "check.h"
+#define CHECK CHECK_PLAIN
 
 static void print_str(const char *label, const char *s)
 {

@@ -12,17 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        errno = 0;                                                                      \
-        if (cond)                                                                       \
-            printf("ok   %s\n", #cond);                                                 \
-        else {                                                                          \
-            printf("FAIL %s (line %d, errno %s)\n", #cond, __LINE__, strerrorname_np(errno)); \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
+#include "check.h"
+#define CHECK CHECK_FRESH_ERRNO
 
 /* The whole file (generated files have no size to trust), NUL-terminated. */
 static char *slurp(const char *path, size_t *len)

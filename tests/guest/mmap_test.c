@@ -12,16 +12,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (cond)                                                                       \
-            printf("ok   %s\n", #cond);                                                 \
-        else {                                                                          \
-            printf("FAIL %s (line %d, errno %d)\n", #cond, __LINE__, errno);            \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
+#include "check.h"
+#define CHECK(cond) CHECK_REPORT(cond, #cond, ", errno %d", errno)
 
 #define PG 4096u
 #define MiB (1u << 20)

@@ -21,16 +21,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (cond)                                                                       \
-            printf("ok   %s\n", #cond);                                                 \
-        else {                                                                          \
-            printf("FAIL %s (line %d, errno %s)\n", #cond, __LINE__, strerrorname_np(errno)); \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
+#include "check.h"
+#define CHECK CHECK_ERRNO
 
 /* accept4 on a non-blocking listener, waiting up to a second for the connection. */
 static int accept_wait(int ls, struct sockaddr *sa, socklen_t *len, int flags)

@@ -17,16 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (cond)                                                                       \
-            printf("ok   %s\n", #cond);                                                 \
-        else {                                                                          \
-            printf("FAIL %s (line %d, errno %s)\n", #cond, __LINE__, strerrorname_np(errno)); \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
+#include "check.h"
+#define CHECK CHECK_ERRNO
 
 static socklen_t name(struct sockaddr_un *a, const char *path)
 {

@@ -27,17 +27,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        errno = 0;                                                                      \
-        if (cond)                                                                       \
-            printf("ok   %s\n", #cond);                                                 \
-        else {                                                                          \
-            printf("FAIL %s (line %d, errno %s)\n", #cond, __LINE__, strerrorname_np(errno)); \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
+#include "check.h"
+#define CHECK CHECK_FRESH_ERRNO
 #define DENIED(call) CHECK((call) < 0 && errno == EACCES)
 
 static const char *base;

@@ -12,16 +12,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-static int failures;
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (cond)                                                                       \
-            printf("ok   %s\n", #cond);                                                 \
-        else {                                                                          \
-            printf("FAIL %s (line %d)\n", #cond, __LINE__);                             \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
+#include "check.h"
+#define CHECK CHECK_PLAIN
 
 static int64_t ns(struct timespec t)
 {
