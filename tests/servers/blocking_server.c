@@ -1,0 +1,14 @@
+/* tests/servers/blocking_server.c PORT: HTTP/1.1 server (blocking), answers every
+ * request with `hello <counter>`, counter being a global incremented per request. */
+#include "http.h"
+
+static int app(const char *path, char *body, size_t cap)
+{
+    (void)path;
+    return hello_app(body, cap);
+}
+
+int main(int argc, char **argv)
+{
+    serve_blocking(port_arg(argc, argv));
+}
