@@ -133,6 +133,19 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 	if (vm_set_deadline(p->vm, deadline_ns))
 		return PROC_ERROR;
 	for (;;) {
+		/* Signals: the interval timer's, and any pending one the thread may take. */
+		if (p->itimer_ns)
+			itimer_fire(p, vm_now_ns());
+		if (p->cur->pending & ~p->cur->sigmask) {
+			int sig = signal_deliver_pending(p);
+			if (sig) {
+				memset(&p->crash, 0, sizeof(p->crash));
+				p->crash.signal = sig;
+				p->crash.fault.what = "killed by a signal";
+				p->crash.fault.vector = -2;
+				return PROC_CRASHED;
+			}
+		}
 		struct vm_fault f;
 		switch (vm_run(p->vm, &f)) {
 		case VM_EXIT_SYSCALL:
@@ -143,16 +156,6 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 				enum proc_end stop = p->stop;
 				p->stop = 0;
 				return stop;
-			}
-			if (p->cur->pending) {
-				int sig = signal_deliver_pending(p);
-				if (sig) {
-					memset(&p->crash, 0, sizeof(p->crash));
-					p->crash.signal = sig;
-					p->crash.fault.what = "killed by a signal";
-					p->crash.fault.vector = -2;
-					return PROC_CRASHED;
-				}
 			}
 			break;
 		case VM_EXIT_FAULT: {

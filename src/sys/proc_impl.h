@@ -44,6 +44,7 @@ struct proc {
 	char exe_path[PATH_MAX];  /* host path of the executable, for /proc/self/exe */
 	pid_t pid;                /* what getpid() answers: the host process's pid */
 	int nice;
+	uint64_t itimer_ns, itimer_interval_ns; /* ITIMER_REAL: next expiry (0 = off), period */
 	char comm[16];            /* prctl(PR_SET_NAME) */
 	struct thread **threads;  /* sched.c */
 	int nthreads;

@@ -42,6 +42,11 @@ struct thread {
 	uint64_t robust_list, robust_len;
 	uint64_t sigmask;
 	uint64_t pending;           /* signals sent to this thread, not yet delivered */
+	uint64_t queued;            /* of those, sent with rt_sigqueueinfo: info in queued_info */
+	uint8_t queued_info[65][128];
+	bool alarm_pending;         /* SIGALRM pending from the interval timer */
+	uint64_t suspend_mask;      /* rt_sigsuspend: the mask to restore after the handler */
+	bool suspend_saved;
 	uint64_t altstack_sp, altstack_size;
 	uint32_t altstack_flags;
 	uint64_t rseq_addr;          /* registered rseq area (per thread, as Linux) */

@@ -6,6 +6,9 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sys/signal.h"
 #include "sys/syscalls.h"
@@ -88,7 +91,8 @@ static bool on_altstack(const struct thread *t, uint64_t sp)
 static int enter_handler(struct proc *p, int sig, const struct k_siginfo *info, const struct vm_fault *f)
 {
 	struct thread *t = p->cur;
-	const struct sigaction_rec *act = &p->sigactions[sig];
+	/* A copy: SA_RESETHAND below changes the table entry. */
+	const struct sigaction_rec action = p->sigactions[sig], *act = &action;
 	if (!(act->flags & K_SA_RESTORER))
 		return -EFAULT; /* x86-64 Linux needs a restorer too; glibc always sets one */
 	struct kvm_regs regs;
@@ -128,7 +132,11 @@ static int enter_handler(struct proc *p, int sig, const struct k_siginfo *info, 
 		.err = f ? f->error : 0, .trapno = f ? (uint64_t)f->vector : 0, .oldmask = t->sigmask,
 		.cr2 = f ? f->addr : 0, .fpstate = fp_at,
 	};
-	frame->uc.sigmask = t->sigmask;
+	/* After sigsuspend the handler returns to the mask from before it. */
+	uint64_t restore_mask = t->suspend_saved ? t->suspend_mask : t->sigmask;
+	t->suspend_saved = false;
+	frame->uc.sigmask = restore_mask;
+	mc->oldmask = restore_mask;
 	frame->info = *info;
 
 	t->sigmask |= act->mask | ((act->flags & SA_NODEFER) ? 0 : SIGBIT(sig));
@@ -179,6 +187,14 @@ int signal_deliver_pending(struct proc *p)
 		return sig; /* default action: the process ends by this signal */
 	struct k_siginfo info = { .signo = sig, .code = -6 /* SI_TKILL */ };
 	info.u.kill.pid = p->pid;
+	if (t->queued & SIGBIT(sig)) {
+		/* rt_sigqueueinfo's own siginfo (si_code, si_value). */
+		t->queued &= ~SIGBIT(sig);
+		memcpy(&info, t->queued_info[sig], sizeof(info));
+	} else if (sig == SIGALRM && t->alarm_pending) {
+		info.code = 0x80; /* SI_KERNEL: a timer expired */
+	}
+	t->alarm_pending = false;
 	return enter_handler(p, sig, &info, NULL) ? SIGSEGV : 0;
 }
 
@@ -333,4 +349,173 @@ long sys_tkill(struct proc *p, const struct sys_args *a)
 	if ((int)a->a[0] <= 0)
 		return -EINVAL;
 	return queue_signal(p, find_thread(p, (int)a->a[0]), (int)a->a[1]);
+}
+
+/* rt_sigqueueinfo / rt_tgsigqueueinfo to the guest itself: the caller's siginfo travels
+ * with the signal.  As Linux, a caller may not pretend to be the kernel (si_code >= 0). */
+static long queue_info(struct proc *p, struct thread *t, int sig, uint64_t uinfo)
+{
+	struct k_siginfo info;
+	if (sig < 1 || sig > GUEST_NSIG)
+		return -EINVAL;
+	int err = copy_from_guest(p, &info, uinfo, sizeof(info));
+	if (err)
+		return err;
+	if (info.code >= 0 || info.code == -6 /* SI_TKILL */)
+		return -EPERM;
+	if (!t || t->state == T_DEAD)
+		return -ESRCH;
+	info.signo = sig;
+	memcpy(t->queued_info[sig], &info, sizeof(info));
+	t->queued |= SIGBIT(sig);
+	t->pending |= SIGBIT(sig);
+	return 0;
+}
+
+long sys_rt_sigqueueinfo(struct proc *p, const struct sys_args *a)
+{
+	int pid = (int)a->a[0];
+	if (pid != p->pid)
+		return -ESRCH;
+	return queue_info(p, p->cur, (int)a->a[1], a->a[2]);
+}
+
+long sys_rt_tgsigqueueinfo(struct proc *p, const struct sys_args *a)
+{
+	if ((int)a->a[0] != p->pid)
+		return -ESRCH;
+	return queue_info(p, find_thread(p, (int)a->a[1]), (int)a->a[2], a->a[3]);
+}
+
+/* rt_sigsuspend: wait with a temporary mask until a signal is delivered.  The only sender
+ * that can come while every thread waits is the interval timer; with none armed and no
+ * other thread, this sleeps until the execution deadline, as Linux would forever. */
+long sys_rt_sigsuspend(struct proc *p, const struct sys_args *a)
+{
+	struct thread *t = p->cur;
+	uint64_t mask;
+	if (a->a[1] != sizeof(uint64_t))
+		return -EINVAL;
+	int err = copy_from_guest(p, &mask, a->a[0], sizeof(mask));
+	if (err)
+		return err;
+	t->suspend_mask = t->sigmask;
+	t->suspend_saved = true;
+	t->sigmask = mask & ~UNBLOCKABLE;
+	while (!(t->pending & ~t->sigmask)) {
+		uint64_t now = vm_now_ns();
+		if (itimer_fire(p, now))
+			continue;
+		uint64_t until = p->itimer_ns;
+		if (sched_others_alive(p)) {
+			t->deadline_ns = until;
+			t->timeout_result = -EINTR;
+			return sched_block_current(p, T_SLEEP, -EINTR);
+		}
+		if (!until) {
+			pause();
+			return -EINTR;
+		}
+		struct timespec ts = { (time_t)((until - now) / 1000000000ULL), (long)((until - now) % 1000000000ULL) };
+		if (nanosleep(&ts, NULL) < 0)
+			return -EINTR;
+	}
+	return -EINTR; /* the signal is delivered on the way out, with the temporary mask */
+}
+
+long sys_pause(struct proc *p, const struct sys_args *a)
+{
+	/* pause is sigsuspend with the current mask. */
+	struct thread *t = p->cur;
+	t->suspend_mask = t->sigmask;
+	t->suspend_saved = true;
+	while (!(t->pending & ~t->sigmask)) {
+		uint64_t now = vm_now_ns();
+		if (itimer_fire(p, now))
+			continue;
+		if (sched_others_alive(p)) {
+			t->deadline_ns = p->itimer_ns;
+			t->timeout_result = -EINTR;
+			return sched_block_current(p, T_SLEEP, -EINTR);
+		}
+		if (!p->itimer_ns) {
+			pause();
+			return -EINTR;
+		}
+		struct timespec ts = { (time_t)((p->itimer_ns - now) / 1000000000ULL), (long)((p->itimer_ns - now) % 1000000000ULL) };
+		if (nanosleep(&ts, NULL) < 0)
+			return -EINTR;
+	}
+	return -EINTR;
+}
+
+/* --- the real-time interval timer (setitimer ITIMER_REAL, alarm): SIGALRM on expiry ---- */
+
+bool itimer_fire(struct proc *p, uint64_t now)
+{
+	if (!p->itimer_ns || now < p->itimer_ns)
+		return false;
+	p->itimer_ns = p->itimer_interval_ns ? now + p->itimer_interval_ns : 0;
+	p->cur->pending |= SIGBIT(SIGALRM);
+	p->cur->alarm_pending = true;
+	return true;
+}
+
+static void itimer_get(struct proc *p, struct itimerval *out)
+{
+	uint64_t now = vm_now_ns(), left = p->itimer_ns > now ? p->itimer_ns - now : (p->itimer_ns ? 1000 : 0);
+	out->it_value.tv_sec = (time_t)(left / 1000000000ULL);
+	out->it_value.tv_usec = (suseconds_t)(left % 1000000000ULL / 1000);
+	out->it_interval.tv_sec = (time_t)(p->itimer_interval_ns / 1000000000ULL);
+	out->it_interval.tv_usec = (suseconds_t)(p->itimer_interval_ns % 1000000000ULL / 1000);
+}
+
+static uint64_t tv_ns(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000000ULL + (uint64_t)tv->tv_usec * 1000ULL;
+}
+
+long sys_setitimer(struct proc *p, const struct sys_args *a)
+{
+	if ((int)a->a[0] != ITIMER_REAL)
+		return -EINVAL; /* the CPU-time timers are not emulated */
+	struct itimerval nv, old;
+	itimer_get(p, &old);
+	if (a->a[1]) {
+		int err = copy_from_guest(p, &nv, a->a[1], sizeof(nv));
+		if (err)
+			return err;
+		if (nv.it_value.tv_usec < 0 || nv.it_value.tv_usec >= 1000000 || nv.it_interval.tv_usec < 0 ||
+		    nv.it_interval.tv_usec >= 1000000 || nv.it_value.tv_sec < 0 || nv.it_interval.tv_sec < 0)
+			return -EINVAL;
+		uint64_t value = tv_ns(&nv.it_value);
+		p->itimer_ns = value ? vm_now_ns() + value : 0;
+		p->itimer_interval_ns = tv_ns(&nv.it_interval);
+		/* A busy guest makes no syscalls: the preemption tick gets SIGALRM to it. */
+		if (p->itimer_ns)
+			vm_set_tick(p->vm, 10 * 1000 * 1000ULL);
+	}
+	return a->a[2] ? copy_to_guest(p, a->a[2], &old, sizeof(old)) : 0;
+}
+
+long sys_getitimer(struct proc *p, const struct sys_args *a)
+{
+	if ((int)a->a[0] != ITIMER_REAL)
+		return -EINVAL;
+	struct itimerval cur;
+	itimer_get(p, &cur);
+	return copy_to_guest(p, a->a[1], &cur, sizeof(cur));
+}
+
+long sys_alarm(struct proc *p, const struct sys_args *a)
+{
+	struct itimerval old;
+	itimer_get(p, &old);
+	uint64_t secs = (uint32_t)a->a[0];
+	p->itimer_ns = secs ? vm_now_ns() + secs * 1000000000ULL : 0;
+	p->itimer_interval_ns = 0;
+	if (p->itimer_ns)
+		vm_set_tick(p->vm, 10 * 1000 * 1000ULL);
+	/* Seconds left of the previous alarm, rounded up (alarm(2)). */
+	return (long)old.it_value.tv_sec + (old.it_value.tv_usec ? 1 : 0);
 }

@@ -14,4 +14,7 @@ int signal_fault(struct proc *p, int sig, const struct vm_fault *f);
  * ignored, or nothing pending) or the signal whose default action ends the process. */
 int signal_deliver_pending(struct proc *p);
 
+/* If the interval timer expired by `now`: make SIGALRM pending, re-arm; true then. */
+bool itimer_fire(struct proc *p, uint64_t now);
+
 #endif
