@@ -69,6 +69,20 @@ int policy_normalize(const char *cwd, const char *in, char *out, size_t size)
 	return 0;
 }
 
+/* The directory holding absolute path `path` (O_PATH), and *file = its last component. */
+static int open_parent_dir(const char *path, char **file)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	*file = strdup(slash + 1);
+	if (!*file) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int add_root(struct policy *pol, const char *guest, const char *host, int access, bool must_exist,
 		    const char **why)
 {
@@ -88,22 +102,12 @@ static int add_root(struct policy *pol, const char *guest, const char *host, int
 	}
 	char *file = NULL;
 	int fd = open(host_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOTDIR) {
-		char *slash = strrchr(host_abs, '/');
-		file = strdup(slash + 1);
-		char parent[PATH_MAX];
-		snprintf(parent, sizeof(parent), "%.*s", slash == host_abs ? 1 : (int)(slash - host_abs), host_abs);
-		fd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	} else if (fd < 0 && errno == ENOENT && !must_exist) {
+	if (fd < 0 && errno == ENOENT && !must_exist)
 		return 0;
-	} else if (fd < 0 && errno == ENOENT && (access & POLICY_WRITE)) {
-		/* --allow-write of a file the program will create: its directory must exist. */
-		char *slash = strrchr(host_abs, '/');
-		file = strdup(slash + 1);
-		char parent[PATH_MAX];
-		snprintf(parent, sizeof(parent), "%.*s", slash == host_abs ? 1 : (int)(slash - host_abs), host_abs);
-		fd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	}
+	/* A file, or (--allow-write) a file the program will create: the root is that name
+	 * in its directory, which must exist. */
+	if (fd < 0 && (errno == ENOTDIR || (errno == ENOENT && (access & POLICY_WRITE))))
+		fd = open_parent_dir(host_abs, &file);
 	if (fd < 0) {
 		int err = -errno;
 		free(file);
