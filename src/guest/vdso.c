@@ -33,14 +33,13 @@ static int64_t now_ns(clockid_t clock)
 {
 	int realtime;
 	switch (clock) {
-	case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME:
-		realtime = 0;
-		break;
-	case CLOCK_REALTIME: case CLOCK_REALTIME_COARSE:
-		realtime = 1;
-		break;
-	default:
-		return -1;
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME: realtime = 0; break;
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE: realtime = 1; break;
+	default: return -1;
 	}
 	for (;;) {
 		uint32_t seq = vdso_data.seq;
@@ -49,7 +48,7 @@ static int64_t now_ns(clockid_t clock)
 			return -1;
 		uint64_t delta = rdtsc_ordered() - vdso_data.tsc0;
 		int64_t ns = (realtime ? vdso_data.real0_ns : vdso_data.mono0_ns) +
-			     (int64_t)(((unsigned __int128)delta * vdso_data.mult) >> 32);
+		             (int64_t)(((unsigned __int128)delta * vdso_data.mult) >> 32);
 		__asm__ volatile("" ::: "memory");
 		if (!(seq & 1) && seq == vdso_data.seq)
 			return ns;

@@ -6,12 +6,12 @@
 #include <stdint.h>
 
 struct vdso_data {
-	uint32_t seq;       /* odd while the host rewrites the page */
-	uint32_t valid;     /* 0: use the real syscall (no stable, shared TSC) */
-	uint64_t tsc0;      /* TSC at the moment below */
-	int64_t mono0_ns;   /* CLOCK_MONOTONIC then */
-	int64_t real0_ns;   /* CLOCK_REALTIME then */
-	uint64_t mult;      /* ns = (tsc - tsc0) * mult >> 32 */
+	uint32_t seq; /* odd while the host rewrites the page */
+	uint32_t valid; /* 0: use the real syscall (no stable, shared TSC) */
+	uint64_t tsc0; /* TSC at the moment below */
+	int64_t mono0_ns; /* CLOCK_MONOTONIC then */
+	int64_t real0_ns; /* CLOCK_REALTIME then */
+	uint64_t mult; /* ns = (tsc - tsc0) * mult >> 32 */
 };
 
 /* Offset of the data page inside the vDSO image (vdso.lds puts .vvar there). */

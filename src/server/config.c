@@ -11,67 +11,79 @@
 #include "vmm/layout.h"
 
 static const char usage[] =
-	"Usage: kvmserver [OPTIONS] run PROGRAM [ARGS...]\n"
-	"\n"
-	"Run an unmodified Linux x86-64 program inside a KVM guest with no guest kernel;\n"
-	"its system calls are emulated by kvmserver.  PROGRAM is looked up on PATH.\n"
-	"\n"
-	"Options:\n"
-	"  -h, --help                 show this help and exit\n"
-	"  -v, --verbose              log events and unimplemented system calls\n"
-	"      --verbose-syscalls     print one line per system call: name(args) = result\n"
-	"      --max-main-memory MiB  size of the guest address space (default 65536)\n"
-	"      --max-boot-time SECS   stop the program after SECS seconds (default: no limit)\n"
-	"\n"
-	"Server mode (a program that waits for connections on a listening socket):\n"
-	"  -t, --threads N            request VMs forked from the paused program (0 = CPUs; default 1)\n"
-	"  -e, --ephemeral            each request VM serves one connection, then is reset\n"
-	"      --warmup N             send N requests (GET /) before forking, to warm a JIT\n"
-	"      --max-request-time S   reset a request VM that spends more than S seconds on a connection\n"
-	"\n"
-	"Permissions (deny by default; lists are comma-separated, flags may repeat):\n"
-	"      --allow-all                  all of the below\n"
-	"      --allow-read[=PATH,...]      read files under PATH (no list: everything)\n"
-	"      --allow-write[=PATH,...]     write (and read) files under PATH (no list: everything)\n"
-	"      --allow-env[=NAME,...]       pass host environment variables (wildcards: API_*)\n"
-	"      --allow-net                  connect and listen anywhere\n"
-	"      --allow-connect[=HOST:PORT,...]  outgoing connections (port 0 or none: any port)\n"
-	"      --allow-listen[=HOST:PORT,...]   listening sockets\n"
-	"      --volume HOST:GUEST[:rw]     show host directory HOST at guest path GUEST\n"
-	"      --cwd DIR                    the program's working directory (a guest path)\n"
-	"      --env NAME=VALUE             set a variable in the program's environment\n"
-	"\n"
-	"Exit status: the program's; 128+N when it dies of signal N (e.g. 139 for a\n"
-	"segmentation fault); 124 when --max-boot-time stopped it; 1 when kvmserver itself\n"
-	"failed (no KVM, bad program); 2 for a bad command line.\n";
+        "Usage: kvmserver [OPTIONS] run PROGRAM [ARGS...]\n"
+        "\n"
+        "Run an unmodified Linux x86-64 program inside a KVM guest with no guest kernel;\n"
+        "its system calls are emulated by kvmserver.  PROGRAM is looked up on PATH.\n"
+        "\n"
+        "Options:\n"
+        "  -h, --help                 show this help and exit\n"
+        "  -v, --verbose              log events and unimplemented system calls\n"
+        "      --verbose-syscalls     print one line per system call: name(args) = result\n"
+        "      --max-main-memory MiB  size of the guest address space (default 65536)\n"
+        "      --max-boot-time SECS   stop the program after SECS seconds (default: no limit)\n"
+        "\n"
+        "Server mode (a program that waits for connections on a listening socket):\n"
+        "  -t, --threads N            request VMs forked from the paused program (0 = CPUs; default 1)\n"
+        "  -e, --ephemeral            each request VM serves one connection, then is reset\n"
+        "      --warmup N             send N requests (GET /) before forking, to warm a JIT\n"
+        "      --max-request-time S   reset a request VM that spends more than S seconds on a connection\n"
+        "\n"
+        "Permissions (deny by default; lists are comma-separated, flags may repeat):\n"
+        "      --allow-all                  all of the below\n"
+        "      --allow-read[=PATH,...]      read files under PATH (no list: everything)\n"
+        "      --allow-write[=PATH,...]     write (and read) files under PATH (no list: everything)\n"
+        "      --allow-env[=NAME,...]       pass host environment variables (wildcards: API_*)\n"
+        "      --allow-net                  connect and listen anywhere\n"
+        "      --allow-connect[=HOST:PORT,...]  outgoing connections (port 0 or none: any port)\n"
+        "      --allow-listen[=HOST:PORT,...]   listening sockets\n"
+        "      --volume HOST:GUEST[:rw]     show host directory HOST at guest path GUEST\n"
+        "      --cwd DIR                    the program's working directory (a guest path)\n"
+        "      --env NAME=VALUE             set a variable in the program's environment\n"
+        "\n"
+        "Exit status: the program's; 128+N when it dies of signal N (e.g. 139 for a\n"
+        "segmentation fault); 124 when --max-boot-time stopped it; 1 when kvmserver itself\n"
+        "failed (no KVM, bad program); 2 for a bad command line.\n";
 
 enum {
-	OPT_VERBOSE_SYSCALLS = 256, OPT_MAX_MAIN_MEMORY, OPT_MAX_BOOT_TIME, OPT_ALLOW_ALL, OPT_ALLOW_READ,
-	OPT_ALLOW_WRITE, OPT_ALLOW_ENV, OPT_ALLOW_NET, OPT_ALLOW_CONNECT, OPT_ALLOW_LISTEN, OPT_VOLUME,
-	OPT_CWD, OPT_ENV, OPT_WARMUP, OPT_MAX_REQUEST_TIME,
+	OPT_VERBOSE_SYSCALLS = 256,
+	OPT_MAX_MAIN_MEMORY,
+	OPT_MAX_BOOT_TIME,
+	OPT_ALLOW_ALL,
+	OPT_ALLOW_READ,
+	OPT_ALLOW_WRITE,
+	OPT_ALLOW_ENV,
+	OPT_ALLOW_NET,
+	OPT_ALLOW_CONNECT,
+	OPT_ALLOW_LISTEN,
+	OPT_VOLUME,
+	OPT_CWD,
+	OPT_ENV,
+	OPT_WARMUP,
+	OPT_MAX_REQUEST_TIME,
 };
 
 static const struct option options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "verbose-syscalls", no_argument, NULL, OPT_VERBOSE_SYSCALLS },
-	{ "max-main-memory", required_argument, NULL, OPT_MAX_MAIN_MEMORY },
-	{ "max-boot-time", required_argument, NULL, OPT_MAX_BOOT_TIME },
-	{ "threads", required_argument, NULL, 't' },
-	{ "ephemeral", no_argument, NULL, 'e' },
-	{ "warmup", required_argument, NULL, OPT_WARMUP },
-	{ "max-request-time", required_argument, NULL, OPT_MAX_REQUEST_TIME },
-	{ "allow-all", no_argument, NULL, OPT_ALLOW_ALL },
-	{ "allow-read", optional_argument, NULL, OPT_ALLOW_READ },
-	{ "allow-write", optional_argument, NULL, OPT_ALLOW_WRITE },
-	{ "allow-env", optional_argument, NULL, OPT_ALLOW_ENV },
-	{ "allow-net", no_argument, NULL, OPT_ALLOW_NET },
-	{ "allow-connect", optional_argument, NULL, OPT_ALLOW_CONNECT },
-	{ "allow-listen", optional_argument, NULL, OPT_ALLOW_LISTEN },
-	{ "volume", required_argument, NULL, OPT_VOLUME },
-	{ "cwd", required_argument, NULL, OPT_CWD },
-	{ "env", required_argument, NULL, OPT_ENV },
-	{ 0, 0, 0, 0 },
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"verbose-syscalls", no_argument, NULL, OPT_VERBOSE_SYSCALLS},
+        {"max-main-memory", required_argument, NULL, OPT_MAX_MAIN_MEMORY},
+        {"max-boot-time", required_argument, NULL, OPT_MAX_BOOT_TIME},
+        {"threads", required_argument, NULL, 't'},
+        {"ephemeral", no_argument, NULL, 'e'},
+        {"warmup", required_argument, NULL, OPT_WARMUP},
+        {"max-request-time", required_argument, NULL, OPT_MAX_REQUEST_TIME},
+        {"allow-all", no_argument, NULL, OPT_ALLOW_ALL},
+        {"allow-read", optional_argument, NULL, OPT_ALLOW_READ},
+        {"allow-write", optional_argument, NULL, OPT_ALLOW_WRITE},
+        {"allow-env", optional_argument, NULL, OPT_ALLOW_ENV},
+        {"allow-net", no_argument, NULL, OPT_ALLOW_NET},
+        {"allow-connect", optional_argument, NULL, OPT_ALLOW_CONNECT},
+        {"allow-listen", optional_argument, NULL, OPT_ALLOW_LISTEN},
+        {"volume", required_argument, NULL, OPT_VOLUME},
+        {"cwd", required_argument, NULL, OPT_CWD},
+        {"env", required_argument, NULL, OPT_ENV},
+        {0, 0, 0, 0},
 };
 
 static int parse_number(const char *opt, const char *s, double lo, double hi, double *out)
@@ -140,15 +152,9 @@ int config_parse(struct config *cfg, int argc, char **argv)
 	/* "+": stop at the first non-option (the `run` command). */
 	while ((c = getopt_long(argc, argv, "+hvt:e", options, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		case 'v':
-			cfg->verbose = true;
-			break;
-		case OPT_VERBOSE_SYSCALLS:
-			cfg->verbose_syscalls = true;
-			break;
+		case 'h': fputs(usage, stdout); return 1;
+		case 'v': cfg->verbose = true; break;
+		case OPT_VERBOSE_SYSCALLS: cfg->verbose_syscalls = true; break;
 		case OPT_MAX_MAIN_MEMORY:
 			/* Whole MiB, rounded up to 2 MiB; at least 64 MiB, at most 64 TiB. */
 			if (parse_number("max-main-memory", optarg, 64, 64.0 * 1024 * 1024, &v))
@@ -165,9 +171,7 @@ int config_parse(struct config *cfg, int argc, char **argv)
 				return -1;
 			cfg->threads = (int)v;
 			break;
-		case 'e':
-			cfg->ephemeral = true;
-			break;
+		case 'e': cfg->ephemeral = true; break;
 		case OPT_WARMUP:
 			if (parse_count("warmup", optarg, 1000000, &v))
 				return -1;
@@ -193,9 +197,7 @@ int config_parse(struct config *cfg, int argc, char **argv)
 			if (allow_list("allow-env", optarg, &cfg->env_all, &cfg->allow_env))
 				return -1;
 			break;
-		case OPT_ALLOW_NET:
-			cfg->connect_all = cfg->listen_all = true;
-			break;
+		case OPT_ALLOW_NET: cfg->connect_all = cfg->listen_all = true; break;
 		case OPT_ALLOW_CONNECT:
 			if (allow_list("allow-connect", optarg, &cfg->connect_all, &cfg->allow_connect))
 				return -1;
@@ -238,8 +240,8 @@ int config_parse(struct config *cfg, int argc, char **argv)
 	}
 	if (optind >= argc || strcmp(argv[optind], "run") != 0) {
 		log_msg(optind >= argc ? "missing command: expected 'run PROGRAM [ARGS...]' (see --help)"
-				       : "unknown command '%s': expected 'run PROGRAM [ARGS...]' (see --help)",
-			argv[optind]);
+		                       : "unknown command '%s': expected 'run PROGRAM [ARGS...]' (see --help)",
+		        argv[optind]);
 		return -1;
 	}
 	if (optind + 1 >= argc) {
@@ -253,8 +255,8 @@ int config_parse(struct config *cfg, int argc, char **argv)
 
 void config_free(struct config *cfg)
 {
-	struct strlist *lists[] = { &cfg->allow_read, &cfg->allow_write, &cfg->allow_env, &cfg->allow_connect,
-				    &cfg->allow_listen, &cfg->volumes, &cfg->env };
+	struct strlist *lists[] = {&cfg->allow_read,   &cfg->allow_write, &cfg->allow_env, &cfg->allow_connect,
+	                           &cfg->allow_listen, &cfg->volumes,     &cfg->env};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		free(lists[i]->v);
 		lists[i]->v = NULL;

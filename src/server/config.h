@@ -9,13 +9,13 @@
 struct config {
 	bool verbose;
 	bool verbose_syscalls;
-	uint64_t max_main_memory;  /* bytes of guest address space */
-	double max_boot_time;      /* seconds; 0 = no limit */
+	uint64_t max_main_memory; /* bytes of guest address space */
+	double max_boot_time; /* seconds; 0 = no limit */
 	/* Server mode. */
-	int threads;               /* request VMs; 0 = number of CPUs */
-	bool ephemeral;            /* reset each request VM after its connection */
-	int warmup;                /* requests kvmserver sends before freezing the template */
-	double max_request_time;   /* seconds per connection; 0 = no limit */
+	int threads; /* request VMs; 0 = number of CPUs */
+	bool ephemeral; /* reset each request VM after its connection */
+	int warmup; /* requests kvmserver sends before freezing the template */
+	double max_request_time; /* seconds per connection; 0 = no limit */
 	/* The permission policy (upstream kvmserver's flags): lists are comma-separated and
 	 * the flags may repeat. */
 	struct strlist {
@@ -24,8 +24,8 @@ struct config {
 	} allow_read, allow_write, allow_env, allow_connect, allow_listen, volumes, env;
 	bool read_all, write_all, env_all, connect_all, listen_all;
 	const char *cwd;
-	const char *program;       /* as given */
-	char **argv;               /* PROGRAM ARGS..., NULL terminated (points into main's argv) */
+	const char *program; /* as given */
+	char **argv; /* PROGRAM ARGS..., NULL terminated (points into main's argv) */
 };
 
 /* Fills *cfg from argv.  Returns 0 to go on, 1 when --help was printed (exit 0), or -1

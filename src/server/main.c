@@ -77,7 +77,8 @@ static int parse_volumes(const struct config *cfg, struct policy_volume **out)
 			free_volumes(v, i);
 			return -1;
 		}
-		v[i] = (struct policy_volume){ .host = spec, .guest = guest, .writable = mode && strcmp(mode, "rw") == 0 };
+		v[i] = (struct policy_volume){
+		        .host = spec, .guest = guest, .writable = mode && strcmp(mode, "rw") == 0};
 	}
 	*out = v;
 	return 0;
@@ -89,12 +90,21 @@ static struct policy *make_policy(const struct config *cfg, const char *program)
 	if (parse_volumes(cfg, &volumes))
 		return NULL;
 	struct policy_config pc = {
-		.read_all = cfg->read_all, .read = cfg->allow_read.v, .nread = cfg->allow_read.n,
-		.write_all = cfg->write_all, .write = cfg->allow_write.v, .nwrite = cfg->allow_write.n,
-		.volumes = volumes, .nvolumes = cfg->volumes.n,
-		.connect_all = cfg->connect_all, .connect = cfg->allow_connect.v, .nconnect = cfg->allow_connect.n,
-		.listen_all = cfg->listen_all, .listen = cfg->allow_listen.v, .nlisten = cfg->allow_listen.n,
-		.verbose = cfg->verbose,
+	        .read_all = cfg->read_all,
+	        .read = cfg->allow_read.v,
+	        .nread = cfg->allow_read.n,
+	        .write_all = cfg->write_all,
+	        .write = cfg->allow_write.v,
+	        .nwrite = cfg->allow_write.n,
+	        .volumes = volumes,
+	        .nvolumes = cfg->volumes.n,
+	        .connect_all = cfg->connect_all,
+	        .connect = cfg->allow_connect.v,
+	        .nconnect = cfg->allow_connect.n,
+	        .listen_all = cfg->listen_all,
+	        .listen = cfg->allow_listen.v,
+	        .nlisten = cfg->allow_listen.n,
+	        .verbose = cfg->verbose,
 	};
 	struct policy *pol;
 	const char *why = "";
@@ -139,10 +149,10 @@ static void explain_no_kvm(int err)
 {
 	if (err == -ENOENT)
 		log_msg("/dev/kvm does not exist: KVM is not available on this machine "
-			"(enable virtualization, load kvm_intel or kvm_amd, or in a container pass --device /dev/kvm)");
+		        "(enable virtualization, load kvm_intel or kvm_amd, or in a container pass --device /dev/kvm)");
 	else if (err == -EACCES || err == -EPERM)
 		log_msg("no permission to open /dev/kvm (add your user to the 'kvm' group, "
-			"or in a container pass --device /dev/kvm)");
+		        "or in a container pass --device /dev/kvm)");
 	else
 		log_msg("KVM is not usable: %s", strerror(-err));
 }
@@ -152,8 +162,7 @@ static int end_status(const struct config *cfg, struct proc *p, enum proc_end en
 {
 	char desc[256];
 	switch (end) {
-	case PROC_EXITED:
-		return proc_exit_code(p);
+	case PROC_EXITED: return proc_exit_code(p);
 	case PROC_CRASHED:
 		proc_describe_crash(p, desc, sizeof(desc));
 		log_msg("program crashed: %s (%s)", desc, strsignal(proc_crash(p)->signal));
@@ -162,7 +171,8 @@ static int end_status(const struct config *cfg, struct proc *p, enum proc_end en
 		log_msg("program stopped: it ran longer than --max-boot-time %g s", cfg->max_boot_time);
 		return 124;
 	default:
-		log_msg("the guest could not run: %s", proc_crash(p)->fault.what ? proc_crash(p)->fault.what : "unknown error");
+		log_msg("the guest could not run: %s",
+		        proc_crash(p)->fault.what ? proc_crash(p)->fault.what : "unknown error");
 		return 1;
 	}
 }
@@ -171,11 +181,11 @@ static int end_status(const struct config *cfg, struct proc *p, enum proc_end en
 static int run_program(const struct config *cfg, const char *path, struct policy *pol, char **env)
 {
 	struct proc_config pcfg = {
-		.user_size = cfg->max_main_memory,
-		.verbose = cfg->verbose,
-		.trace = cfg->verbose_syscalls,
-		.policy = pol,
-		.cwd = cfg->cwd,
+	        .user_size = cfg->max_main_memory,
+	        .verbose = cfg->verbose,
+	        .trace = cfg->verbose_syscalls,
+	        .policy = pol,
+	        .cwd = cfg->cwd,
 	};
 	struct proc *p;
 	int err = proc_create(&p, &pcfg);
@@ -199,7 +209,7 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	if (cfg->verbose) {
 		const struct vm_stats *s = proc_vm_stats(p);
 		log_msg("vm exits %llu, syscalls %llu, faults %llu", (unsigned long long)s->exits,
-			(unsigned long long)s->syscalls, (unsigned long long)s->faults);
+		        (unsigned long long)s->syscalls, (unsigned long long)s->faults);
 	}
 	proc_destroy(p);
 	return status;

@@ -40,19 +40,14 @@ static const char *end_reason(struct proc *p, enum proc_end end, char *buf, size
 {
 	char desc[200];
 	switch (end) {
-	case PROC_CONN_DONE:
-		return NULL;
+	case PROC_CONN_DONE: return NULL;
 	case PROC_CRASHED:
 		proc_describe_crash(p, desc, sizeof(desc));
 		snprintf(buf, size, "crashed: %s", desc);
 		return buf;
-	case PROC_TIMEOUT:
-		return "ran longer than --max-request-time on one connection";
-	case PROC_EXITED:
-		snprintf(buf, size, "the program exited with status %d", proc_exit_code(p));
-		return buf;
-	default:
-		return "the VM could not run";
+	case PROC_TIMEOUT: return "ran longer than --max-request-time on one connection";
+	case PROC_EXITED: snprintf(buf, size, "the program exited with status %d", proc_exit_code(p)); return buf;
+	default: return "the VM could not run";
 	}
 }
 
@@ -81,10 +76,13 @@ static void *worker_main(void *arg)
 			exit(1);
 		}
 		if (w->cfg->verbose)
-			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu) in %llu us; %llu VM exits this request", w->id,
-				(unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
-				(unsigned long long)st.guest_pages, (unsigned long long)(st.dirty_pages - st.guest_pages),
-				(unsigned long long)(st.ns / 1000), (unsigned long long)(proc_vm_stats(p)->exits - exits));
+			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu) in %llu us; %llu VM "
+			        "exits this request",
+			        w->id, (unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
+			        (unsigned long long)st.guest_pages,
+			        (unsigned long long)(st.dirty_pages - st.guest_pages),
+			        (unsigned long long)(st.ns / 1000),
+			        (unsigned long long)(proc_vm_stats(p)->exits - exits));
 	}
 	return NULL;
 }
@@ -129,7 +127,7 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 	if (!workers)
 		return 1;
 	for (int i = 0; i < threads; i++) {
-		workers[i] = (struct worker){ .id = i, .cfg = cfg, .tmpl = main_proc };
+		workers[i] = (struct worker){.id = i, .cfg = cfg, .tmpl = main_proc};
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i])) {
 			log_msg("cannot start worker thread %d", i);
 			return 1;

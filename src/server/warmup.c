@@ -15,7 +15,7 @@
 #include "util/log.h"
 
 static const char request[] = "GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: kvmserver-warmup\r\n"
-			      "Connection: close\r\n\r\n";
+                              "Connection: close\r\n\r\n";
 
 /* Connect to the listener (a wildcard address means this machine's loopback). */
 static int connect_listener(struct proc *p)
@@ -72,7 +72,9 @@ int warmup_run(const struct config *cfg, struct proc *p, uint64_t deadline_ns)
 			enum proc_end end = proc_run(p, deadline_ns);
 			if (end != PROC_LISTENING) {
 				log_msg("warm-up: the program stopped serving during warm-up request %d (%s)", i + 1,
-					end == PROC_TIMEOUT ? "--max-boot-time passed" : end == PROC_EXITED ? "it exited" : "it crashed");
+				        end == PROC_TIMEOUT  ? "--max-boot-time passed"
+				        : end == PROC_EXITED ? "it exited"
+				                             : "it crashed");
 				close(c);
 				return -1;
 			}

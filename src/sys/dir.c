@@ -56,7 +56,7 @@ int fs_parent(struct proc *p, struct gpath *gp, enum policy_access access, bool 
 
 long fs_may_write(struct proc *p, const char *path)
 {
-	struct gpath gp = { .fd = NULL };
+	struct gpath gp = {.fd = NULL};
 	struct pfs_node n;
 	struct stat st;
 	const char *base;
@@ -128,7 +128,7 @@ long sys_fchdir(struct proc *p, const struct sys_args *a)
 		return -EBADF;
 	if (!e->path || fs_fd_stat(p, e, &st) || !S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	struct gpath gp = { .fd = NULL };
+	struct gpath gp = {.fd = NULL};
 	snprintf(gp.path, sizeof(gp.path), "%s", e->path);
 	return enter_dir(p, &gp);
 }
@@ -204,8 +204,14 @@ static long do_unlinkat(struct proc *p, int dirfd, uint64_t upath, int flags)
 	return r;
 }
 
-long sys_unlink(struct proc *p, const struct sys_args *a) { return do_unlinkat(p, AT_FDCWD, a->a[0], 0); }
-long sys_rmdir(struct proc *p, const struct sys_args *a) { return do_unlinkat(p, AT_FDCWD, a->a[0], AT_REMOVEDIR); }
+long sys_unlink(struct proc *p, const struct sys_args *a)
+{
+	return do_unlinkat(p, AT_FDCWD, a->a[0], 0);
+}
+long sys_rmdir(struct proc *p, const struct sys_args *a)
+{
+	return do_unlinkat(p, AT_FDCWD, a->a[0], AT_REMOVEDIR);
+}
 long sys_unlinkat(struct proc *p, const struct sys_args *a)
 {
 	return do_unlinkat(p, (int)a->a[0], a->a[1], (int)a->a[2]);
@@ -265,8 +271,14 @@ static long do_symlinkat(struct proc *p, uint64_t utarget, int dirfd, uint64_t u
 	return r;
 }
 
-long sys_symlink(struct proc *p, const struct sys_args *a) { return do_symlinkat(p, a->a[0], AT_FDCWD, a->a[1]); }
-long sys_symlinkat(struct proc *p, const struct sys_args *a) { return do_symlinkat(p, a->a[0], (int)a->a[1], a->a[2]); }
+long sys_symlink(struct proc *p, const struct sys_args *a)
+{
+	return do_symlinkat(p, a->a[0], AT_FDCWD, a->a[1]);
+}
+long sys_symlinkat(struct proc *p, const struct sys_args *a)
+{
+	return do_symlinkat(p, a->a[0], (int)a->a[1], a->a[2]);
+}
 
 /* Both names need write leave, so a link cannot make a read-only file writable. */
 static long do_linkat(struct proc *p, int olddir, uint64_t oldpath, int newdir, uint64_t newpath, int flags)
@@ -469,8 +481,11 @@ long sys_truncate(struct proc *p, const struct sys_args *a)
 /* Extended attributes: the guest's file system has none ("not supported", which ls and
  * cp take quietly).  Reading them by name would need the path opened for reading, and
  * setting them could smuggle metadata past the policy. */
-#define NO_XATTR(name) \
-	long sys_##name(struct proc *p, const struct sys_args *a) { return -EOPNOTSUPP; }
+#define NO_XATTR(name)                                                                                                 \
+	long sys_##name(struct proc *p, const struct sys_args *a)                                                      \
+	{                                                                                                              \
+		return -EOPNOTSUPP;                                                                                    \
+	}
 NO_XATTR(getxattr)
 NO_XATTR(lgetxattr)
 NO_XATTR(fgetxattr)

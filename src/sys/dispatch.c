@@ -23,8 +23,8 @@ static long sys_unimplemented(struct proc *p, const struct sys_args *a)
 		if (!(p->enosys_logged[bit / 8] & (1u << (bit % 8)))) {
 			p->enosys_logged[bit / 8] |= 1u << (bit % 8);
 			char buf[32];
-			log_msg("unimplemented syscall %llu (%s) returns ENOSYS",
-				 (unsigned long long)a->nr, sys_name(a->nr, buf, sizeof(buf)));
+			log_msg("unimplemented syscall %llu (%s) returns ENOSYS", (unsigned long long)a->nr,
+			        sys_name(a->nr, buf, sizeof(buf)));
 		}
 	}
 	return -ENOSYS;

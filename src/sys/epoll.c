@@ -60,7 +60,7 @@ long sys_epoll_create1(struct proc *p, const struct sys_args *a)
 long sys_epoll_ctl(struct proc *p, const struct sys_args *a)
 {
 	int epfd = (int)a->a[0], op = (int)a->a[1], fd = (int)a->a[2];
-	struct epoll_event ev = { 0 };
+	struct epoll_event ev = {0};
 	if (op != EPOLL_CTL_DEL) {
 		/* Linux copies the event first for every op that has one. */
 		int err = copy_from_guest(p, &ev, a->a[3], sizeof(ev));

@@ -34,7 +34,7 @@ static long install_pair(struct proc *p, int h0, int h1, enum fd_kind kind, bool
 		fdtab_close(&p->fdt, g0);
 		return g1;
 	}
-	int gv[2] = { g0, g1 };
+	int gv[2] = {g0, g1};
 	int err = copy_to_guest(p, uout, gv, sizeof(gv));
 	if (err) {
 		fdtab_close(&p->fdt, g0);

@@ -21,9 +21,9 @@
 #define PAGE_DOWN(x) ((x) & ~(EXEC_PAGE - 1))
 #define PAGE_UP(x) (((x) + EXEC_PAGE - 1) & ~(EXEC_PAGE - 1))
 
-#define PIE_BASE 0x40000000ULL         /* where ET_DYN executables go (1 GiB) */
-#define STACK_SIZE (8ULL << 20)        /* RLIMIT_STACK's usual 8 MiB */
-#define STACK_GAP (16ULL << 20)        /* between the stack and the mmap area */
+#define PIE_BASE 0x40000000ULL /* where ET_DYN executables go (1 GiB) */
+#define STACK_SIZE (8ULL << 20) /* RLIMIT_STACK's usual 8 MiB */
+#define STACK_GAP (16ULL << 20) /* between the stack and the mmap area */
 #define MAX_EXEC_SIZE (1ULL << 32)
 
 struct image {
@@ -49,7 +49,8 @@ static int open_image(const char *path, struct image *img, const char **why)
 	}
 	if ((uint64_t)st.st_size > MAX_EXEC_SIZE || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
 		*why = (uint64_t)st.st_size > MAX_EXEC_SIZE ? "file too large to be an executable"
-			: st.st_size ? "not an ELF file (too short)" : "not an ELF file (empty)";
+		       : st.st_size                         ? "not an ELF file (too short)"
+		                                            : "not an ELF file (empty)";
 		close(img->fd);
 		return -ENOEXEC;
 	}
@@ -106,13 +107,18 @@ static int load_segments(struct proc *p, struct image *img, const char *name)
 	uint64_t lo = img->base + e->min_vaddr, hi = img->base + e->max_vaddr;
 	if (lo < USER_MIN_ADDR || hi > p->mm.user_size || hi < lo)
 		return -ENOMEM;
-	struct vma span = { .start = lo, .end = hi, .prot = PROT_READ, .flags = MAP_PRIVATE,
-			    .kind = VMA_FILE, .name = vma_intern(&p->mm, name) };
+	struct vma span = {.start = lo,
+	                   .end = hi,
+	                   .prot = PROT_READ,
+	                   .flags = MAP_PRIVATE,
+	                   .kind = VMA_FILE,
+	                   .name = vma_intern(&p->mm, name)};
 	int err = mm_map_fresh(p, &span);
 	for (unsigned i = 0; !err && i < e->nloads; i++) {
 		const struct elf_load *l = &e->loads[i];
 		if (!map_segment_file(p, img, l))
-			memcpy(vm_user_ptr_unchecked(p->vm, img->base + l->vaddr, l->filesz), img->data + l->offset, l->filesz);
+			memcpy(vm_user_ptr_unchecked(p->vm, img->base + l->vaddr, l->filesz), img->data + l->offset,
+			       l->filesz);
 	}
 	for (unsigned i = 0; !err && i < e->nloads; i++) {
 		const struct elf_load *l = &e->loads[i];
@@ -131,7 +137,7 @@ static int load_segments(struct proc *p, struct image *img, const char *name)
 
 struct stack_builder {
 	struct proc *p;
-	uint64_t sp;     /* grows down */
+	uint64_t sp; /* grows down */
 	uint64_t floor;
 };
 
@@ -155,8 +161,12 @@ static uint64_t map_vdso(struct proc *p)
 	uint64_t size = vm_vdso_size(), at;
 	if (vma_find_free(&p->mm, 0, size, EXEC_PAGE, USER_MIN_ADDR, &at))
 		return 0;
-	struct vma v = { .start = at, .end = at + size, .prot = PROT_READ | PROT_EXEC, .flags = MAP_PRIVATE,
-			 .kind = VMA_ANON, .name = vma_intern(&p->mm, "[vdso]") };
+	struct vma v = {.start = at,
+	                .end = at + size,
+	                .prot = PROT_READ | PROT_EXEC,
+	                .flags = MAP_PRIVATE,
+	                .kind = VMA_ANON,
+	                .name = vma_intern(&p->mm, "[vdso]")};
 	if (mm_map_fresh(p, &v) || vm_install_vdso(p->vm, at))
 		return 0;
 	return at;
@@ -176,12 +186,12 @@ static uint64_t host_hwcap(void)
 	return __get_cpuid(1, &eax, &ebx, &ecx, &edx) ? edx : 0;
 }
 
-static int build_stack(struct proc *p, struct image *img, uint64_t interp_base, const char *execfn,
-		       char *const argv[], char *const envp[], uint64_t *sp_out)
+static int build_stack(struct proc *p, struct image *img, uint64_t interp_base, const char *execfn, char *const argv[],
+                       char *const envp[], uint64_t *sp_out)
 {
 	uint64_t end = p->mm.stack_end;
 	/* Strings and AT_RANDOM bytes at the top; the vectors below them. */
-	struct stack_builder sb = { .p = p, .sp = end, .floor = p->mm.stack_start + STACK_SIZE / 2 };
+	struct stack_builder sb = {.p = p, .sp = end, .floor = p->mm.stack_start + STACK_SIZE / 2};
 	int argc = count(argv), envc = count(envp);
 	uint64_t *argp = calloc(argc + envc + 2, sizeof(uint64_t));
 	if (!argp)
@@ -200,14 +210,26 @@ static int build_stack(struct proc *p, struct image *img, uint64_t interp_base, 
 	const struct elf_info *e = &img->info;
 	uint64_t vdso = map_vdso(p);
 	uint64_t auxv[][2] = {
-		{ AT_SYSINFO_EHDR, vdso },
-		{ AT_PHDR, img->base + e->phdr_vaddr }, { AT_PHENT, e->phentsize },
-		{ AT_PHNUM, e->phnum }, { AT_PAGESZ, EXEC_PAGE }, { AT_BASE, interp_base }, { AT_FLAGS, 0 },
-		{ AT_ENTRY, img->base + e->entry }, { AT_UID, getuid() }, { AT_EUID, geteuid() },
-		{ AT_GID, getgid() }, { AT_EGID, getegid() }, { AT_SECURE, 0 },
-		{ AT_RANDOM, random_at }, { AT_HWCAP, host_hwcap() }, { AT_HWCAP2, 0 },
-		{ AT_CLKTCK, 100 }, { AT_EXECFN, execfn_at }, { AT_PLATFORM, platform_at },
-		{ AT_NULL, 0 },
+	        {AT_SYSINFO_EHDR, vdso},
+	        {AT_PHDR, img->base + e->phdr_vaddr},
+	        {AT_PHENT, e->phentsize},
+	        {AT_PHNUM, e->phnum},
+	        {AT_PAGESZ, EXEC_PAGE},
+	        {AT_BASE, interp_base},
+	        {AT_FLAGS, 0},
+	        {AT_ENTRY, img->base + e->entry},
+	        {AT_UID, getuid()},
+	        {AT_EUID, geteuid()},
+	        {AT_GID, getgid()},
+	        {AT_EGID, getegid()},
+	        {AT_SECURE, 0},
+	        {AT_RANDOM, random_at},
+	        {AT_HWCAP, host_hwcap()},
+	        {AT_HWCAP2, 0},
+	        {AT_CLKTCK, 100},
+	        {AT_EXECFN, execfn_at},
+	        {AT_PLATFORM, platform_at},
+	        {AT_NULL, 0},
 	};
 	/* argc, argv[], NULL, envp[], NULL, auxv pairs: rsp must be 16-byte aligned at argc. */
 	size_t words = 1 + (size_t)argc + 1 + (size_t)envc + 1 + sizeof(auxv) / 8;
@@ -234,8 +256,11 @@ static int build_stack(struct proc *p, struct image *img, uint64_t interp_base, 
 static int map_stack(struct proc *p)
 {
 	uint64_t end = p->mm.user_size - EXEC_PAGE, start = end - STACK_SIZE;
-	struct vma stack = { .start = start, .end = end, .prot = PROT_READ | PROT_WRITE,
-			     .flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, .kind = VMA_STACK };
+	struct vma stack = {.start = start,
+	                    .end = end,
+	                    .prot = PROT_READ | PROT_WRITE,
+	                    .flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN,
+	                    .kind = VMA_STACK};
 	int err = mm_map_fresh(p, &stack);
 	if (err)
 		return err;
@@ -310,7 +335,7 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 			*why = "arguments and environment do not fit on the stack";
 	}
 	if (!err) {
-		struct kvm_regs regs = { 0 };
+		struct kvm_regs regs = {0};
 		regs.rip = entry;
 		regs.rsp = sp;
 		regs.rflags = 0x202;

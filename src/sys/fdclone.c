@@ -114,11 +114,12 @@ static int recreate_pipes(struct fdtab *dst, const struct fdtab *src)
 		int pv[2];
 		if (pipe2(pv, O_CLOEXEC | (fl & O_NONBLOCK)) < 0)
 			return -errno;
-		bool used[2] = { false, false };
+		bool used[2] = {false, false};
 		for (int other = fd; other < src->cap; other++) {
 			struct stat ost;
 			const struct fd_entry *e = &src->e[other];
-			if (e->host_fd < 0 || e->kind != FD_PIPE || fstat(e->host_fd, &ost) < 0 || ost.st_ino != st.st_ino)
+			if (e->host_fd < 0 || e->kind != FD_PIPE || fstat(e->host_fd, &ost) < 0 ||
+			    ost.st_ino != st.st_ino)
 				continue;
 			int end = (fcntl(e->host_fd, F_GETFL) & O_ACCMODE) == O_WRONLY;
 			dst->e[other] = *e;
@@ -158,13 +159,14 @@ static int rebuild_epoll(const struct fdtab *dst, const struct fdtab *src, int t
 		int nh = translate(dst, src, tfd);
 		if (nh < 0)
 			continue;
-		struct epoll_event ev = { .events = events, .data.u64 = data };
+		struct epoll_event ev = {.events = events, .data.u64 = data};
 		/* One connection wakes one request VM, not all of them (EPOLLEXCLUSIVE).
 		 * EPOLLEXCLUSIVE takes only these companions (epoll_ctl(2)); EPOLLRDHUP and the
 		 * like mean nothing for a listening socket anyway. */
 		if (exclusive && serve_is_listener(nh) && !(events & EPOLLONESHOT)) {
 			struct epoll_event xev = ev;
-			xev.events = (events & (EPOLLIN | EPOLLOUT | EPOLLET | EPOLLHUP | EPOLLERR | EPOLLWAKEUP)) | EPOLLEXCLUSIVE;
+			xev.events = (events & (EPOLLIN | EPOLLOUT | EPOLLET | EPOLLHUP | EPOLLERR | EPOLLWAKEUP)) |
+			             EPOLLEXCLUSIVE;
 			if (epoll_ctl(ep, EPOLL_CTL_ADD, nh, &xev) == 0)
 				continue;
 		}
@@ -224,7 +226,8 @@ int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive)
 				if (src->e[o].host_fd >= 0 && src->e[o].ofd == e->ofd && dst->e[o].host_fd >= 0)
 					twin = o;
 			int h = twin >= 0 ? fcntl(dst->e[twin].host_fd, F_DUPFD_CLOEXEC, 0)
-					  : pass ? rebuild_epoll(dst, src, e->host_fd, exclusive) : clone_one(e);
+			        : pass    ? rebuild_epoll(dst, src, e->host_fd, exclusive)
+			                  : clone_one(e);
 			if (h < 0) {
 				err = h;
 				break;

@@ -33,7 +33,7 @@ static int grow(struct fdtab *t, int fd)
 	if (!e)
 		return -ENOMEM;
 	for (int i = t->cap; i < cap; i++)
-		e[i] = (struct fd_entry){ .host_fd = -1 };
+		e[i] = (struct fd_entry){.host_fd = -1};
 	t->e = e;
 	t->cap = cap;
 	return 0;
@@ -47,7 +47,7 @@ int fdtab_install(struct fdtab *t, int fd, int host_fd, enum fd_kind kind, bool 
 		return err;
 	}
 	fdtab_close(t, fd);
-	t->e[fd] = (struct fd_entry){ .host_fd = host_fd, .kind = kind, .cloexec = cloexec, .ofd = ++t->next_ofd };
+	t->e[fd] = (struct fd_entry){.host_fd = host_fd, .kind = kind, .cloexec = cloexec, .ofd = ++t->next_ofd};
 	return fd;
 }
 

@@ -12,28 +12,28 @@
 #include <stdbool.h>
 
 enum fd_kind {
-	FD_FILE,     /* regular file, directory or device */
+	FD_FILE, /* regular file, directory or device */
 	FD_PIPE,
 	FD_SOCKET,
 	FD_EPOLL,
-	FD_EVENT,    /* eventfd, timerfd, signalfd */
-	FD_SPECIAL,  /* emulated content (/proc files) */
+	FD_EVENT, /* eventfd, timerfd, signalfd */
+	FD_SPECIAL, /* emulated content (/proc files) */
 };
 
 struct fd_entry {
-	int host_fd;      /* -1: this slot is free */
+	int host_fd; /* -1: this slot is free */
 	enum fd_kind kind;
 	bool cloexec;
-	unsigned ofd;     /* which open file description: dups share it (fdclone.c keeps them
+	unsigned ofd; /* which open file description: dups share it (fdclone.c keeps them
 	                   * sharing one object in a forked table) */
-	char *path;       /* the guest path it was opened by (owned; NULL if none): dirfd-relative
+	char *path; /* the guest path it was opened by (owned; NULL if none): dirfd-relative
 	                   * opens and /proc/self/fd readlink use it */
 };
 
 struct fdtab {
 	struct fd_entry *e;
 	int cap;
-	int limit;        /* RLIMIT_NOFILE as the guest sees it */
+	int limit; /* RLIMIT_NOFILE as the guest sees it */
 	unsigned next_ofd;
 };
 

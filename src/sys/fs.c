@@ -24,10 +24,9 @@
 
 /* What openat2 accepts (fs/open.c VALID_OPEN_FLAGS; glibc's O_LARGEFILE is 0 on x86-64). */
 #define KERNEL_O_LARGEFILE 0100000
-#define VALID_OPEN_FLAGS                                                                           \
-	(KERNEL_O_LARGEFILE | O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | \
-	 O_DSYNC | O_ASYNC | O_DIRECT | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH |      \
-	 O_TMPFILE | O_SYNC)
+#define VALID_OPEN_FLAGS                                                                                               \
+	(KERNEL_O_LARGEFILE | O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |    \
+	 O_ASYNC | O_DIRECT | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | O_SYNC)
 
 static long resolve_str(struct proc *p, int dirfd, const char *in, int flags, struct gpath *out)
 {
@@ -324,15 +323,22 @@ long sys_fstat(struct proc *p, const struct sys_args *a)
 static void stat_to_statx(const struct stat *st, struct statx *x)
 {
 	*x = (struct statx){
-		.stx_mask = STATX_BASIC_STATS, .stx_blksize = (uint32_t)st->st_blksize,
-		.stx_nlink = (uint32_t)st->st_nlink,
-		.stx_uid = st->st_uid, .stx_gid = st->st_gid, .stx_mode = (uint16_t)st->st_mode, .stx_ino = st->st_ino,
-		.stx_size = (uint64_t)st->st_size, .stx_blocks = (uint64_t)st->st_blocks,
-		.stx_atime = { st->st_atim.tv_sec, (uint32_t)st->st_atim.tv_nsec },
-		.stx_ctime = { st->st_ctim.tv_sec, (uint32_t)st->st_ctim.tv_nsec },
-		.stx_mtime = { st->st_mtim.tv_sec, (uint32_t)st->st_mtim.tv_nsec },
-		.stx_rdev_major = major(st->st_rdev), .stx_rdev_minor = minor(st->st_rdev),
-		.stx_dev_major = major(st->st_dev), .stx_dev_minor = minor(st->st_dev),
+	        .stx_mask = STATX_BASIC_STATS,
+	        .stx_blksize = (uint32_t)st->st_blksize,
+	        .stx_nlink = (uint32_t)st->st_nlink,
+	        .stx_uid = st->st_uid,
+	        .stx_gid = st->st_gid,
+	        .stx_mode = (uint16_t)st->st_mode,
+	        .stx_ino = st->st_ino,
+	        .stx_size = (uint64_t)st->st_size,
+	        .stx_blocks = (uint64_t)st->st_blocks,
+	        .stx_atime = {st->st_atim.tv_sec, (uint32_t)st->st_atim.tv_nsec},
+	        .stx_ctime = {st->st_ctim.tv_sec, (uint32_t)st->st_ctim.tv_nsec},
+	        .stx_mtime = {st->st_mtim.tv_sec, (uint32_t)st->st_mtim.tv_nsec},
+	        .stx_rdev_major = major(st->st_rdev),
+	        .stx_rdev_minor = minor(st->st_rdev),
+	        .stx_dev_major = major(st->st_dev),
+	        .stx_dev_minor = minor(st->st_dev),
 	};
 }
 
@@ -486,10 +492,10 @@ static int hfd(struct proc *p, uint64_t fd)
 	return e ? e->host_fd : -EBADF;
 }
 
-#define WITH_FD(p, fd, expr)                        \
-	({                                          \
-		int h = hfd(p, fd);                 \
-		h < 0 ? (long)h : host((long)(expr)); \
+#define WITH_FD(p, fd, expr)                                                                                           \
+	({                                                                                                             \
+		int h = hfd(p, fd);                                                                                    \
+		h < 0 ? (long)h : host((long)(expr));                                                                  \
 	})
 
 long sys_ftruncate(struct proc *p, const struct sys_args *a)
@@ -497,9 +503,18 @@ long sys_ftruncate(struct proc *p, const struct sys_args *a)
 	return WITH_FD(p, a->a[0], ftruncate(h, (off_t)a->a[1]));
 }
 
-long sys_fsync(struct proc *p, const struct sys_args *a) { return WITH_FD(p, a->a[0], fsync(h)); }
-long sys_fdatasync(struct proc *p, const struct sys_args *a) { return WITH_FD(p, a->a[0], fdatasync(h)); }
-long sys_flock(struct proc *p, const struct sys_args *a) { return WITH_FD(p, a->a[0], flock(h, (int)a->a[1])); }
+long sys_fsync(struct proc *p, const struct sys_args *a)
+{
+	return WITH_FD(p, a->a[0], fsync(h));
+}
+long sys_fdatasync(struct proc *p, const struct sys_args *a)
+{
+	return WITH_FD(p, a->a[0], fdatasync(h));
+}
+long sys_flock(struct proc *p, const struct sys_args *a)
+{
+	return WITH_FD(p, a->a[0], flock(h, (int)a->a[1]));
+}
 
 long sys_fallocate(struct proc *p, const struct sys_args *a)
 {
@@ -532,8 +547,8 @@ long sys_copy_file_range(struct proc *p, const struct sys_args *a)
 	long err = in < 0 ? in : out < 0 ? out : get_off(p, a->a[1], &oin, &hin) ?: get_off(p, a->a[3], &oout, &hout);
 	if (err)
 		return err;
-	long n = host(copy_file_range(in, hin ? &oin : NULL, out, hout ? &oout : NULL, (size_t)a->a[4],
-				      (unsigned)a->a[5]));
+	long n = host(
+	        copy_file_range(in, hin ? &oin : NULL, out, hout ? &oout : NULL, (size_t)a->a[4], (unsigned)a->a[5]));
 	if (n > 0 && hin)
 		err = copy_to_guest(p, a->a[1], &oin, sizeof(oin));
 	if (n > 0 && hout && !err)
@@ -567,7 +582,7 @@ long sys_statfs(struct proc *p, const struct sys_args *a)
 {
 	struct gpath gp;
 	struct pfs_node n;
-	struct statfs sf = { 0 };
+	struct statfs sf = {0};
 	long r = fs_resolve(p, AT_FDCWD, a->a[0], 0, &gp);
 	if (!r)
 		r = fs_lookup(p, &gp, true, &n);
@@ -587,5 +602,11 @@ long sys_statfs(struct proc *p, const struct sys_args *a)
 }
 
 /* File handles would let the guest open by inode, around every path check. */
-long sys_name_to_handle_at(struct proc *p, const struct sys_args *a) { return -EOPNOTSUPP; }
-long sys_open_by_handle_at(struct proc *p, const struct sys_args *a) { return -EPERM; }
+long sys_name_to_handle_at(struct proc *p, const struct sys_args *a)
+{
+	return -EOPNOTSUPP;
+}
+long sys_open_by_handle_at(struct proc *p, const struct sys_args *a)
+{
+	return -EPERM;
+}

@@ -66,8 +66,8 @@ static long futex_wait(struct proc *p, const struct sys_args *a, int op)
 	}
 	uint64_t now = vm_now_ns();
 	if ((uint64_t)deadline > now) {
-		struct timespec d = { (time_t)(((uint64_t)deadline - now) / 1000000000ULL),
-				      (long)(((uint64_t)deadline - now) % 1000000000ULL) };
+		struct timespec d = {(time_t)(((uint64_t)deadline - now) / 1000000000ULL),
+		                     (long)(((uint64_t)deadline - now) % 1000000000ULL)};
 		if (nanosleep(&d, NULL) < 0)
 			return -EINTR;
 	}
@@ -80,10 +80,8 @@ long sys_futex(struct proc *p, const struct sys_args *a)
 	int n = (int)a->a[2];
 	switch (op) {
 	case FUTEX_WAIT:
-	case FUTEX_WAIT_BITSET:
-		return futex_wait(p, a, op);
-	case FUTEX_WAKE:
-		return n < 0 ? -EINVAL : sched_futex_wake(p, a->a[0], ~0u, n);
+	case FUTEX_WAIT_BITSET: return futex_wait(p, a, op);
+	case FUTEX_WAKE: return n < 0 ? -EINVAL : sched_futex_wake(p, a->a[0], ~0u, n);
 	case FUTEX_WAKE_BITSET:
 		if ((uint32_t)a->a[5] == 0)
 			return -EINVAL;
@@ -104,7 +102,6 @@ long sys_futex(struct proc *p, const struct sys_args *a)
 		int woken = sched_futex_wake(p, a->a[0], ~0u, n);
 		return woken + sched_futex_requeue(p, a->a[0], a->a[4], n2);
 	}
-	default:
-		return -ENOSYS;
+	default: return -ENOSYS;
 	}
 }

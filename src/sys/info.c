@@ -19,13 +19,34 @@ long sys_uname(struct proc *p, const struct sys_args *a)
 	return copy_to_guest(p, a->a[0], &u, sizeof(u));
 }
 
-long sys_getpid(struct proc *p, const struct sys_args *a) { return p->pid; }
-long sys_gettid(struct proc *p, const struct sys_args *a) { return p->cur->tid; }
-long sys_getppid(struct proc *p, const struct sys_args *a) { return getppid(); }
-long sys_getuid(struct proc *p, const struct sys_args *a) { return getuid(); }
-long sys_getgid(struct proc *p, const struct sys_args *a) { return getgid(); }
-long sys_geteuid(struct proc *p, const struct sys_args *a) { return geteuid(); }
-long sys_getegid(struct proc *p, const struct sys_args *a) { return getegid(); }
+long sys_getpid(struct proc *p, const struct sys_args *a)
+{
+	return p->pid;
+}
+long sys_gettid(struct proc *p, const struct sys_args *a)
+{
+	return p->cur->tid;
+}
+long sys_getppid(struct proc *p, const struct sys_args *a)
+{
+	return getppid();
+}
+long sys_getuid(struct proc *p, const struct sys_args *a)
+{
+	return getuid();
+}
+long sys_getgid(struct proc *p, const struct sys_args *a)
+{
+	return getgid();
+}
+long sys_geteuid(struct proc *p, const struct sys_args *a)
+{
+	return geteuid();
+}
+long sys_getegid(struct proc *p, const struct sys_args *a)
+{
+	return getegid();
+}
 
 long sys_getrandom(struct proc *p, const struct sys_args *a)
 {
@@ -98,7 +119,10 @@ long sys_sched_getaffinity(struct proc *p, const struct sys_args *a)
 }
 
 /* The guest is its own session and process group leader. */
-long sys_getpgrp(struct proc *p, const struct sys_args *a) { return p->pid; }
+long sys_getpgrp(struct proc *p, const struct sys_args *a)
+{
+	return p->pid;
+}
 
 long sys_getpgid(struct proc *p, const struct sys_args *a)
 {
@@ -113,7 +137,7 @@ long sys_getsid(struct proc *p, const struct sys_args *a)
 
 static long put_ids(struct proc *p, const struct sys_args *a, unsigned r, unsigned e, unsigned s)
 {
-	unsigned ids[3] = { r, e, s };
+	unsigned ids[3] = {r, e, s};
 	for (int i = 0; i < 3; i++) {
 		int err = copy_to_guest(p, a->a[i], &ids[i], sizeof(ids[i]));
 		if (err)

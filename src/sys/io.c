@@ -129,7 +129,8 @@ static long install_dup(struct proc *p, const struct fd_entry *e, int h, int min
 	unsigned ofd = e->ofd;
 	enum fd_kind kind = e->kind;
 	char *path = e->path ? strdup(e->path) : NULL;
-	int nfd = at >= 0 ? fdtab_install(&p->fdt, at, h, kind, cloexec) : fdtab_alloc(&p->fdt, min_fd, h, kind, cloexec);
+	int nfd =
+	        at >= 0 ? fdtab_install(&p->fdt, at, h, kind, cloexec) : fdtab_alloc(&p->fdt, min_fd, h, kind, cloexec);
 	if (nfd < 0) {
 		free(path);
 		return nfd;
@@ -196,18 +197,17 @@ long sys_fcntl(struct proc *p, const struct sys_args *a)
 		return -EBADF;
 	switch (cmd) {
 	case F_DUPFD:
-	case F_DUPFD_CLOEXEC:
-		return dup_from(p, fd, (int)a->a[2], cmd == F_DUPFD_CLOEXEC);
-	case F_GETFD:
-		return e->cloexec ? FD_CLOEXEC : 0;
-	case F_SETFD:
-		e->cloexec = a->a[2] & FD_CLOEXEC;
-		return 0;
+	case F_DUPFD_CLOEXEC: return dup_from(p, fd, (int)a->a[2], cmd == F_DUPFD_CLOEXEC);
+	case F_GETFD: return e->cloexec ? FD_CLOEXEC : 0;
+	case F_SETFD: e->cloexec = a->a[2] & FD_CLOEXEC; return 0;
 	case F_GETFL:
-	case F_SETFL:
-		return host_result(fcntl(e->host_fd, cmd, (int)a->a[2]));
-	case F_GETLK: case F_SETLK: case F_SETLKW:
-	case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW: {
+	case F_SETFL: return host_result(fcntl(e->host_fd, cmd, (int)a->a[2]));
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW: {
 		struct flock fl;
 		int err = copy_from_guest(p, &fl, a->a[2], sizeof(fl));
 		if (err)
@@ -216,8 +216,7 @@ long sys_fcntl(struct proc *p, const struct sys_args *a)
 			return -errno;
 		return cmd == F_GETLK || cmd == F_OFD_GETLK ? copy_to_guest(p, a->a[2], &fl, sizeof(fl)) : 0;
 	}
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 }
 
@@ -241,8 +240,7 @@ long sys_ioctl(struct proc *p, const struct sys_args *a)
 		int err = copy_from_guest(p, &on, a->a[2], sizeof(on));
 		return err ? err : host_result(ioctl(h, FIONBIO, &on));
 	}
-	default:
-		return -ENOTTY;
+	default: return -ENOTTY;
 	}
 	if (ioctl(h, req, buf) < 0)
 		return -errno;

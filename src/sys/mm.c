@@ -94,8 +94,11 @@ long sys_brk(struct proc *p, const struct sys_args *a)
 		const struct vma *next = vma_next(mm, old_end);
 		if (new_end > mm->user_size || (next && next->start < new_end))
 			return (long)mm->brk; /* as Linux: the old break means failure */
-		struct vma heap = { .start = mm->brk_start, .end = new_end, .prot = PROT_READ | PROT_WRITE,
-				    .flags = MAP_PRIVATE | MAP_ANONYMOUS, .kind = VMA_HEAP };
+		struct vma heap = {.start = mm->brk_start,
+		                   .end = new_end,
+		                   .prot = PROT_READ | PROT_WRITE,
+		                   .flags = MAP_PRIVATE | MAP_ANONYMOUS,
+		                   .kind = VMA_HEAP};
 		int err = vm_discard_range(p->vm, old_end, new_end - old_end);
 		if (!err && heap.end > heap.start)
 			err = vma_insert(mm, &heap);
@@ -124,7 +127,7 @@ long sys_mmap(struct proc *p, const struct sys_args *a)
 	if (size < len || size > p->mm.user_size)
 		return -ENOMEM;
 
-	struct vma v = { .prot = prot, .flags = flags, .kind = VMA_ANON, .offset = off };
+	struct vma v = {.prot = prot, .flags = flags, .kind = VMA_ANON, .offset = off};
 	struct fd_entry *fe = NULL;
 	if (!(flags & MAP_ANONYMOUS)) {
 		fe = fdtab_get(&p->fdt, fd);
@@ -288,15 +291,26 @@ long sys_madvise(struct proc *p, const struct sys_args *a)
 		 * from a file keep showing it.  Files copied in (writable private mappings)
 		 * become zero - Linux would re-read the file (noted in docs/design.md). */
 		return vm_dontneed_range(p->vm, addr, size);
-	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
-	case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK: case MADV_MERGEABLE:
-	case MADV_UNMERGEABLE: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_DONTDUMP:
-	case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD:
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_FREE:
+	case MADV_DONTFORK:
+	case MADV_DOFORK:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+	case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK:
+	case MADV_COLD:
 	case MADV_PAGEOUT:
 		/* Hints only: memory stays as it is, which these advices allow. */
 		return 0;
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 }
 
@@ -304,10 +318,16 @@ long sys_madvise(struct proc *p, const struct sys_args *a)
  * membarrier promises hold trivially (membarrier(2)). */
 long sys_membarrier(struct proc *p, const struct sys_args *a)
 {
-	enum { QUERY = 0, GLOBAL = 1, PRIVATE_EXPEDITED = 8, REGISTER_PRIVATE_EXPEDITED = 16,
-	       PRIVATE_EXPEDITED_SYNC_CORE = 32, REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 64 };
-	const int supported = GLOBAL | PRIVATE_EXPEDITED | REGISTER_PRIVATE_EXPEDITED |
-			      PRIVATE_EXPEDITED_SYNC_CORE | REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
+	enum {
+		QUERY = 0,
+		GLOBAL = 1,
+		PRIVATE_EXPEDITED = 8,
+		REGISTER_PRIVATE_EXPEDITED = 16,
+		PRIVATE_EXPEDITED_SYNC_CORE = 32,
+		REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 64
+	};
+	const int supported = GLOBAL | PRIVATE_EXPEDITED | REGISTER_PRIVATE_EXPEDITED | PRIVATE_EXPEDITED_SYNC_CORE |
+	                      REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
 	int cmd = (int)a->a[0];
 	if (a->a[1] & ~1ULL)
 		return -EINVAL;

@@ -11,23 +11,23 @@
 enum vma_kind { VMA_ANON, VMA_FILE, VMA_HEAP, VMA_STACK };
 
 struct vma {
-	uint64_t start, end;  /* [start, end), page aligned */
-	int prot;             /* PROT_* */
-	int flags;            /* MAP_PRIVATE / MAP_SHARED / MAP_GROWSDOWN ... as given */
+	uint64_t start, end; /* [start, end), page aligned */
+	int prot; /* PROT_* */
+	int flags; /* MAP_PRIVATE / MAP_SHARED / MAP_GROWSDOWN ... as given */
 	enum vma_kind kind;
-	uint64_t offset;      /* file offset of start (VMA_FILE) */
-	uint64_t dev, ino;    /* for /proc/self/maps */
-	const char *name;     /* file path, interned (never freed while the mm lives), or NULL */
+	uint64_t offset; /* file offset of start (VMA_FILE) */
+	uint64_t dev, ino; /* for /proc/self/maps */
+	const char *name; /* file path, interned (never freed while the mm lives), or NULL */
 };
 
 struct mm {
-	struct vma *v;        /* sorted by start, non-overlapping */
+	struct vma *v; /* sorted by start, non-overlapping */
 	size_t len, cap;
 	uint64_t user_size;
-	uint64_t mmap_top;    /* new mappings are placed top-down below this */
+	uint64_t mmap_top; /* new mappings are placed top-down below this */
 	uint64_t brk_start, brk;
 	uint64_t stack_start, stack_end;
-	char **names;         /* interned names */
+	char **names; /* interned names */
 	size_t nnames;
 };
 
@@ -47,8 +47,7 @@ int vma_protect(struct mm *mm, uint64_t start, uint64_t end, int prot);
 bool vma_covered(const struct mm *mm, uint64_t start, uint64_t end);
 /* A free range of `size` bytes aligned to `align`: [hint, hint+size) if free and inside
  * [lo, mm->user_size), else the highest free range below mm->mmap_top.  0 or -ENOMEM. */
-int vma_find_free(const struct mm *mm, uint64_t hint, uint64_t size, uint64_t align,
-		  uint64_t lo, uint64_t *out);
+int vma_find_free(const struct mm *mm, uint64_t hint, uint64_t size, uint64_t align, uint64_t lo, uint64_t *out);
 /* Interns a name (file path) for the life of the mm; NULL on allocation failure. */
 const char *vma_intern(struct mm *mm, const char *name);
 

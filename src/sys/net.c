@@ -53,10 +53,10 @@
 #define SCM_PIDFD 0x04
 #endif
 
-#define GUEST_IOV_MAX 1024     /* UIO_MAXIOV */
-#define MAX_RW 0x7ffff000UL    /* MAX_RW_COUNT */
-#define OPT_MAX 1024           /* the largest option value passed either way */
-#define CTL_MAX 65536          /* the largest control buffer passed either way */
+#define GUEST_IOV_MAX 1024 /* UIO_MAXIOV */
+#define MAX_RW 0x7ffff000UL /* MAX_RW_COUNT */
+#define OPT_MAX 1024 /* the largest option value passed either way */
+#define CTL_MAX 65536 /* the largest control buffer passed either way */
 #define PROC_FD_PREFIX "/proc/self/fd/"
 
 /* ---- fds and addresses ------------------------------------------------------------------ */
@@ -105,10 +105,10 @@ static int addr_from_guest(struct proc *p, uint64_t uaddr, int ulen, struct sock
  * know is shown as an unnamed address rather than leak a host path. */
 #define UNIX_NAMES 64
 static struct unix_name {
-	ino_t ino;                   /* 0: free */
+	ino_t ino; /* 0: free */
 	char host[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	char guest[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-	socklen_t guest_len;         /* the length getsockname reports for it */
+	socklen_t guest_len; /* the length getsockname reports for it */
 	unsigned long seq;
 } unix_names[UNIX_NAMES];
 static unsigned long unix_seq;
@@ -184,7 +184,7 @@ static void unix_name_for_guest(int h, struct sockaddr_storage *ss, socklen_t *l
 
 /* A sockaddr out (move_addr_to_user): copies min(*ulen, klen) bytes, then writes klen. */
 static int addr_to_guest(struct proc *p, int h, struct sockaddr_storage *ss, socklen_t klen, uint64_t uaddr,
-			 uint64_t ulenp)
+                         uint64_t ulenp)
 {
 	if (klen > sizeof(*ss))
 		klen = sizeof(*ss);
@@ -224,7 +224,7 @@ enum unix_use { UNIX_BIND, UNIX_CONNECT };
  * under /proc/self/fd.  *hold gets an fd the caller closes after the host call.
  */
 static int unix_path_to_host(struct proc *p, enum unix_use use, struct sockaddr_storage *ss, socklen_t *len, int *hold,
-			     char *gpath)
+                             char *gpath)
 {
 	struct sockaddr_un *un = (struct sockaddr_un *)ss;
 	size_t off = offsetof(struct sockaddr_un, sun_path);
@@ -252,8 +252,8 @@ static int unix_path_to_host(struct proc *p, enum unix_use use, struct sockaddr_
 		/* connect follows symlinks: open the socket file itself beneath its directory,
 		 * so a symlink cannot lead to a host socket outside the rules. */
 		struct open_how how = {
-			.flags = O_PATH | O_CLOEXEC,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		        .flags = O_PATH | O_CLOEXEC,
+		        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 		};
 		int fd = (int)syscall(SYS_openat2, dirfd, base, &how, sizeof(how));
 		err = fd < 0 ? (errno == EXDEV || errno == ELOOP ? -EACCES : -errno) : 0;
@@ -377,7 +377,7 @@ long sys_socketpair(struct proc *p, const struct sys_args *a)
 		fdtab_close(&p->fdt, g0);
 		return g1;
 	}
-	int gv[2] = { g0, g1 };
+	int gv[2] = {g0, g1};
 	err = copy_to_guest(p, a->a[3], gv, sizeof(gv));
 	if (err) {
 		fdtab_close(&p->fdt, g0);
@@ -392,7 +392,7 @@ long sys_socketpair(struct proc *p, const struct sys_args *a)
  * the address in, learn the socket's family.  The host socket, or the first of those that
  * failed: -EBADF, the copy's error, the family's (-ENOTSOCK). */
 static int sock_and_addr(struct proc *p, const struct sys_args *a, struct sockaddr_storage *ss, socklen_t *len,
-			 int *domain)
+                         int *domain)
 {
 	int h = sock_fd(p, a->a[0]);
 	if (h < 0)
@@ -468,7 +468,7 @@ long sys_listen(struct proc *p, const struct sys_args *a)
 		if (getsockname(h, (struct sockaddr *)&ss, &len) < 0)
 			return -errno;
 		if (is_inet(domain) && ((struct sockaddr_in *)&ss)->sin_port == 0) {
-			struct sockaddr_storage any = { .ss_family = (sa_family_t)domain };
+			struct sockaddr_storage any = {.ss_family = (sa_family_t)domain};
 			socklen_t alen = domain == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 			/* EINVAL: bound already, without a port (IP_BIND_ADDRESS_NO_PORT); then
 			 * the check sees port 0, which only an any-port rule allows. */
@@ -482,7 +482,7 @@ long sys_listen(struct proc *p, const struct sys_args *a)
 		if (is_inet(domain))
 			err = policy_check_listen(p->policy, (struct sockaddr *)&ss, len);
 		else if (domain == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) &&
-			 ((struct sockaddr_un *)&ss)->sun_path[0] == 0)
+		         ((struct sockaddr_un *)&ss)->sun_path[0] == 0)
 			err = policy_check_listen(p->policy, (struct sockaddr *)&ss, len); /* abstract */
 		/* a path-bound AF_UNIX socket passed the path rules at bind */
 		if (err)
@@ -521,7 +521,7 @@ static long do_accept(struct proc *p, uint64_t fd, uint64_t uaddr, uint64_t ulen
 	socklen_t len = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));
 	int nh = accept4(h, uaddr ? (struct sockaddr *)&ss : NULL, uaddr ? &len : NULL,
-			 SOCK_CLOEXEC | (flags & SOCK_NONBLOCK));
+	                 SOCK_CLOEXEC | (flags & SOCK_NONBLOCK));
 	if (nh < 0)
 		return -errno;
 	if (uaddr) {
@@ -586,108 +586,108 @@ struct sockopt {
 /* The options passed to the host.  Each takes and returns plain bytes (no pointers, no
  * fds) and needs no privilege; anything else answers ENOPROTOOPT. */
 static const struct sockopt sockopts[] = {
-	{ SOL_SOCKET, SO_DEBUG, 1, 1 },
-	{ SOL_SOCKET, SO_REUSEADDR, 1, 1 },
-	{ SOL_SOCKET, SO_REUSEPORT, 1, 1 },
-	{ SOL_SOCKET, SO_KEEPALIVE, 1, 1 },
-	{ SOL_SOCKET, SO_BROADCAST, 1, 1 },
-	{ SOL_SOCKET, SO_DONTROUTE, 1, 1 },
-	{ SOL_SOCKET, SO_SNDBUF, 1, 1 },
-	{ SOL_SOCKET, SO_RCVBUF, 1, 1 },
-	{ SOL_SOCKET, SO_LINGER, 1, 1 },
-	{ SOL_SOCKET, SO_OOBINLINE, 1, 1 },
-	{ SOL_SOCKET, SO_NO_CHECK, 1, 1 },
-	{ SOL_SOCKET, SO_PRIORITY, 1, 1 },
-	{ SOL_SOCKET, SO_RCVLOWAT, 1, 1 },
-	{ SOL_SOCKET, SO_SNDLOWAT, 1, 1 },
-	{ SOL_SOCKET, SO_RCVTIMEO_OLD, 1, 1 },
-	{ SOL_SOCKET, SO_SNDTIMEO_OLD, 1, 1 },
-	{ SOL_SOCKET, SO_TIMESTAMP_OLD, 1, 1 },
-	{ SOL_SOCKET, SO_TIMESTAMPNS_OLD, 1, 1 },
-	{ SOL_SOCKET, SO_TIMESTAMPING_OLD, 1, 1 },
+        {SOL_SOCKET, SO_DEBUG, 1, 1},
+        {SOL_SOCKET, SO_REUSEADDR, 1, 1},
+        {SOL_SOCKET, SO_REUSEPORT, 1, 1},
+        {SOL_SOCKET, SO_KEEPALIVE, 1, 1},
+        {SOL_SOCKET, SO_BROADCAST, 1, 1},
+        {SOL_SOCKET, SO_DONTROUTE, 1, 1},
+        {SOL_SOCKET, SO_SNDBUF, 1, 1},
+        {SOL_SOCKET, SO_RCVBUF, 1, 1},
+        {SOL_SOCKET, SO_LINGER, 1, 1},
+        {SOL_SOCKET, SO_OOBINLINE, 1, 1},
+        {SOL_SOCKET, SO_NO_CHECK, 1, 1},
+        {SOL_SOCKET, SO_PRIORITY, 1, 1},
+        {SOL_SOCKET, SO_RCVLOWAT, 1, 1},
+        {SOL_SOCKET, SO_SNDLOWAT, 1, 1},
+        {SOL_SOCKET, SO_RCVTIMEO_OLD, 1, 1},
+        {SOL_SOCKET, SO_SNDTIMEO_OLD, 1, 1},
+        {SOL_SOCKET, SO_TIMESTAMP_OLD, 1, 1},
+        {SOL_SOCKET, SO_TIMESTAMPNS_OLD, 1, 1},
+        {SOL_SOCKET, SO_TIMESTAMPING_OLD, 1, 1},
 #ifdef SO_RCVTIMEO_NEW
-	{ SOL_SOCKET, SO_RCVTIMEO_NEW, 1, 1 },
-	{ SOL_SOCKET, SO_SNDTIMEO_NEW, 1, 1 },
-	{ SOL_SOCKET, SO_TIMESTAMP_NEW, 1, 1 },
-	{ SOL_SOCKET, SO_TIMESTAMPNS_NEW, 1, 1 },
-	{ SOL_SOCKET, SO_TIMESTAMPING_NEW, 1, 1 },
+        {SOL_SOCKET, SO_RCVTIMEO_NEW, 1, 1},
+        {SOL_SOCKET, SO_SNDTIMEO_NEW, 1, 1},
+        {SOL_SOCKET, SO_TIMESTAMP_NEW, 1, 1},
+        {SOL_SOCKET, SO_TIMESTAMPNS_NEW, 1, 1},
+        {SOL_SOCKET, SO_TIMESTAMPING_NEW, 1, 1},
 #endif
-	{ SOL_SOCKET, SO_PASSCRED, 1, 1 },
-	{ SOL_SOCKET, SO_PEEK_OFF, 1, 1 },
-	{ SOL_SOCKET, SO_RXQ_OVFL, 1, 1 },
-	{ SOL_SOCKET, SO_WIFI_STATUS, 1, 1 },
-	{ SOL_SOCKET, SO_INCOMING_CPU, 1, 1 },
-	{ SOL_SOCKET, SO_BUSY_POLL, 1, 1 },
-	{ SOL_SOCKET, SO_ZEROCOPY, 1, 1 },
-	{ SOL_SOCKET, SO_TYPE, 0, 1 },
-	{ SOL_SOCKET, SO_ERROR, 0, 1 },
-	{ SOL_SOCKET, SO_ACCEPTCONN, 0, 1 },
-	{ SOL_SOCKET, SO_DOMAIN, 0, 1 },
-	{ SOL_SOCKET, SO_PROTOCOL, 0, 1 },
-	{ SOL_SOCKET, SO_PEERCRED, 0, 1 },
-	{ SOL_SOCKET, SO_COOKIE, 0, 1 },
-	{ SOL_SOCKET, SO_MEMINFO, 0, 1 },
-	{ SOL_SOCKET, SO_INCOMING_NAPI_ID, 0, 1 },
-	{ IPPROTO_TCP, TCP_NODELAY, 1, 1 },
-	{ IPPROTO_TCP, TCP_MAXSEG, 1, 1 },
-	{ IPPROTO_TCP, TCP_CORK, 1, 1 },
-	{ IPPROTO_TCP, TCP_KEEPIDLE, 1, 1 },
-	{ IPPROTO_TCP, TCP_KEEPINTVL, 1, 1 },
-	{ IPPROTO_TCP, TCP_KEEPCNT, 1, 1 },
-	{ IPPROTO_TCP, TCP_SYNCNT, 1, 1 },
-	{ IPPROTO_TCP, TCP_LINGER2, 1, 1 },
-	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, 1, 1 },
-	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, 1, 1 },
-	{ IPPROTO_TCP, TCP_QUICKACK, 1, 1 },
-	{ IPPROTO_TCP, TCP_CONGESTION, 1, 1 },
-	{ IPPROTO_TCP, TCP_USER_TIMEOUT, 1, 1 },
-	{ IPPROTO_TCP, TCP_FASTOPEN, 1, 1 },
-	{ IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1, 1 },
-	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, 1, 1 },
-	{ IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS, 1, 1 },
-	{ IPPROTO_TCP, TCP_THIN_DUPACK, 1, 1 },
-	{ IPPROTO_TCP, TCP_SAVE_SYN, 1, 1 },
-	{ IPPROTO_TCP, TCP_SAVED_SYN, 0, 1 },
-	{ IPPROTO_TCP, TCP_INFO, 0, 1 },
-	{ IPPROTO_TCP, TCP_CC_INFO, 0, 1 },
-	{ IPPROTO_IP, IP_TOS, 1, 1 },
-	{ IPPROTO_IP, IP_TTL, 1, 1 },
-	{ IPPROTO_IP, IP_OPTIONS, 1, 1 },
-	{ IPPROTO_IP, IP_PKTINFO, 1, 1 },
-	{ IPPROTO_IP, IP_RECVTTL, 1, 1 },
-	{ IPPROTO_IP, IP_RECVTOS, 1, 1 },
-	{ IPPROTO_IP, IP_RECVOPTS, 1, 1 },
-	{ IPPROTO_IP, IP_RECVERR, 1, 1 },
-	{ IPPROTO_IP, IP_RECVORIGDSTADDR, 1, 1 },
-	{ IPPROTO_IP, IP_MTU_DISCOVER, 1, 1 },
-	{ IPPROTO_IP, IP_MTU, 0, 1 },
-	{ IPPROTO_IP, IP_FREEBIND, 1, 1 },
-	{ IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, 1 },
-	{ IPPROTO_IP, IP_MULTICAST_IF, 1, 1 },
-	{ IPPROTO_IP, IP_MULTICAST_TTL, 1, 1 },
-	{ IPPROTO_IP, IP_MULTICAST_LOOP, 1, 1 },
-	{ IPPROTO_IP, IP_MULTICAST_ALL, 1, 1 },
-	{ IPPROTO_IP, IP_ADD_MEMBERSHIP, 1, 0 },
-	{ IPPROTO_IP, IP_DROP_MEMBERSHIP, 1, 0 },
-	{ IPPROTO_IPV6, IPV6_V6ONLY, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_MULTICAST_IF, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, 1, 0 },
-	{ IPPROTO_IPV6, IPV6_DROP_MEMBERSHIP, 1, 0 },
-	{ IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_RECVTCLASS, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_TCLASS, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_RECVERR, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_MTU_DISCOVER, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_MTU, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_DONTFRAG, 1, 1 },
-	{ IPPROTO_IPV6, IPV6_FREEBIND, 1, 1 },
-	{ IPPROTO_UDP, UDP_CORK, 1, 1 },
-	{ IPPROTO_UDP, UDP_SEGMENT, 1, 1 },
-	{ IPPROTO_UDP, UDP_GRO, 1, 1 },
+        {SOL_SOCKET, SO_PASSCRED, 1, 1},
+        {SOL_SOCKET, SO_PEEK_OFF, 1, 1},
+        {SOL_SOCKET, SO_RXQ_OVFL, 1, 1},
+        {SOL_SOCKET, SO_WIFI_STATUS, 1, 1},
+        {SOL_SOCKET, SO_INCOMING_CPU, 1, 1},
+        {SOL_SOCKET, SO_BUSY_POLL, 1, 1},
+        {SOL_SOCKET, SO_ZEROCOPY, 1, 1},
+        {SOL_SOCKET, SO_TYPE, 0, 1},
+        {SOL_SOCKET, SO_ERROR, 0, 1},
+        {SOL_SOCKET, SO_ACCEPTCONN, 0, 1},
+        {SOL_SOCKET, SO_DOMAIN, 0, 1},
+        {SOL_SOCKET, SO_PROTOCOL, 0, 1},
+        {SOL_SOCKET, SO_PEERCRED, 0, 1},
+        {SOL_SOCKET, SO_COOKIE, 0, 1},
+        {SOL_SOCKET, SO_MEMINFO, 0, 1},
+        {SOL_SOCKET, SO_INCOMING_NAPI_ID, 0, 1},
+        {IPPROTO_TCP, TCP_NODELAY, 1, 1},
+        {IPPROTO_TCP, TCP_MAXSEG, 1, 1},
+        {IPPROTO_TCP, TCP_CORK, 1, 1},
+        {IPPROTO_TCP, TCP_KEEPIDLE, 1, 1},
+        {IPPROTO_TCP, TCP_KEEPINTVL, 1, 1},
+        {IPPROTO_TCP, TCP_KEEPCNT, 1, 1},
+        {IPPROTO_TCP, TCP_SYNCNT, 1, 1},
+        {IPPROTO_TCP, TCP_LINGER2, 1, 1},
+        {IPPROTO_TCP, TCP_DEFER_ACCEPT, 1, 1},
+        {IPPROTO_TCP, TCP_WINDOW_CLAMP, 1, 1},
+        {IPPROTO_TCP, TCP_QUICKACK, 1, 1},
+        {IPPROTO_TCP, TCP_CONGESTION, 1, 1},
+        {IPPROTO_TCP, TCP_USER_TIMEOUT, 1, 1},
+        {IPPROTO_TCP, TCP_FASTOPEN, 1, 1},
+        {IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1, 1},
+        {IPPROTO_TCP, TCP_NOTSENT_LOWAT, 1, 1},
+        {IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS, 1, 1},
+        {IPPROTO_TCP, TCP_THIN_DUPACK, 1, 1},
+        {IPPROTO_TCP, TCP_SAVE_SYN, 1, 1},
+        {IPPROTO_TCP, TCP_SAVED_SYN, 0, 1},
+        {IPPROTO_TCP, TCP_INFO, 0, 1},
+        {IPPROTO_TCP, TCP_CC_INFO, 0, 1},
+        {IPPROTO_IP, IP_TOS, 1, 1},
+        {IPPROTO_IP, IP_TTL, 1, 1},
+        {IPPROTO_IP, IP_OPTIONS, 1, 1},
+        {IPPROTO_IP, IP_PKTINFO, 1, 1},
+        {IPPROTO_IP, IP_RECVTTL, 1, 1},
+        {IPPROTO_IP, IP_RECVTOS, 1, 1},
+        {IPPROTO_IP, IP_RECVOPTS, 1, 1},
+        {IPPROTO_IP, IP_RECVERR, 1, 1},
+        {IPPROTO_IP, IP_RECVORIGDSTADDR, 1, 1},
+        {IPPROTO_IP, IP_MTU_DISCOVER, 1, 1},
+        {IPPROTO_IP, IP_MTU, 0, 1},
+        {IPPROTO_IP, IP_FREEBIND, 1, 1},
+        {IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, 1},
+        {IPPROTO_IP, IP_MULTICAST_IF, 1, 1},
+        {IPPROTO_IP, IP_MULTICAST_TTL, 1, 1},
+        {IPPROTO_IP, IP_MULTICAST_LOOP, 1, 1},
+        {IPPROTO_IP, IP_MULTICAST_ALL, 1, 1},
+        {IPPROTO_IP, IP_ADD_MEMBERSHIP, 1, 0},
+        {IPPROTO_IP, IP_DROP_MEMBERSHIP, 1, 0},
+        {IPPROTO_IPV6, IPV6_V6ONLY, 1, 1},
+        {IPPROTO_IPV6, IPV6_UNICAST_HOPS, 1, 1},
+        {IPPROTO_IPV6, IPV6_MULTICAST_IF, 1, 1},
+        {IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 1, 1},
+        {IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1, 1},
+        {IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, 1, 0},
+        {IPPROTO_IPV6, IPV6_DROP_MEMBERSHIP, 1, 0},
+        {IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, 1},
+        {IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, 1},
+        {IPPROTO_IPV6, IPV6_RECVTCLASS, 1, 1},
+        {IPPROTO_IPV6, IPV6_TCLASS, 1, 1},
+        {IPPROTO_IPV6, IPV6_RECVERR, 1, 1},
+        {IPPROTO_IPV6, IPV6_MTU_DISCOVER, 1, 1},
+        {IPPROTO_IPV6, IPV6_MTU, 1, 1},
+        {IPPROTO_IPV6, IPV6_DONTFRAG, 1, 1},
+        {IPPROTO_IPV6, IPV6_FREEBIND, 1, 1},
+        {IPPROTO_UDP, UDP_CORK, 1, 1},
+        {IPPROTO_UDP, UDP_SEGMENT, 1, 1},
+        {IPPROTO_UDP, UDP_GRO, 1, 1},
 };
 
 static bool sockopt_allowed(int level, int name, bool set)
@@ -812,12 +812,12 @@ long sys_recvfrom(struct proc *p, const struct sys_args *a)
 
 /* Host state for one guest msghdr. */
 struct msg_ctx {
-	struct msghdr m;        /* the host's view */
-	struct msghdr guest;    /* as the guest wrote it */
+	struct msghdr m; /* the host's view */
+	struct msghdr guest; /* as the guest wrote it */
 	struct iovec iov[GUEST_IOV_MAX];
 	struct sockaddr_storage name;
-	unsigned char *ctl;     /* malloc'd, CTL_MAX at most */
-	int hold;               /* an fd to close after the call (AF_UNIX paths), or -1 */
+	unsigned char *ctl; /* malloc'd, CTL_MAX at most */
+	int hold; /* an fd to close after the call (AF_UNIX paths), or -1 */
 };
 
 static void msg_ctx_free(struct msg_ctx *c)
@@ -850,7 +850,8 @@ static int msg_import(struct proc *p, uint64_t umsg, bool recv, struct msg_ctx *
 			c->m.msg_namelen = sizeof(c->name);
 		} else {
 			c->m.msg_namelen = (socklen_t)namelen;
-			if (namelen && (err = copy_from_guest(p, &c->name, (uint64_t)c->guest.msg_name, (size_t)namelen)))
+			if (namelen &&
+			    (err = copy_from_guest(p, &c->name, (uint64_t)c->guest.msg_name, (size_t)namelen)))
 				return err;
 		}
 	}
@@ -971,7 +972,7 @@ static long msg_recv(struct proc *p, int h, uint64_t umsg, int flags)
 	int err = 0;
 	if (c->guest.msg_name)
 		err = addr_to_guest(p, -1, &c->name, c->m.msg_namelen, (uint64_t)c->guest.msg_name,
-				    umsg + offsetof(struct msghdr, msg_namelen));
+		                    umsg + offsetof(struct msghdr, msg_namelen));
 	int mflags = c->m.msg_flags & ~MSG_CMSG_CLOEXEC;
 	if (!err)
 		err = copy_to_guest(p, umsg + offsetof(struct msghdr, msg_flags), &mflags, sizeof(mflags));
@@ -1038,7 +1039,7 @@ long sys_recvmmsg(struct proc *p, const struct sys_args *a)
 		return h;
 	unsigned vlen = (unsigned)a->a[2] > MMSG_MAX ? MMSG_MAX : (unsigned)a->a[2];
 	int flags = (int)a->a[3];
-	struct timespec ts, end = { 0, 0 }, now;
+	struct timespec ts, end = {0, 0}, now;
 	bool timed = a->a[4] != 0;
 	int err = timeout_from_guest(p, a->a[4], &ts);
 	if (err)
@@ -1064,13 +1065,13 @@ long sys_recvmmsg(struct proc *p, const struct sys_args *a)
 			flags |= MSG_DONTWAIT;
 		if (timed) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			struct timespec left = { end.tv_sec - now.tv_sec, end.tv_nsec - now.tv_nsec };
+			struct timespec left = {end.tv_sec - now.tv_sec, end.tv_nsec - now.tv_nsec};
 			if (left.tv_nsec < 0) {
 				left.tv_sec--;
 				left.tv_nsec += 1000000000L;
 			}
 			if (left.tv_sec < 0)
-				left = (struct timespec){ 0, 0 };
+				left = (struct timespec){0, 0};
 			copy_to_guest(p, a->a[4], &left, sizeof(left));
 			if (!left.tv_sec && !left.tv_nsec)
 				break;

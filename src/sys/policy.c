@@ -19,13 +19,13 @@
  * - the dynamic loader's search path and cache: a dynamic program cannot start without
  *   its shared libraries (ld.so(8) "standard directories"); */
 static const char *const default_read[] = {
-	"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache",
+        "/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache",
 };
 
 /* Never opened on the host, whatever the rules: /proc of the host process would expose
  * kvmserver itself (its memory, its fds) and /dev its devices; the guest's own /proc/self
  * and /dev/null, /dev/zero, /dev/urandom are emulated in src/sys/fs.c. */
-static const char *const never_host[] = { "/proc", "/dev" };
+static const char *const never_host[] = {"/proc", "/dev"};
 
 /* Is `path` equal to `prefix` or below it (component-wise)? */
 static bool path_under(const char *path, const char *prefix)
@@ -84,7 +84,7 @@ static int open_parent_dir(const char *path, char **file)
 }
 
 static int add_root(struct policy *pol, const char *guest, const char *host, int access, bool must_exist,
-		    const char **why)
+                    const char **why)
 {
 	/* A directory becomes a root; a file (or a file still to be created) becomes a root
 	 * for exactly that name in its directory. */
@@ -122,7 +122,11 @@ static int add_root(struct policy *pol, const char *guest, const char *host, int
 	}
 	pol->roots = roots;
 	pol->roots[pol->nroots++] = (struct policy_root){
-		.guest = strdup(guest_abs), .host = strdup(host_abs), .dirfd = fd, .file = file, .access = access,
+	        .guest = strdup(guest_abs),
+	        .host = strdup(host_abs),
+	        .dirfd = fd,
+	        .file = file,
+	        .access = access,
 	};
 	return 0;
 }
@@ -220,9 +224,9 @@ static const char *rel_to_root(const struct policy_root *r, const char *path, bo
 static int open_beneath(const struct policy_root *r, const char *rel, int flags, mode_t mode)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	        .flags = (uint64_t)(flags | O_CLOEXEC),
+	        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+	        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, r->dirfd, rel, &how, sizeof(how));
 	return fd < 0 ? -errno : (int)fd;

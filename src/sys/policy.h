@@ -18,8 +18,8 @@
 struct policy;
 
 struct policy_volume {
-	const char *host;   /* host directory */
-	const char *guest;  /* absolute guest path where it appears */
+	const char *host; /* host directory */
+	const char *guest; /* absolute guest path where it appears */
 	bool writable;
 };
 
@@ -29,7 +29,7 @@ struct policy_config {
 	bool read_all;
 	const char *const *read;
 	size_t nread;
-	bool write_all;              /* --allow-write[=PATH,...] (write implies read) */
+	bool write_all; /* --allow-write[=PATH,...] (write implies read) */
 	const char *const *write;
 	size_t nwrite;
 	const struct policy_volume *volumes; /* --volume HOST:GUEST[:rw] */
@@ -43,7 +43,7 @@ struct policy_config {
 	bool listen_all;
 	const char *const *listen;
 	size_t nlisten;
-	bool verbose;                /* log each denial on stderr */
+	bool verbose; /* log each denial on stderr */
 };
 
 /* Builds the policy: opens every allowed root directory, resolves host names.  Returns 0 or

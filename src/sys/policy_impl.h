@@ -7,11 +7,11 @@
 struct net_rules; /* policy_net.c */
 
 struct policy_root {
-	char *guest;       /* absolute guest path prefix ("/" for everything) */
-	char *host;        /* host path it shows */
-	int dirfd;         /* open O_PATH|O_DIRECTORY fd of host (or of its parent for a file) */
-	char *file;        /* non-NULL: this root allows exactly one file, dirfd is its parent */
-	int access;        /* POLICY_READ | POLICY_WRITE */
+	char *guest; /* absolute guest path prefix ("/" for everything) */
+	char *host; /* host path it shows */
+	int dirfd; /* open O_PATH|O_DIRECTORY fd of host (or of its parent for a file) */
+	char *file; /* non-NULL: this root allows exactly one file, dirfd is its parent */
+	int access; /* POLICY_READ | POLICY_WRITE */
 };
 
 struct policy {

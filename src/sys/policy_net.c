@@ -43,10 +43,10 @@
 #include "util/log.h"
 
 struct net_rule {
-	bool any_addr;          /* wildcard host */
-	int family;             /* AF_INET or AF_INET6 (unused when any_addr) */
+	bool any_addr; /* wildcard host */
+	int family; /* AF_INET or AF_INET6 (unused when any_addr) */
 	unsigned char addr[16]; /* network order: 4 bytes for AF_INET */
-	uint16_t port;          /* host order; 0 = any port */
+	uint16_t port; /* host order; 0 = any port */
 };
 
 struct rule_list {
@@ -84,7 +84,7 @@ static int push_rule(struct rule_list *l, const struct net_rule *r)
 /* ::ffff:a.b.c.d -> a.b.c.d, so both spellings of an IPv4 address compare equal. */
 static void unmap_v4(int *family, unsigned char *addr)
 {
-	static const unsigned char prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	if (*family == AF_INET6 && !memcmp(addr, prefix, 12)) {
 		memmove(addr, addr + 12, 4);
 		memset(addr + 4, 0, 12);
@@ -127,7 +127,7 @@ static int parse_port(const char *s, uint16_t *out)
 
 static int add_addr(struct rule_list *l, int family, const void *addr, uint16_t port)
 {
-	struct net_rule r = { .family = family, .port = port };
+	struct net_rule r = {.family = family, .port = port};
 	memcpy(r.addr, addr, family == AF_INET ? 4 : 16);
 	unmap_v4(&r.family, r.addr);
 	/* 0.0.0.0 and :: written as a host mean "any address" (the wildcard). */
@@ -177,7 +177,7 @@ static int parse_entry(struct rule_list *l, const char *opt, const char *entry, 
 	if (!*host || !strcmp(host, "*")) {
 		if (bracketed)
 			return bad_entry(why, opt, entry, "empty address in brackets");
-		struct net_rule r = { .any_addr = true, .port = port };
+		struct net_rule r = {.any_addr = true, .port = port};
 		return push_rule(l, &r);
 	}
 
@@ -190,12 +190,12 @@ static int parse_entry(struct rule_list *l, const char *opt, const char *entry, 
 	if (inet_pton(AF_INET, host, a) == 1)
 		return add_addr(l, AF_INET, a, port);
 	if (!strcmp(host, "localhost")) {
-		int err = add_addr(l, AF_INET, &(struct in_addr){ htonl(INADDR_LOOPBACK) }, port);
+		int err = add_addr(l, AF_INET, &(struct in_addr){htonl(INADDR_LOOPBACK)}, port);
 		return err ? err : add_addr(l, AF_INET6, &in6addr_loopback, port);
 	}
 
 	/* A host name: every address it resolves to now. */
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
 	int g = getaddrinfo(host, NULL, &hints, &res);
 	if (g != 0) {
@@ -221,7 +221,7 @@ static int parse_entry(struct rule_list *l, const char *opt, const char *entry, 
 }
 
 static int parse_list(struct rule_list *l, const char *opt, bool all, const char *const *list, size_t n,
-		      const char **why)
+                      const char **why)
 {
 	l->all = all;
 	for (size_t i = 0; i < n; i++) {
@@ -351,7 +351,7 @@ static int check(const struct policy *pol, const struct sockaddr *sa, socklen_t 
 		char what[160];
 		format_addr(sa, len, what, sizeof(what));
 		log_msg("policy: denied %s %s (not allowed by %s)", listen ? "listen on" : "connect to", what,
-			listen ? "--allow-listen" : "--allow-connect");
+		        listen ? "--allow-listen" : "--allow-connect");
 	}
 	return -EPERM;
 }

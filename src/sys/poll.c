@@ -54,7 +54,7 @@ static long do_poll(struct proc *p, uint64_t ufds, uint64_t nfds, struct timespe
 		goto out;
 	size_t invalid = 0;
 	for (size_t i = 0; i < n; i++) {
-		h[i] = (struct pollfd){ .fd = -1, .events = g[i].events };
+		h[i] = (struct pollfd){.fd = -1, .events = g[i].events};
 		if (g[i].fd < 0)
 			continue; /* ignored, revents 0 */
 		struct fd_entry *e = fdtab_get(&p->fdt, g[i].fd);
@@ -64,7 +64,7 @@ static long do_poll(struct proc *p, uint64_t ufds, uint64_t nfds, struct timespe
 			invalid++;
 	}
 	/* An invalid fd is an event: Linux returns at once. */
-	struct timespec zero = { 0, 0 };
+	struct timespec zero = {0, 0};
 	r = host_ppoll(h, n, invalid ? &zero : ts);
 	if (r < 0)
 		goto out;
@@ -149,8 +149,8 @@ static long do_select(struct proc *p, int64_t n_arg, const uint64_t uset[3], str
 			goto out;
 		}
 		short ev = (short)((in ? POLLIN | POLLRDNORM | POLLRDBAND : 0) |
-				   (out ? POLLOUT | POLLWRNORM | POLLWRBAND : 0) | (ex ? POLLPRI : 0));
-		pfd[np] = (struct pollfd){ .fd = e->host_fd, .events = ev };
+		                   (out ? POLLOUT | POLLWRNORM | POLLWRBAND : 0) | (ex ? POLLPRI : 0));
+		pfd[np] = (struct pollfd){.fd = e->host_fd, .events = ev};
 		gfd[np++] = fd;
 	}
 	r = host_ppoll(pfd, np, ts);
@@ -192,7 +192,7 @@ out:
 
 long sys_select(struct proc *p, const struct sys_args *a)
 {
-	uint64_t uset[3] = { a->a[1], a->a[2], a->a[3] };
+	uint64_t uset[3] = {a->a[1], a->a[2], a->a[3]};
 	struct timeval tv;
 	struct timespec ts;
 	if (a->a[4]) {
@@ -217,7 +217,7 @@ long sys_select(struct proc *p, const struct sys_args *a)
 
 long sys_pselect6(struct proc *p, const struct sys_args *a)
 {
-	uint64_t uset[3] = { a->a[1], a->a[2], a->a[3] };
+	uint64_t uset[3] = {a->a[1], a->a[2], a->a[3]};
 	struct timespec ts;
 	int err = timeout_from_guest(p, a->a[4], &ts);
 	if (err)

@@ -46,7 +46,7 @@ int proc_create(struct proc **out, const struct proc_config *cfg)
 		snprintf(p->cwd, sizeof(p->cwd), "%s", cfg->cwd);
 	else if (!getcwd(p->cwd, sizeof(p->cwd)))
 		snprintf(p->cwd, sizeof(p->cwd), "/");
-	struct vm_config vcfg = { .user_size = cfg->user_size };
+	struct vm_config vcfg = {.user_size = cfg->user_size};
 	int err = vm_create(&p->vm, &vcfg);
 	if (err) {
 		free(p);
@@ -96,8 +96,11 @@ const struct vm_stats *proc_vm_stats(const struct proc *p)
 static int vector_signal(int vector)
 {
 	switch (vector) {
-	case X86_EXC_DE: case X86_EXC_MF: case X86_EXC_XM: return SIGFPE;
-	case X86_EXC_DB: case X86_EXC_BP: return SIGTRAP;
+	case X86_EXC_DE:
+	case X86_EXC_MF:
+	case X86_EXC_XM: return SIGFPE;
+	case X86_EXC_DB:
+	case X86_EXC_BP: return SIGTRAP;
 	case X86_EXC_UD: return SIGILL;
 	case X86_EXC_AC: return SIGBUS;
 	default: return SIGSEGV;
@@ -108,21 +111,24 @@ void proc_describe_crash(const struct proc *p, char *buf, unsigned size)
 {
 	const struct vm_fault *f = &p->crash.fault;
 	if (f->vector == -2)
-		snprintf(buf, size, "the program raised %s with no handler", sigabbrev_np(p->crash.signal) ?: "a signal");
+		snprintf(buf, size, "the program raised %s with no handler",
+		         sigabbrev_np(p->crash.signal) ?: "a signal");
 	else if (f->vector == X86_EXC_PF)
 		snprintf(buf, size, "%s (%s%s) at address 0x%llx, rip 0x%llx", vm_vector_name(f->vector),
-			 f->error & PF_ERR_I ? "exec" : f->error & PF_ERR_W ? "write" : "read",
-			 f->error & PF_ERR_P ? ", protection" : ", not mapped",
-			 (unsigned long long)f->addr, (unsigned long long)f->rip);
+		         f->error & PF_ERR_I   ? "exec"
+		         : f->error & PF_ERR_W ? "write"
+		                               : "read",
+		         f->error & PF_ERR_P ? ", protection" : ", not mapped", (unsigned long long)f->addr,
+		         (unsigned long long)f->rip);
 	else
-		snprintf(buf, size, "%s%s, rip 0x%llx", vm_vector_name(f->vector), f->user ? "" : " in the guest trampoline",
-			 (unsigned long long)f->rip);
+		snprintf(buf, size, "%s%s, rip 0x%llx", vm_vector_name(f->vector),
+		         f->user ? "" : " in the guest trampoline", (unsigned long long)f->rip);
 }
 
 static void handle_syscall(struct proc *p)
 {
 	const struct kvm_regs *r = vm_regs(p->vm);
-	struct sys_args a = { r->rax, { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 } };
+	struct sys_args a = {r->rax, {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
 	long ret = sys_dispatch(p, &a);
 	if (ret != SYS_RESUMED)
 		vm_regs(p->vm)->rax = (uint64_t)ret;
@@ -172,14 +178,9 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 			p->crash.signal = sig;
 			return PROC_CRASHED;
 		}
-		case VM_EXIT_TIMEOUT:
-			return PROC_TIMEOUT;
-		case VM_EXIT_TICK:
-			sched_tick(p);
-			break;
-		case VM_EXIT_ERROR:
-			p->crash.fault = f;
-			return PROC_ERROR;
+		case VM_EXIT_TIMEOUT: return PROC_TIMEOUT;
+		case VM_EXIT_TICK: sched_tick(p); break;
+		case VM_EXIT_ERROR: p->crash.fault = f; return PROC_ERROR;
 		}
 	}
 }
@@ -208,8 +209,7 @@ long sys_arch_prctl(struct proc *p, const struct sys_args *a)
 		uint64_t fs = vm_fs_base(p->vm);
 		return copy_to_guest(p, a->a[1], &fs, sizeof(fs));
 	}
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 }
 
@@ -248,7 +248,7 @@ long sys_rseq(struct proc *p, const struct sys_args *a)
 		return addr == p->cur->rseq_addr ? -EBUSY : -EINVAL;
 	if (len < 32 || (addr & 31))
 		return -EINVAL;
-	uint32_t ids[2] = { 0, 0 }; /* cpu_id_start, cpu_id */
+	uint32_t ids[2] = {0, 0}; /* cpu_id_start, cpu_id */
 	int err = copy_to_guest(p, addr, ids, sizeof(ids));
 	if (err)
 		return err;
@@ -268,28 +268,19 @@ long sys_prctl(struct proc *p, const struct sys_args *a)
 		memcpy(p->comm, name, sizeof(name));
 		return 0;
 	}
-	case PR_GET_NAME:
-		return copy_to_guest(p, a->a[1], p->comm, sizeof(p->comm));
-	case PR_SET_VMA:
-		return 0; /* naming anonymous memory: bookkeeping only on Linux too */
-	case PR_GET_DUMPABLE:
-		return 1;
-	case PR_SET_DUMPABLE:
-		return a->a[1] <= 1 ? 0 : -EINVAL;
-	case PR_SET_PDEATHSIG:
-		return a->a[1] <= 64 ? 0 : -EINVAL; /* the guest has no parent process to lose */
+	case PR_GET_NAME: return copy_to_guest(p, a->a[1], p->comm, sizeof(p->comm));
+	case PR_SET_VMA: return 0; /* naming anonymous memory: bookkeeping only on Linux too */
+	case PR_GET_DUMPABLE: return 1;
+	case PR_SET_DUMPABLE: return a->a[1] <= 1 ? 0 : -EINVAL;
+	case PR_SET_PDEATHSIG: return a->a[1] <= 64 ? 0 : -EINVAL; /* the guest has no parent process to lose */
 	case PR_GET_PDEATHSIG: {
 		int zero = 0;
 		return copy_to_guest(p, a->a[1], &zero, sizeof(zero));
 	}
-	case PR_SET_NO_NEW_PRIVS:
-		return a->a[1] == 1 ? 0 : -EINVAL; /* already true: nothing can gain privileges */
-	case PR_GET_NO_NEW_PRIVS:
-		return 1;
-	case PR_CAPBSET_READ:
-		return 0;
-	default:
-		return -EINVAL;
+	case PR_SET_NO_NEW_PRIVS: return a->a[1] == 1 ? 0 : -EINVAL; /* already true: nothing can gain privileges */
+	case PR_GET_NO_NEW_PRIVS: return 1;
+	case PR_CAPBSET_READ: return 0;
+	default: return -EINVAL;
 	}
 }
 

@@ -27,28 +27,28 @@ struct proc {
 
 	/* Server mode (serve.c). */
 	enum proc_mode mode;
-	enum proc_end stop;       /* a serve verdict to return from proc_run, or 0 */
+	enum proc_end stop; /* a serve verdict to return from proc_run, or 0 */
 	enum proc_wait_kind wait_kind;
-	bool let_through;         /* run the next listener wait instead of stopping */
-	uint64_t conn_ino;        /* ephemeral: inode of the connection taken, 0 = none yet */
+	bool let_through; /* run the next listener wait instead of stopping */
+	uint64_t conn_ino; /* ephemeral: inode of the connection taken, 0 = none yet */
 	bool conn_shut;
 	uint64_t max_request_ns;
-	struct proc *tmpl;        /* a fork's template */
+	struct proc *tmpl; /* a fork's template */
 
 	bool exited;
 	int exit_code;
 	struct proc_crash crash;
 
 	const struct policy *policy; /* shared, owned by whoever created the process */
-	char cwd[PATH_MAX];       /* the guest's current directory: an absolute guest path */
-	char exe_path[PATH_MAX];  /* host path of the executable, for /proc/self/exe */
-	pid_t pid;                /* what getpid() answers: the host process's pid */
+	char cwd[PATH_MAX]; /* the guest's current directory: an absolute guest path */
+	char exe_path[PATH_MAX]; /* host path of the executable, for /proc/self/exe */
+	pid_t pid; /* what getpid() answers: the host process's pid */
 	int nice;
 	uint64_t itimer_ns, itimer_interval_ns; /* ITIMER_REAL: next expiry (0 = off), period */
-	char comm[16];            /* prctl(PR_SET_NAME) */
-	struct thread **threads;  /* sched.c */
+	char comm[16]; /* prctl(PR_SET_NAME) */
+	struct thread **threads; /* sched.c */
 	int nthreads;
-	struct thread *cur;       /* the thread on the vCPU */
+	struct thread *cur; /* the thread on the vCPU */
 	int next_tid;
 	struct sigaction_rec {
 		uint64_t handler, flags, restorer, mask;

@@ -15,20 +15,32 @@
 
 #include "sys/procfs.h"
 
-static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/random", "/dev/urandom" };
+static const char *const devs[] = {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"};
 #define NDEVS (sizeof(devs) / sizeof(devs[0]))
 /* Links into the guest's own fds, as udev makes them. */
 static const char *const dev_links[][2] = {
-	{ "/dev/fd", "/proc/self/fd" }, { "/dev/stdin", "/proc/self/fd/0" },
-	{ "/dev/stdout", "/proc/self/fd/1" }, { "/dev/stderr", "/proc/self/fd/2" },
+        {"/dev/fd", "/proc/self/fd"},
+        {"/dev/stdin", "/proc/self/fd/0"},
+        {"/dev/stdout", "/proc/self/fd/1"},
+        {"/dev/stderr", "/proc/self/fd/2"},
 };
 
 enum {
-	W_PROC = 1, W_PID, W_FDDIR,                          /* directories */
-	W_MEMINFO, W_CPUINFO, W_MAPS, W_STATUS, W_STAT,       /* generated files */
-	W_SELF, W_EXE, W_CWD, W_ROOT, W_FD,                   /* links */
-	W_DEV,                                               /* host device node devs[fd] */
-	W_DEVLINK,                                           /* dev_links[fd] */
+	W_PROC = 1,
+	W_PID,
+	W_FDDIR, /* directories */
+	W_MEMINFO,
+	W_CPUINFO,
+	W_MAPS,
+	W_STATUS,
+	W_STAT, /* generated files */
+	W_SELF,
+	W_EXE,
+	W_CWD,
+	W_ROOT,
+	W_FD, /* links */
+	W_DEV, /* host device node devs[fd] */
+	W_DEVLINK, /* dev_links[fd] */
 };
 
 struct pfs_name {
@@ -37,12 +49,13 @@ struct pfs_name {
 	unsigned char type; /* DT_* */
 };
 static const struct pfs_name proc_names[] = {
-	{ "cpuinfo", W_CPUINFO, DT_REG }, { "meminfo", W_MEMINFO, DT_REG }, { "self", W_SELF, DT_LNK },
+        {"cpuinfo", W_CPUINFO, DT_REG},
+        {"meminfo", W_MEMINFO, DT_REG},
+        {"self", W_SELF, DT_LNK},
 };
 static const struct pfs_name pid_names[] = {
-	{ "cwd", W_CWD, DT_LNK },    { "exe", W_EXE, DT_LNK },   { "fd", W_FDDIR, DT_DIR },
-	{ "maps", W_MAPS, DT_REG },  { "root", W_ROOT, DT_LNK }, { "stat", W_STAT, DT_REG },
-	{ "status", W_STATUS, DT_REG },
+        {"cwd", W_CWD, DT_LNK},   {"exe", W_EXE, DT_LNK},   {"fd", W_FDDIR, DT_DIR},      {"maps", W_MAPS, DT_REG},
+        {"root", W_ROOT, DT_LNK}, {"stat", W_STAT, DT_REG}, {"status", W_STATUS, DT_REG},
 };
 #define NNAMES(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -73,12 +86,12 @@ static const struct pfs_name *find_name(const struct pfs_name *v, size_t n, cons
 
 int procfs_lookup(struct proc *p, char path[PATH_MAX], bool follow, struct pfs_node *n)
 {
-	*n = (struct pfs_node){ .fd = -1 };
+	*n = (struct pfs_node){.fd = -1};
 	for (size_t i = 0; i < NDEVS; i++) {
 		size_t l = strlen(devs[i]);
 		if (strncmp(path, devs[i], l) != 0 || (path[l] && path[l] != '/'))
 			continue;
-		*n = (struct pfs_node){ .what = W_DEV, .fd = (int)i };
+		*n = (struct pfs_node){.what = W_DEV, .fd = (int)i};
 		return path[l] ? -ENOTDIR : PFS_NODE;
 	}
 	for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++) {
@@ -88,7 +101,7 @@ int procfs_lookup(struct proc *p, char path[PATH_MAX], bool follow, struct pfs_n
 		const char *rest = path[l] ? path + l + 1 : "";
 		if (*rest || follow)
 			return redirect(path, dev_links[i][1], rest);
-		*n = (struct pfs_node){ .what = W_DEVLINK, .fd = (int)i, .link = true };
+		*n = (struct pfs_node){.what = W_DEVLINK, .fd = (int)i, .link = true};
 		return PFS_NODE;
 	}
 	if (strncmp(path, "/proc", 5) != 0 || (path[5] && path[5] != '/'))
@@ -183,11 +196,10 @@ static void gen_maps(struct proc *p, FILE *f)
 			ino = st.st_ino;
 		}
 		int len = fprintf(f, "%08lx-%08lx %c%c%c%c %08lx %02x:%02x %lu ", (unsigned long)v->start,
-				  (unsigned long)v->end, v->prot & PROT_READ ? 'r' : '-',
-				  v->prot & PROT_WRITE ? 'w' : '-', v->prot & PROT_EXEC ? 'x' : '-',
-				  type == MAP_PRIVATE ? 'p' : 's',
-				  (unsigned long)(file ? v->offset : 0), file ? major(dev) : 0, file ? minor(dev) : 0,
-				  (unsigned long)(file ? ino : 0));
+		                  (unsigned long)v->end, v->prot & PROT_READ ? 'r' : '-',
+		                  v->prot & PROT_WRITE ? 'w' : '-', v->prot & PROT_EXEC ? 'x' : '-',
+		                  type == MAP_PRIVATE ? 'p' : 's', (unsigned long)(file ? v->offset : 0),
+		                  file ? major(dev) : 0, file ? minor(dev) : 0, (unsigned long)(file ? ino : 0));
 		if (name)
 			fprintf(f, "%*s%s", len < 73 ? 73 - len : 0, "", name);
 		fputc('\n', f);
@@ -213,14 +225,16 @@ static void gen_status(struct proc *p, FILE *f)
 	char name[16];
 	unsigned long kb = (unsigned long)(mapped_bytes(&p->mm) >> 10);
 	unsigned long stk = (unsigned long)((p->mm.stack_end - p->mm.stack_start) >> 10);
-	fprintf(f, "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
-		   "TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t\n",
-		comm(p, name), guest_umask(), (int)p->pid, (int)p->pid, (int)getppid(), getuid(), geteuid(), geteuid(),
-		geteuid(), getgid(), getegid(), getegid(), getegid(), p->fdt.cap > 64 ? p->fdt.cap : 64);
-	fprintf(f, "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\nVmHWM:\t%8lu kB\n"
-		   "VmRSS:\t%8lu kB\nVmData:\t%8lu kB\nVmStk:\t%8lu kB\nVmSwap:\t       0 kB\nThreads:\t%d\n"
-		   "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
-		kb, kb, kb, kb, kb - stk, stk, p->nthreads > 0 ? p->nthreads : 1);
+	fprintf(f,
+	        "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
+	        "TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t\n",
+	        comm(p, name), guest_umask(), (int)p->pid, (int)p->pid, (int)getppid(), getuid(), geteuid(), geteuid(),
+	        geteuid(), getgid(), getegid(), getegid(), getegid(), p->fdt.cap > 64 ? p->fdt.cap : 64);
+	fprintf(f,
+	        "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\nVmHWM:\t%8lu kB\n"
+	        "VmRSS:\t%8lu kB\nVmData:\t%8lu kB\nVmStk:\t%8lu kB\nVmSwap:\t       0 kB\nThreads:\t%d\n"
+	        "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+	        kb, kb, kb, kb, kb - stk, stk, p->nthreads > 0 ? p->nthreads : 1);
 }
 
 /* Linux's do_task_stat(): 52 fields. */
@@ -231,11 +245,11 @@ static void gen_stat(struct proc *p, FILE *f)
 	times(&t);
 	const struct mm *mm = &p->mm;
 	fprintf(f, "%d (%s) R %d %d %d 0 -1 4194304 0 0 0 0 %lu %lu 0 0 20 0 %d 0 0 %lu %lu 18446744073709551615 ",
-		(int)p->pid, comm(p, name), (int)getppid(), (int)p->pid, (int)p->pid, (unsigned long)t.tms_utime,
-		(unsigned long)t.tms_stime, p->nthreads > 0 ? p->nthreads : 1, (unsigned long)mapped_bytes(mm),
-		(unsigned long)(mapped_bytes(mm) >> 12));
+	        (int)p->pid, comm(p, name), (int)getppid(), (int)p->pid, (int)p->pid, (unsigned long)t.tms_utime,
+	        (unsigned long)t.tms_stime, p->nthreads > 0 ? p->nthreads : 1, (unsigned long)mapped_bytes(mm),
+	        (unsigned long)(mapped_bytes(mm) >> 12));
 	fprintf(f, "0 0 %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 %lu 0 0 0 0 0\n", (unsigned long)mm->stack_end,
-		(unsigned long)mm->brk_start);
+	        (unsigned long)mm->brk_start);
 }
 
 /* The guest's memory limit is its RAM. */
@@ -244,9 +258,9 @@ static void gen_meminfo(struct proc *p, FILE *f)
 	unsigned long total = (unsigned long)(p->mm.user_size >> 10);
 	unsigned long used = (unsigned long)(mapped_bytes(&p->mm) >> 10);
 	unsigned long free_kb = used < total ? total - used : 0;
-	const char *names[] = { "MemTotal:", "MemFree:", "MemAvailable:", "Buffers:", "Cached:", "SwapCached:",
-				"SwapTotal:", "SwapFree:" };
-	unsigned long vals[] = { total, free_kb, free_kb, 0, 0, 0, 0, 0 };
+	const char *names[] = {"MemTotal:", "MemFree:",    "MemAvailable:", "Buffers:",
+	                       "Cached:",   "SwapCached:", "SwapTotal:",    "SwapFree:"};
+	unsigned long vals[] = {total, free_kb, free_kb, 0, 0, 0, 0, 0};
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 		fprintf(f, "%-16s%8lu kB\n", names[i], vals[i]);
 }
@@ -265,7 +279,7 @@ static void gen_cpuinfo(FILE *f)
 		if (colon && (!strcmp(key, "siblings") || !strcmp(key, "cpu cores")))
 			fprintf(f, "%.*s: 1\n", (int)(colon - line), line);
 		else if (colon && (!strcmp(key, "processor") || !strcmp(key, "core id") || !strcmp(key, "apicid") ||
-				   !strcmp(key, "initial apicid") || !strcmp(key, "physical id")))
+		                   !strcmp(key, "initial apicid") || !strcmp(key, "physical id")))
 			fprintf(f, "%.*s: 0\n", (int)(colon - line), line);
 		else
 			fputs(line, f);
@@ -359,9 +373,7 @@ int procfs_open(struct proc *p, const struct pfs_node *n, int flags, enum fd_kin
 		snprintf(path, PATH_MAX, "%s", p->exe_path);
 		h = open(p->exe_path, (flags & ~(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
 		return h < 0 ? -errno : h;
-	case W_FD:
-		path[0] = 0;
-		return reopen_fd(p, n->fd, flags, kind);
+	case W_FD: path[0] = 0; return reopen_fd(p, n->fd, flags, kind);
 	default:
 		if (write)
 			return n->dir ? -EISDIR : -EACCES;
@@ -382,7 +394,7 @@ static long fd_target(struct proc *p, int fd, char *buf, size_t size)
 	struct stat st;
 	if (fstat(e->host_fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		return snprintf(buf, size, "%s:[%lu]", S_ISFIFO(st.st_mode) ? "pipe" : "socket",
-				(unsigned long)st.st_ino);
+		                (unsigned long)st.st_ino);
 	char link[64];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", e->host_fd);
 	ssize_t n = readlink(link, buf, size - 1);
@@ -413,8 +425,12 @@ static void synth_stat(struct proc *p, int what, int fd, struct stat *st)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	*st = (struct stat){ .st_dev = makedev(0, 22), .st_ino = (ino_t)(what + 64 * (fd + 1)), .st_nlink = 1,
-			     .st_uid = getuid(), .st_gid = getgid(), .st_blksize = 1024 };
+	*st = (struct stat){.st_dev = makedev(0, 22),
+	                    .st_ino = (ino_t)(what + 64 * (fd + 1)),
+	                    .st_nlink = 1,
+	                    .st_uid = getuid(),
+	                    .st_gid = getgid(),
+	                    .st_blksize = 1024};
 	st->st_atim = st->st_mtim = st->st_ctim = now;
 }
 

@@ -22,8 +22,8 @@
 
 struct gpath {
 	char path[PATH_MAX]; /* absolute, normalised guest path */
-	bool slash;          /* the guest's path ended in '/': it must name a directory */
-	int dots;            /* its last component was "." (1) or ".." (2) */
+	bool slash; /* the guest's path ended in '/': it must name a directory */
+	int dots; /* its last component was "." (1) or ".." (2) */
 	struct fd_entry *fd; /* non-NULL: empty path with AT_EMPTY_PATH: the call is on this fd */
 };
 
@@ -57,8 +57,8 @@ long fs_may_write(struct proc *p, const char *path);
 enum pfs_res { PFS_HOST = 0, PFS_NODE = 1, PFS_REDIRECT = 2 };
 
 struct pfs_node {
-	int what;  /* which file (procfs.c's enum) */
-	int fd;    /* /proc/self/fd/N: N */
+	int what; /* which file (procfs.c's enum) */
+	int fd; /* /proc/self/fd/N: N */
 	bool link; /* a symbolic link not followed (lstat, readlink, O_NOFOLLOW) */
 	bool dir;
 };

@@ -185,7 +185,7 @@ static int wait_for_events(struct proc *p, bool block)
 			return block ? -EDEADLK : -EAGAIN;
 		struct timespec ts, *tsp = NULL;
 		if (!block) {
-			ts = (struct timespec){ 0, 0 };
+			ts = (struct timespec){0, 0};
 			tsp = &ts;
 		} else if (nearest) {
 			uint64_t d = nearest - now;
@@ -292,29 +292,39 @@ static bool wait_spec(struct proc *p, const struct sys_args *a, struct thread *t
 	*sleep = false;
 	t->nwait = 0;
 	switch (a->nr) {
-	case __NR_read: case __NR_readv: case __NR_accept: case __NR_accept4:
-	case __NR_recvfrom: case __NR_recvmsg:
+	case __NR_read:
+	case __NR_readv:
+	case __NR_accept:
+	case __NR_accept4:
+	case __NR_recvfrom:
+	case __NR_recvmsg:
 		if ((a->nr == __NR_recvfrom && (a->a[3] & MSG_DONTWAIT)) ||
 		    (a->nr == __NR_recvmsg && (a->a[2] & MSG_DONTWAIT)))
 			return false;
 		if ((h = host_fd_of(p, a->a[0])) < 0)
 			return false;
-		t->wait[t->nwait++] = (struct pollfd){ .fd = h, .events = POLLIN };
+		t->wait[t->nwait++] = (struct pollfd){.fd = h, .events = POLLIN};
 		return true;
-	case __NR_write: case __NR_writev: case __NR_sendto: case __NR_sendmsg:
+	case __NR_write:
+	case __NR_writev:
+	case __NR_sendto:
+	case __NR_sendmsg:
 		if ((h = host_fd_of(p, a->a[0])) < 0)
 			return false;
-		t->wait[t->nwait++] = (struct pollfd){ .fd = h, .events = POLLOUT };
+		t->wait[t->nwait++] = (struct pollfd){.fd = h, .events = POLLOUT};
 		return true;
-	case __NR_epoll_wait: case __NR_epoll_pwait: case __NR_epoll_pwait2: {
+	case __NR_epoll_wait:
+	case __NR_epoll_pwait:
+	case __NR_epoll_pwait2: {
 		struct fd_entry *e = fdtab_get(&p->fdt, (int)a->a[0]);
 		if (!e)
 			return false;
-		t->wait[t->nwait++] = (struct pollfd){ .fd = e->host_fd, .events = POLLIN };
+		t->wait[t->nwait++] = (struct pollfd){.fd = e->host_fd, .events = POLLIN};
 		*timeout = a->nr == __NR_epoll_pwait2 ? ts_timeout(p, a->a[3]) : ms_timeout((int)a->a[3]);
 		return true;
 	}
-	case __NR_poll: case __NR_ppoll: {
+	case __NR_poll:
+	case __NR_ppoll: {
 		uint64_t n = a->a[1];
 		if (n > THREAD_MAX_WAIT_FDS)
 			return false;
@@ -327,7 +337,7 @@ static bool wait_spec(struct proc *p, const struct sys_args *a, struct thread *t
 				continue;
 			if (!e)
 				return false; /* POLLNVAL: returns at once */
-			t->wait[t->nwait++] = (struct pollfd){ .fd = e->host_fd, .events = g[i].events };
+			t->wait[t->nwait++] = (struct pollfd){.fd = e->host_fd, .events = g[i].events};
 		}
 		*timeout = a->nr == __NR_poll ? ms_timeout((int)a->a[2]) : ts_timeout(p, a->a[2]);
 		return true;
@@ -342,8 +352,7 @@ static bool wait_spec(struct proc *p, const struct sys_args *a, struct thread *t
 		*timeout = ts_timeout(p, a->a[2]);
 		*sleep = true;
 		return *timeout > 0;
-	default:
-		return false;
+	default: return false;
 	}
 }
 

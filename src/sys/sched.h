@@ -22,11 +22,11 @@ struct proc;
 struct sys_args;
 
 enum thread_state {
-	T_RUNNING,   /* on the vCPU (p->cur) */
+	T_RUNNING, /* on the vCPU (p->cur) */
 	T_RUNNABLE,
-	T_FUTEX,     /* futex wait: woken by FUTEX_WAKE/REQUEUE or its deadline */
-	T_IO,        /* waits for its fds; re-executes the syscall */
-	T_SLEEP,     /* nanosleep: completes at its deadline */
+	T_FUTEX, /* futex wait: woken by FUTEX_WAKE/REQUEUE or its deadline */
+	T_IO, /* waits for its fds; re-executes the syscall */
+	T_SLEEP, /* nanosleep: completes at its deadline */
 	T_DEAD,
 };
 
@@ -35,30 +35,30 @@ enum thread_state {
 struct thread {
 	int tid;
 	enum thread_state state;
-	struct kvm_regs regs;       /* user state while not running */
+	struct kvm_regs regs; /* user state while not running */
 	uint64_t fs_base;
-	void *xsave;                /* vm_xsave_size() bytes while not running */
-	uint64_t clear_child_tid;   /* CLONE_CHILD_CLEARTID / set_tid_address */
+	void *xsave; /* vm_xsave_size() bytes while not running */
+	uint64_t clear_child_tid; /* CLONE_CHILD_CLEARTID / set_tid_address */
 	uint64_t robust_list, robust_len;
 	uint64_t sigmask;
-	uint64_t pending;           /* signals sent to this thread, not yet delivered */
-	uint64_t queued;            /* of those, sent with rt_sigqueueinfo: info in queued_info */
+	uint64_t pending; /* signals sent to this thread, not yet delivered */
+	uint64_t queued; /* of those, sent with rt_sigqueueinfo: info in queued_info */
 	uint8_t queued_info[65][128];
-	bool alarm_pending;         /* SIGALRM pending from the interval timer */
-	uint64_t suspend_mask;      /* rt_sigsuspend: the mask to restore after the handler */
+	bool alarm_pending; /* SIGALRM pending from the interval timer */
+	uint64_t suspend_mask; /* rt_sigsuspend: the mask to restore after the handler */
 	bool suspend_saved;
 	uint64_t altstack_sp, altstack_size;
 	uint32_t altstack_flags;
-	uint64_t rseq_addr;          /* registered rseq area (per thread, as Linux) */
-	uint64_t futex_addr;        /* T_FUTEX */
+	uint64_t rseq_addr; /* registered rseq area (per thread, as Linux) */
+	uint64_t futex_addr; /* T_FUTEX */
 	uint32_t futex_bitset;
-	uint64_t deadline_ns;       /* 0: none */
-	long timeout_result;        /* rax when the deadline passes */
+	uint64_t deadline_ns; /* 0: none */
+	long timeout_result; /* rax when the deadline passes */
 	struct pollfd wait[THREAD_MAX_WAIT_FDS]; /* T_IO: host fds */
 	int nwait;
 };
 
-int sched_init(struct proc *p);        /* creates the main thread (tid = pid) */
+int sched_init(struct proc *p); /* creates the main thread (tid = pid) */
 void sched_fini(struct proc *p);
 
 /* Called by the dispatcher before a syscall runs: if it would block the host while other

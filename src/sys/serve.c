@@ -93,15 +93,15 @@ static enum proc_wait_kind listener_wait(struct proc *p, const struct sys_args *
 	case __NR_pselect6: {
 		int nfds = (int)a->a[0];
 		fd_set rd;
-		if (!a->a[1] || nfds <= 0 || nfds > FD_SETSIZE || copy_from_guest(p, &rd, a->a[1], ((size_t)nfds + 7) / 8))
+		if (!a->a[1] || nfds <= 0 || nfds > FD_SETSIZE ||
+		    copy_from_guest(p, &rd, a->a[1], ((size_t)nfds + 7) / 8))
 			return 0;
 		for (int fd = 0; fd < nfds; fd++)
 			if (FD_ISSET(fd, &rd) && listener_fd(p, (uint64_t)fd))
 				return PROC_WAIT_POLL;
 		return 0;
 	}
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -130,7 +130,8 @@ static void hide_listeners(struct proc *p)
 		if (p->fdt.e[fd].host_fd < 0 || p->fdt.e[fd].kind != FD_EPOLL)
 			continue;
 		for (int l = 0; l < p->fdt.cap; l++)
-			if (p->fdt.e[l].host_fd >= 0 && p->fdt.e[l].kind == FD_SOCKET && serve_is_listener(p->fdt.e[l].host_fd))
+			if (p->fdt.e[l].host_fd >= 0 && p->fdt.e[l].kind == FD_SOCKET &&
+			    serve_is_listener(p->fdt.e[l].host_fd))
 				epoll_ctl(p->fdt.e[fd].host_fd, EPOLL_CTL_DEL, p->fdt.e[l].host_fd, NULL);
 	}
 }
@@ -149,8 +150,8 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 		p->stop = PROC_LISTENING;
 		if (p->cfg.verbose) {
 			char nbuf[32];
-			log_msg("thread %d waits for connections: %s(%lld)", p->cur->tid, sys_name(a->nr, nbuf, sizeof(nbuf)),
-				(long long)a->a[0]);
+			log_msg("thread %d waits for connections: %s(%lld)", p->cur->tid,
+			        sys_name(a->nr, nbuf, sizeof(nbuf)), (long long)a->a[0]);
 		}
 		*ret = SYS_RESUMED;
 		return true;
@@ -189,11 +190,10 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 			p->stop = PROC_CONN_DONE;
 		return;
 	case __NR_shutdown:
-		if (p->mode == PROC_MODE_EPHEMERAL && p->conn_ino && ret == 0 && (a->a[1] == SHUT_WR || a->a[1] == SHUT_RDWR) &&
-		    inode_of(host_of(p, a->a[0])) == p->conn_ino)
+		if (p->mode == PROC_MODE_EPHEMERAL && p->conn_ino && ret == 0 &&
+		    (a->a[1] == SHUT_WR || a->a[1] == SHUT_RDWR) && inode_of(host_of(p, a->a[0])) == p->conn_ino)
 			p->conn_shut = true;
 		return;
-	default:
-		return;
+	default: return;
 	}
 }

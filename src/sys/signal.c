@@ -17,7 +17,7 @@
 #include "vmm/abi.h"
 #include "vmm/layout.h"
 
-#define SIGBIT(sig) (1ULL << ((sig) - 1))
+#define SIGBIT(sig) (1ULL << ((sig)-1))
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
 #define K_SA_RESTORER 0x04000000ULL
 #define K_SS_ONSTACK 1
@@ -52,8 +52,11 @@ struct k_ucontext {
 struct k_siginfo {
 	int32_t signo, errno_, code, pad;
 	union {
-		uint64_t addr;          /* SIGSEGV, SIGBUS, SIGILL, SIGFPE */
-		struct { int32_t pid; uint32_t uid; } kill;
+		uint64_t addr; /* SIGSEGV, SIGBUS, SIGILL, SIGFPE */
+		struct {
+			int32_t pid;
+			uint32_t uid;
+		} kill;
 	} u;
 	uint8_t rest[128 - 24];
 };
@@ -115,22 +118,43 @@ static int enter_handler(struct proc *p, int sig, const struct k_siginfo *info, 
 		return -EFAULT;
 	vm_get_xsave(p->vm, fp);
 	/* fpx_sw_bytes in the legacy area's software-reserved bytes (464..511). */
-	uint32_t sw[4] = { FP_XSTATE_MAGIC1, (uint32_t)fpsize + 4, 0, (uint32_t)fpsize };
+	uint32_t sw[4] = {FP_XSTATE_MAGIC1, (uint32_t)fpsize + 4, 0, (uint32_t)fpsize};
 	memcpy(fp + 464, sw, sizeof(sw));
 
 	memset(frame, 0, sizeof(*frame));
 	frame->pretcode = act->restorer;
 	frame->uc.flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS;
-	frame->uc.stack = (struct k_stack){ .sp = t->altstack_sp, .size = t->altstack_size,
-					    .flags = t->altstack_size ? (on_altstack(t, regs.rsp) ? K_SS_ONSTACK : 0) : K_SS_DISABLE };
+	frame->uc.stack = (struct k_stack){.sp = t->altstack_sp,
+	                                   .size = t->altstack_size,
+	                                   .flags = t->altstack_size ? (on_altstack(t, regs.rsp) ? K_SS_ONSTACK : 0)
+	                                                             : K_SS_DISABLE};
 	struct k_sigcontext *mc = &frame->uc.mc;
 	*mc = (struct k_sigcontext){
-		.r8 = regs.r8, .r9 = regs.r9, .r10 = regs.r10, .r11 = regs.r11, .r12 = regs.r12,
-		.r13 = regs.r13, .r14 = regs.r14, .r15 = regs.r15, .rdi = regs.rdi, .rsi = regs.rsi,
-		.rbp = regs.rbp, .rbx = regs.rbx, .rdx = regs.rdx, .rax = regs.rax, .rcx = regs.rcx,
-		.rsp = regs.rsp, .rip = regs.rip, .eflags = regs.rflags, .cs = SEL_UCODE, .ss = SEL_UDATA,
-		.err = f ? f->error : 0, .trapno = f ? (uint64_t)f->vector : 0, .oldmask = t->sigmask,
-		.cr2 = f ? f->addr : 0, .fpstate = fp_at,
+	        .r8 = regs.r8,
+	        .r9 = regs.r9,
+	        .r10 = regs.r10,
+	        .r11 = regs.r11,
+	        .r12 = regs.r12,
+	        .r13 = regs.r13,
+	        .r14 = regs.r14,
+	        .r15 = regs.r15,
+	        .rdi = regs.rdi,
+	        .rsi = regs.rsi,
+	        .rbp = regs.rbp,
+	        .rbx = regs.rbx,
+	        .rdx = regs.rdx,
+	        .rax = regs.rax,
+	        .rcx = regs.rcx,
+	        .rsp = regs.rsp,
+	        .rip = regs.rip,
+	        .eflags = regs.rflags,
+	        .cs = SEL_UCODE,
+	        .ss = SEL_UDATA,
+	        .err = f ? f->error : 0,
+	        .trapno = f ? (uint64_t)f->vector : 0,
+	        .oldmask = t->sigmask,
+	        .cr2 = f ? f->addr : 0,
+	        .fpstate = fp_at,
 	};
 	/* After sigsuspend the handler returns to the mask from before it. */
 	uint64_t restore_mask = t->suspend_saved ? t->suspend_mask : t->sigmask;
@@ -162,7 +186,7 @@ int signal_fault(struct proc *p, int sig, const struct vm_fault *f)
 	/* A fault's signal cannot be blocked or ignored away (Linux's force_sig). */
 	if (!has_handler(p, sig) || (p->cur->sigmask & SIGBIT(sig)))
 		return -1;
-	struct k_siginfo info = { .signo = sig };
+	struct k_siginfo info = {.signo = sig};
 	if (sig == SIGSEGV) {
 		info.code = (f->error & PF_ERR_P) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
 		info.u.addr = f->vector == X86_EXC_PF ? f->addr : 0;
@@ -185,7 +209,7 @@ int signal_deliver_pending(struct proc *p)
 		return 0;
 	if (!has_handler(p, sig))
 		return sig; /* default action: the process ends by this signal */
-	struct k_siginfo info = { .signo = sig, .code = -6 /* SI_TKILL */ };
+	struct k_siginfo info = {.signo = sig, .code = -6 /* SI_TKILL */};
 	info.u.kill.pid = p->pid;
 	if (t->queued & SIGBIT(sig)) {
 		/* rt_sigqueueinfo's own siginfo (si_code, si_value). */
@@ -211,10 +235,24 @@ long sys_rt_sigreturn(struct proc *p, const struct sys_args *a)
 	if (mc->rip >= (1ULL << 47))
 		return -EFAULT;
 	regs = (struct kvm_regs){
-		.r8 = mc->r8, .r9 = mc->r9, .r10 = mc->r10, .r11 = mc->r11, .r12 = mc->r12,
-		.r13 = mc->r13, .r14 = mc->r14, .r15 = mc->r15, .rdi = mc->rdi, .rsi = mc->rsi,
-		.rbp = mc->rbp, .rbx = mc->rbx, .rdx = mc->rdx, .rax = mc->rax, .rcx = mc->rcx,
-		.rsp = mc->rsp, .rip = mc->rip, .rflags = mc->eflags,
+	        .r8 = mc->r8,
+	        .r9 = mc->r9,
+	        .r10 = mc->r10,
+	        .r11 = mc->r11,
+	        .r12 = mc->r12,
+	        .r13 = mc->r13,
+	        .r14 = mc->r14,
+	        .r15 = mc->r15,
+	        .rdi = mc->rdi,
+	        .rsi = mc->rsi,
+	        .rbp = mc->rbp,
+	        .rbx = mc->rbx,
+	        .rdx = mc->rdx,
+	        .rax = mc->rax,
+	        .rcx = mc->rcx,
+	        .rsp = mc->rsp,
+	        .rip = mc->rip,
+	        .rflags = mc->eflags,
 	};
 	if (mc->fpstate) {
 		size_t fpsize = vm_xsave_size(p->vm);
@@ -283,8 +321,11 @@ long sys_sigaltstack(struct proc *p, const struct sys_args *a)
 	struct kvm_regs regs;
 	vm_save_user_state(p->vm, &regs);
 	bool on = on_altstack(t, regs.rsp);
-	struct k_stack old = { .sp = t->altstack_sp, .size = t->altstack_size,
-			       .flags = on ? K_SS_ONSTACK : t->altstack_size ? (int32_t)(t->altstack_flags & K_SS_AUTODISARM) : K_SS_DISABLE };
+	struct k_stack old = {.sp = t->altstack_sp,
+	                      .size = t->altstack_size,
+	                      .flags = on                 ? K_SS_ONSTACK
+	                               : t->altstack_size ? (int32_t)(t->altstack_flags & K_SS_AUTODISARM)
+	                                                  : K_SS_DISABLE};
 	if (a->a[0]) {
 		struct k_stack ss;
 		int err = copy_from_guest(p, &ss, a->a[0], sizeof(ss));
@@ -416,7 +457,7 @@ long sys_rt_sigsuspend(struct proc *p, const struct sys_args *a)
 			pause();
 			return -EINTR;
 		}
-		struct timespec ts = { (time_t)((until - now) / 1000000000ULL), (long)((until - now) % 1000000000ULL) };
+		struct timespec ts = {(time_t)((until - now) / 1000000000ULL), (long)((until - now) % 1000000000ULL)};
 		if (nanosleep(&ts, NULL) < 0)
 			return -EINTR;
 	}
@@ -442,7 +483,8 @@ long sys_pause(struct proc *p, const struct sys_args *a)
 			pause();
 			return -EINTR;
 		}
-		struct timespec ts = { (time_t)((p->itimer_ns - now) / 1000000000ULL), (long)((p->itimer_ns - now) % 1000000000ULL) };
+		struct timespec ts = {(time_t)((p->itimer_ns - now) / 1000000000ULL),
+		                      (long)((p->itimer_ns - now) % 1000000000ULL)};
 		if (nanosleep(&ts, NULL) < 0)
 			return -EINTR;
 	}

@@ -16,11 +16,11 @@
 struct proc;
 
 struct proc_config {
-	uint64_t user_size;      /* guest address-space size (bytes) */
-	bool verbose;            /* log unimplemented syscalls (once each) and events */
-	bool trace;              /* one strace-like line per syscall on stderr */
+	uint64_t user_size; /* guest address-space size (bytes) */
+	bool verbose; /* log unimplemented syscalls (once each) and events */
+	bool trace; /* one strace-like line per syscall on stderr */
 	const struct policy *policy; /* required; shared, must outlive the process */
-	const char *cwd;         /* initial guest cwd (absolute); NULL = the host's cwd */
+	const char *cwd; /* initial guest cwd (absolute); NULL = the host's cwd */
 };
 
 /* Creates the VM and a process with stdin/stdout/stderr.  *why gets a reason on failure. */
@@ -29,24 +29,23 @@ void proc_destroy(struct proc *p);
 
 /* Loads the executable at host path `path` (already resolved) with argv/envp into the
  * process.  Returns 0, or -errno with *why a one-line reason (e.g. "not an ELF file"). */
-int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[],
-	      const char **why);
+int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[], const char **why);
 
 enum proc_end {
-	PROC_EXITED,     /* exit/exit_group: see proc_exit_code */
-	PROC_CRASHED,    /* an unhandled fault: see proc_crash */
-	PROC_TIMEOUT,    /* the deadline passed */
-	PROC_ERROR,      /* the VM could not run */
-	PROC_LISTENING,  /* PROC_MODE_BOOT: stopped at a wait for connections (proc_wait_kind) */
-	PROC_CONN_DONE,  /* PROC_MODE_EPHEMERAL: its one connection is closed */
+	PROC_EXITED, /* exit/exit_group: see proc_exit_code */
+	PROC_CRASHED, /* an unhandled fault: see proc_crash */
+	PROC_TIMEOUT, /* the deadline passed */
+	PROC_ERROR, /* the VM could not run */
+	PROC_LISTENING, /* PROC_MODE_BOOT: stopped at a wait for connections (proc_wait_kind) */
+	PROC_CONN_DONE, /* PROC_MODE_EPHEMERAL: its one connection is closed */
 };
 
 /* How the syscall layer treats connections (server mode). */
 enum proc_mode {
-	PROC_MODE_RUN,        /* plain: no server rules */
-	PROC_MODE_BOOT,       /* stop at every wait on a listening socket (PROC_LISTENING) */
-	PROC_MODE_SERVE,      /* request VM keeping its state: per-connection deadline only */
-	PROC_MODE_EPHEMERAL,  /* request VM: one connection, then PROC_CONN_DONE */
+	PROC_MODE_RUN, /* plain: no server rules */
+	PROC_MODE_BOOT, /* stop at every wait on a listening socket (PROC_LISTENING) */
+	PROC_MODE_SERVE, /* request VM keeping its state: per-connection deadline only */
+	PROC_MODE_EPHEMERAL, /* request VM: one connection, then PROC_CONN_DONE */
 };
 
 enum proc_wait_kind { PROC_WAIT_NONE, PROC_WAIT_EPOLL, PROC_WAIT_POLL, PROC_WAIT_ACCEPT };
@@ -76,8 +75,8 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns);
 int proc_exit_code(const struct proc *p);
 
 struct proc_crash {
-	int signal;              /* the signal Linux would deliver: SIGSEGV, SIGILL, SIGFPE... */
-	struct vm_fault fault;   /* vector, rip, addr */
+	int signal; /* the signal Linux would deliver: SIGSEGV, SIGILL, SIGFPE... */
+	struct vm_fault fault; /* vector, rip, addr */
 };
 const struct proc_crash *proc_crash(const struct proc *p);
 

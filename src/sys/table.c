@@ -6,7 +6,7 @@
 #include "sys/table.h"
 
 const struct sys_entry sys_table[SYS_TABLE_SIZE] = {
-#define SYSCALL(name, ...) [__NR_##name] = { sys_##name, #name, { __VA_ARGS__ } },
+#define SYSCALL(name, ...) [__NR_##name] = {sys_##name, #name, {__VA_ARGS__}},
 #include "sys/syscalls.def"
 #undef SYSCALL
 };

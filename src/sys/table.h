@@ -7,15 +7,15 @@
 /* How trace.c prints an argument (Blink's strace.h idea: types, not printf in handlers). */
 enum arg_type {
 	A_NONE,
-	A_INT,    /* signed decimal */
-	A_UINT,   /* unsigned decimal (sizes) */
-	A_HEX,    /* flags, addresses */
-	A_OCT,    /* modes */
-	A_FD,     /* a file descriptor (AT_FDCWD shown by name) */
-	A_STR,    /* a guest C string (path) */
-	A_INBUF,  /* guest bytes the call reads; length in the next argument */
+	A_INT, /* signed decimal */
+	A_UINT, /* unsigned decimal (sizes) */
+	A_HEX, /* flags, addresses */
+	A_OCT, /* modes */
+	A_FD, /* a file descriptor (AT_FDCWD shown by name) */
+	A_STR, /* a guest C string (path) */
+	A_INBUF, /* guest bytes the call reads; length in the next argument */
 	A_OUTBUF, /* guest bytes the call writes; length = the result */
-	A_PTR,    /* a guest pointer to a struct */
+	A_PTR, /* a guest pointer to a struct */
 };
 
 struct sys_entry {

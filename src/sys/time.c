@@ -32,7 +32,7 @@ long sys_gettimeofday(struct proc *p, const struct sys_args *a)
 			return err;
 	}
 	if (a->a[1]) {
-		struct timezone tz = { 0, 0 };
+		struct timezone tz = {0, 0};
 		return copy_to_guest(p, a->a[1], &tz, sizeof(tz));
 	}
 	return 0;
@@ -51,7 +51,7 @@ long sys_time(struct proc *p, const struct sys_args *a)
 
 static long sleep_common(struct proc *p, clockid_t clock, int flags, uint64_t ureq, uint64_t urem)
 {
-	struct timespec req, rem = { 0, 0 };
+	struct timespec req, rem = {0, 0};
 	int err = copy_from_guest(p, &req, ureq, sizeof(req));
 	if (err)
 		return err;

@@ -84,7 +84,7 @@ static void put_arg(struct line *l, struct proc *p, enum arg_type t, const struc
 
 void trace_syscall(struct proc *p, const struct sys_entry *e, const struct sys_args *a, long ret)
 {
-	struct line l = { .len = 0 };
+	struct line l = {.len = 0};
 	char nbuf[32];
 	put(&l, "%s(", e ? e->name : sys_name(a->nr, nbuf, sizeof(nbuf)));
 	for (int i = 0; e && i < 6 && e->args[i] != A_NONE; i++) {

@@ -153,8 +153,7 @@ static bool range_free(const struct mm *mm, uint64_t start, uint64_t end)
 	return !v || v->start >= end;
 }
 
-int vma_find_free(const struct mm *mm, uint64_t hint, uint64_t size, uint64_t align,
-		  uint64_t lo, uint64_t *out)
+int vma_find_free(const struct mm *mm, uint64_t hint, uint64_t size, uint64_t align, uint64_t lo, uint64_t *out)
 {
 	if (size == 0 || size > mm->user_size)
 		return -ENOMEM;

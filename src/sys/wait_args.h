@@ -35,7 +35,7 @@ static inline int timeout_from_guest(struct proc *p, uint64_t uts, struct timesp
  * (forever) for a negative one. */
 static inline struct timespec *timeout_from_ms(int ms, struct timespec *ts)
 {
-	*ts = (struct timespec){ ms / 1000, (long)(ms % 1000) * 1000000L };
+	*ts = (struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L};
 	return ms < 0 ? NULL : ts;
 }
 

@@ -65,12 +65,12 @@
 #define PT_ENTRIES 512
 
 /* Segment descriptor access bytes (SDM 3.4.5). */
-#define SEG_TYPE_CODE_XR 0xb  /* execute/read, accessed */
-#define SEG_TYPE_DATA_RW 0x3  /* read/write, accessed */
+#define SEG_TYPE_CODE_XR 0xb /* execute/read, accessed */
+#define SEG_TYPE_DATA_RW 0x3 /* read/write, accessed */
 #define SEG_TYPE_TSS64_BUSY 0xb
 
 /* Exception vectors that push an error code (SDM 6.3.1 table 6-1). */
-#define X86_EXC_HAS_ERRCODE(v) \
+#define X86_EXC_HAS_ERRCODE(v)                                                                                         \
 	((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
 #define X86_EXC_DE 0
 #define X86_EXC_DB 1

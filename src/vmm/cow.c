@@ -47,8 +47,8 @@ int vm_freeze(struct vm *vm)
 		return -ENOMEM;
 	s->xsave = calloc(1, vm->xsave_size);
 	int err = s->xsave ? 0 : -ENOMEM;
-	if (!err && (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s->sregs) < 0 ||
-		     ioctl(vm->vcpu_fd, KVM_GET_XCRS, &s->xcrs) < 0))
+	if (!err &&
+	    (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s->sregs) < 0 || ioctl(vm->vcpu_fd, KVM_GET_XCRS, &s->xcrs) < 0))
 		err = -errno;
 	if (!err)
 		err = vm_get_xsave(vm, s->xsave);
@@ -124,7 +124,7 @@ static int map_private(struct vm *vm)
 #define RING_ENTRIES 4096
 static int enable_ring(struct vm *vm)
 {
-	struct kvm_enable_cap cap = { .cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL };
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL};
 	if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, cap.cap) <= 0)
 		cap.cap = KVM_CAP_DIRTY_LOG_RING;
 	cap.args[0] = RING_ENTRIES * sizeof(struct kvm_dirty_gfn);
@@ -137,7 +137,7 @@ static int enable_ring(struct vm *vm)
 static int map_ring(struct vm *vm)
 {
 	vm->ring = mmap(NULL, vm->ring_entries * sizeof(struct kvm_dirty_gfn), PROT_READ | PROT_WRITE, MAP_SHARED,
-			vm->vcpu_fd, (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * PAGE_SIZE);
+	                vm->vcpu_fd, (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * PAGE_SIZE);
 	if (vm->ring == MAP_FAILED) {
 		vm->ring = NULL;
 		return -errno;
@@ -194,7 +194,7 @@ err_vm:
 int cow_discard(struct vm *vm, uint64_t gpa, uint64_t size)
 {
 	void *at = mmap(vm->mem + gpa, size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	if (at == MAP_FAILED)
 		return -errno;
 	return cow_note_remap(vm, gpa, size);
@@ -210,7 +210,7 @@ int cow_note_remap(struct vm *vm, uint64_t gpa, uint64_t size)
 		vm->remaps = r;
 		vm->cap_remaps = cap;
 	}
-	vm->remaps[vm->nremaps++] = (struct cow_remap){ gpa, size };
+	vm->remaps[vm->nremaps++] = (struct cow_remap){gpa, size};
 	return 0;
 }
 

@@ -22,24 +22,32 @@ extern const uint8_t guest_blob[], guest_blob_end[];
 #define TSS_IST1 36
 #define TSS_IOPB 102
 
-#define IDT_GATE_INTR 0x8e      /* P=1, DPL=0, 64-bit interrupt gate */
+#define IDT_GATE_INTR 0x8e /* P=1, DPL=0, 64-bit interrupt gate */
 #define IDT_GATE_INTR_USER 0xee /* DPL=3: int3 and into may be executed by user code */
-#define VECTOR_STUB_SIZE 16     /* .balign 16 in entry.S */
+#define VECTOR_STUB_SIZE 16 /* .balign 16 in entry.S */
 
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
 
 static void write_gdt_tss(struct vm *vm)
 {
 	uint8_t *gdt = karea_ptr(vm, KAREA_GDT);
 	uint64_t tss_va = KERNEL_VA + KAREA_TSS;
-	const uint64_t flat[] = { 0, GDT_KCODE, GDT_KDATA, GDT_UDATA, GDT_UCODE };
+	const uint64_t flat[] = {0, GDT_KCODE, GDT_KDATA, GDT_UDATA, GDT_UCODE};
 	for (size_t i = 0; i < sizeof(flat) / sizeof(flat[0]); i++)
 		put64(gdt + 8 * i, flat[i]);
 	/* 16-byte system descriptor for the TSS, type 0xb (busy: we load TR directly). */
-	uint64_t lo = (TSS_SIZE - 1) | ((tss_va & 0xffffff) << 16) | (0x8bULL << 40) |
-		      (((tss_va >> 24) & 0xff) << 56);
+	uint64_t lo = (TSS_SIZE - 1) | ((tss_va & 0xffffff) << 16) | (0x8bULL << 40) | (((tss_va >> 24) & 0xff) << 56);
 	put64(gdt + SEL_TSS, lo);
 	put64(gdt + SEL_TSS + 8, tss_va >> 32);
 
@@ -78,8 +86,16 @@ void cpu_write_tables(struct vm *vm)
 static struct kvm_segment seg(uint16_t sel, uint8_t type, uint8_t dpl, bool code)
 {
 	return (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = dpl, .db = !code, .s = 1, .l = code, .g = 1,
+	        .base = 0,
+	        .limit = 0xffffffff,
+	        .selector = sel,
+	        .type = type,
+	        .present = 1,
+	        .dpl = dpl,
+	        .db = !code,
+	        .s = 1,
+	        .l = code,
+	        .g = 1,
 	};
 }
 
@@ -123,20 +139,16 @@ static int set_msrs(struct vm *vm)
 		uint32_t index;
 		uint64_t data;
 	} init[] = {
-		{ MSR_STAR, STAR_VALUE },
-		{ MSR_LSTAR, KERNEL_VA + KAREA_CODE + GUEST_SYM_SYSCALL_ENTRY },
-		{ MSR_CSTAR, 0 },
-		{ MSR_SYSCALL_MASK, SYSCALL_MASK_VALUE },
-		{ MSR_KERNEL_GS_BASE, 0 },
-		{ MSR_FS_BASE, 0 },
-		{ MSR_GS_BASE, 0 },
-		{ MSR_PAT, 0x0007040600070406ULL }, /* the power-on default (SDM 11.12.4) */
+	        {MSR_STAR, STAR_VALUE},  {MSR_LSTAR, KERNEL_VA + KAREA_CODE + GUEST_SYM_SYSCALL_ENTRY},
+	        {MSR_CSTAR, 0},          {MSR_SYSCALL_MASK, SYSCALL_MASK_VALUE},
+	        {MSR_KERNEL_GS_BASE, 0}, {MSR_FS_BASE, 0},
+	        {MSR_GS_BASE, 0},        {MSR_PAT, 0x0007040600070406ULL}, /* the power-on default (SDM 11.12.4) */
 	};
 	enum { N = sizeof(init) / sizeof(init[0]) };
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e[N];
-	} msrs = { .hdr.nmsrs = N };
+	} msrs = {.hdr.nmsrs = N};
 	for (int i = 0; i < N; i++) {
 		msrs.e[i].index = init[i].index;
 		msrs.e[i].data = init[i].data;
@@ -162,10 +174,13 @@ int cpu_init_vcpu(struct vm *vm)
 	sregs.ds = sregs.es = sregs.ss = seg(SEL_KDATA, SEG_TYPE_DATA_RW, 0, false);
 	sregs.fs = sregs.gs = seg(0, SEG_TYPE_DATA_RW, 0, false);
 	sregs.tr = (struct kvm_segment){
-		.base = KERNEL_VA + KAREA_TSS, .limit = TSS_SIZE - 1, .selector = SEL_TSS,
-		.type = SEG_TYPE_TSS64_BUSY, .present = 1,
+	        .base = KERNEL_VA + KAREA_TSS,
+	        .limit = TSS_SIZE - 1,
+	        .selector = SEL_TSS,
+	        .type = SEG_TYPE_TSS64_BUSY,
+	        .present = 1,
 	};
-	sregs.ldt = (struct kvm_segment){ .type = 2, .unusable = 1 };
+	sregs.ldt = (struct kvm_segment){.type = 2, .unusable = 1};
 	sregs.gdt.base = KERNEL_VA + KAREA_GDT;
 	sregs.gdt.limit = GDT_ENTRIES * 8 - 1;
 	sregs.idt.base = KERNEL_VA + KAREA_IDT;
@@ -180,7 +195,7 @@ int cpu_init_vcpu(struct vm *vm)
 	if (has_xsave) {
 		/* x87, SSE, AVX and AVX-512 state; not MPX (gone) nor AMX (needs a permission
 		 * request first, see arch_prctl(ARCH_REQ_XCOMP_GUEST_PERM)). */
-		struct kvm_xcrs xcrs = { .nr_xcrs = 1 };
+		struct kvm_xcrs xcrs = {.nr_xcrs = 1};
 		xcrs.xcrs[0].xcr = 0;
 		xcrs.xcrs[0].value = xcr0 & 0xe7;
 		if (ioctl(vm->vcpu_fd, KVM_SET_XCRS, &xcrs) < 0)

@@ -90,8 +90,7 @@ static int check_ehdr(const unsigned char *img, size_t size, Elf64_Ehdr *eh, con
 
 static int prot_of(uint32_t p_flags)
 {
-	return (p_flags & PF_R ? PROT_READ : 0) | (p_flags & PF_W ? PROT_WRITE : 0) |
-	       (p_flags & PF_X ? PROT_EXEC : 0);
+	return (p_flags & PF_R ? PROT_READ : 0) | (p_flags & PF_W ? PROT_WRITE : 0) | (p_flags & PF_X ? PROT_EXEC : 0);
 }
 
 /* Validate one PT_LOAD and append it; loads arrive in program header order. */
@@ -132,11 +131,11 @@ static int add_load(struct elf_info *out, const Elf64_Phdr *ph, uint64_t file_si
 	}
 
 	out->loads[out->nloads++] = (struct elf_load){
-		.vaddr = ph->p_vaddr,
-		.memsz = ph->p_memsz,
-		.offset = ph->p_offset,
-		.filesz = ph->p_filesz,
-		.prot = prot_of(ph->p_flags),
+	        .vaddr = ph->p_vaddr,
+	        .memsz = ph->p_memsz,
+	        .offset = ph->p_offset,
+	        .filesz = ph->p_filesz,
+	        .prot = prot_of(ph->p_flags),
 	};
 	if (is_pow2(ph->p_align) && ph->p_align > out->max_align)
 		out->max_align = ph->p_align;
@@ -146,7 +145,7 @@ static int add_load(struct elf_info *out, const Elf64_Phdr *ph, uint64_t file_si
 /* Copy the PT_INTERP path.  It must lie in buf (the loader reads it from there), end in a
  * NUL like Linux demands, and fit interp[] with that NUL. */
 static int read_interp(struct elf_info *out, const unsigned char *img, size_t size, uint64_t file_size,
-		       const Elf64_Phdr *ph, const char **why)
+                       const Elf64_Phdr *ph, const char **why)
 {
 	uint64_t end;
 	size_t len;
@@ -205,7 +204,7 @@ int elf_parse(const void *buf, size_t size, uint64_t file_size, struct elf_info 
 	const unsigned char *img = buf;
 	const char *ignored;
 	Elf64_Ehdr eh;
-	Elf64_Phdr pt_phdr = { 0 };
+	Elf64_Phdr pt_phdr = {0};
 	bool has_pt_phdr = false;
 	int err;
 
@@ -232,12 +231,8 @@ int elf_parse(const void *buf, size_t size, uint64_t file_size, struct elf_info 
 		err = 0;
 		memcpy(&ph, img + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
 		switch (ph.p_type) {
-		case PT_LOAD:
-			err = add_load(out, &ph, file_size, why);
-			break;
-		case PT_INTERP:
-			err = read_interp(out, img, size, file_size, &ph, why);
-			break;
+		case PT_LOAD: err = add_load(out, &ph, file_size, why); break;
+		case PT_INTERP: err = read_interp(out, img, size, file_size, &ph, why); break;
 		case PT_PHDR:
 			if (has_pt_phdr)
 				err = reject(why, "more than one PT_PHDR");
@@ -248,8 +243,7 @@ int elf_parse(const void *buf, size_t size, uint64_t file_size, struct elf_info 
 			/* Without PT_GNU_STACK an x86-64 stack is not executable (Linux agrees). */
 			out->exec_stack = (ph.p_flags & PF_X) != 0;
 			break;
-		default:
-			break; /* PT_DYNAMIC, PT_TLS, notes...: the program's own business */
+		default: break; /* PT_DYNAMIC, PT_TLS, notes...: the program's own business */
 		}
 		if (err)
 			return err;

@@ -16,28 +16,28 @@
 
 /* Segment permissions, as mmap's PROT_* bits. */
 struct elf_load {
-	uint64_t vaddr;   /* p_vaddr (unrelocated for ET_DYN) */
+	uint64_t vaddr; /* p_vaddr (unrelocated for ET_DYN) */
 	uint64_t memsz;
-	uint64_t offset;  /* p_offset */
+	uint64_t offset; /* p_offset */
 	uint64_t filesz;
-	int prot;         /* PROT_READ | PROT_WRITE | PROT_EXEC from p_flags */
+	int prot; /* PROT_READ | PROT_WRITE | PROT_EXEC from p_flags */
 };
 
 struct elf_info {
-	bool is_dyn;             /* ET_DYN: position independent, loaded at a chosen base */
-	uint64_t entry;          /* e_entry (unrelocated) */
-	uint64_t phoff;          /* e_phoff */
-	uint64_t phdr_vaddr;     /* vaddr of the program headers in memory (PT_PHDR, or derived) */
+	bool is_dyn; /* ET_DYN: position independent, loaded at a chosen base */
+	uint64_t entry; /* e_entry (unrelocated) */
+	uint64_t phoff; /* e_phoff */
+	uint64_t phdr_vaddr; /* vaddr of the program headers in memory (PT_PHDR, or derived) */
 	uint16_t phnum;
 	uint16_t phentsize;
-	uint64_t min_vaddr;      /* lowest load vaddr, page aligned down */
-	uint64_t max_vaddr;      /* end of the highest load, page aligned up */
-	uint64_t max_align;      /* largest p_align of the loads (at least the page size) */
+	uint64_t min_vaddr; /* lowest load vaddr, page aligned down */
+	uint64_t max_vaddr; /* end of the highest load, page aligned up */
+	uint64_t max_align; /* largest p_align of the loads (at least the page size) */
 	unsigned nloads;
 	struct elf_load loads[ELF_MAX_LOADS];
 	bool has_interp;
 	char interp[ELF_INTERP_MAX]; /* PT_INTERP path, NUL terminated */
-	bool exec_stack;         /* PT_GNU_STACK has PF_X */
+	bool exec_stack; /* PT_GNU_STACK has PF_X */
 };
 
 /*

@@ -10,13 +10,26 @@
 #include "vmm/vmm_impl.h"
 
 static const char *const vector_names[32] = {
-	[0] = "divide error", [1] = "debug", [2] = "NMI", [3] = "breakpoint", [4] = "overflow",
-	[5] = "bound range", [6] = "invalid opcode", [7] = "device not available",
-	[8] = "double fault", [10] = "invalid TSS", [11] = "segment not present",
-	[12] = "stack fault", [13] = "general protection fault", [14] = "page fault",
-	[16] = "x87 floating-point error", [17] = "alignment check", [18] = "machine check",
-	[19] = "SIMD floating-point exception", [20] = "virtualization exception",
-	[21] = "control protection",
+        [0] = "divide error",
+        [1] = "debug",
+        [2] = "NMI",
+        [3] = "breakpoint",
+        [4] = "overflow",
+        [5] = "bound range",
+        [6] = "invalid opcode",
+        [7] = "device not available",
+        [8] = "double fault",
+        [10] = "invalid TSS",
+        [11] = "segment not present",
+        [12] = "stack fault",
+        [13] = "general protection fault",
+        [14] = "page fault",
+        [16] = "x87 floating-point error",
+        [17] = "alignment check",
+        [18] = "machine check",
+        [19] = "SIMD floating-point exception",
+        [20] = "virtualization exception",
+        [21] = "control protection",
 };
 
 const char *vm_vector_name(int vector)
@@ -80,23 +93,16 @@ int exit_decode(struct vm *vm, struct vm_fault *fault)
 		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == PORT_FAULT)
 			return decode_fault(vm, fault);
 		return fatal(fault, 0, "I/O to an unknown port");
-	case KVM_EXIT_INTR:
-		return -1;
-	case KVM_EXIT_DIRTY_RING_FULL:
-		return cow_harvest(vm) ? fatal(fault, 0, "cannot harvest the dirty ring") : -1;
+	case KVM_EXIT_INTR: return -1;
+	case KVM_EXIT_DIRTY_RING_FULL: return cow_harvest(vm) ? fatal(fault, 0, "cannot harvest the dirty ring") : -1;
 	case KVM_EXIT_SHUTDOWN:
 		/* A fault while delivering a fault: the CPU shut down (SDM 6.15, #DF). */
 		fault->rip = run->s.regs.regs.rip;
 		return fatal(fault, -1, "triple fault");
-	case KVM_EXIT_HLT:
-		return fatal(fault, 0, "guest halted");
-	case KVM_EXIT_MMIO:
-		return fatal(fault, 0, "access outside guest memory");
-	case KVM_EXIT_FAIL_ENTRY:
-		return fatal(fault, 0, "VM entry failed");
-	case KVM_EXIT_INTERNAL_ERROR:
-		return fatal(fault, 0, "KVM internal error");
-	default:
-		return fatal(fault, 0, "unexpected KVM exit");
+	case KVM_EXIT_HLT: return fatal(fault, 0, "guest halted");
+	case KVM_EXIT_MMIO: return fatal(fault, 0, "access outside guest memory");
+	case KVM_EXIT_FAIL_ENTRY: return fatal(fault, 0, "VM entry failed");
+	case KVM_EXIT_INTERNAL_ERROR: return fatal(fault, 0, "KVM internal error");
+	default: return fatal(fault, 0, "unexpected KVM exit");
 	}
 }

@@ -24,15 +24,15 @@
 int fmap_map_memfd(struct vm *vm, uint64_t gpa, uint64_t size)
 {
 	int share = vm->tmpl ? MAP_PRIVATE : MAP_SHARED;
-	void *at = mmap(vm->mem + gpa, size, PROT_READ | PROT_WRITE, share | MAP_FIXED | MAP_NORESERVE,
-			vm->mem_fd, (off_t)gpa);
+	void *at = mmap(vm->mem + gpa, size, PROT_READ | PROT_WRITE, share | MAP_FIXED | MAP_NORESERVE, vm->mem_fd,
+	                (off_t)gpa);
 	return at == MAP_FAILED ? -errno : 0;
 }
 
 static int map_file(struct vm *vm, uint64_t gpa, uint64_t size, int fd, uint64_t off)
 {
-	void *at = mmap(vm->mem + gpa, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
-			fd, (off_t)off);
+	void *at = mmap(vm->mem + gpa, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
+	                (off_t)off);
 	return at == MAP_FAILED ? -errno : 0;
 }
 
@@ -64,12 +64,13 @@ static int fmap_forget(struct vm *vm, uint64_t gpa, uint64_t size)
 		}
 		vm->fmaps[i] = vm->fmaps[--vm->nfmaps];
 		if (m.gpa < gpa) {
-			struct file_map head = { m.gpa, gpa - m.gpa, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off };
+			struct file_map head = {m.gpa, gpa - m.gpa, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off};
 			if (head.fd < 0 || fmap_push(vm, head))
 				return -ENOMEM;
 		}
 		if (mend > end) {
-			struct file_map tail = { end, mend - end, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off + (end - m.gpa) };
+			struct file_map tail = {end, mend - end, fcntl(m.fd, F_DUPFD_CLOEXEC, 0),
+			                        m.off + (end - m.gpa)};
 			if (tail.fd < 0 || fmap_push(vm, tail))
 				return -ENOMEM;
 		}
@@ -112,7 +113,7 @@ int vm_map_file(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t 
 		return err ? err : -errno;
 	err = map_file(vm, addr, size, fd, off);
 	if (!err)
-		err = fmap_push(vm, (struct file_map){ addr, size, fd, off });
+		err = fmap_push(vm, (struct file_map){addr, size, fd, off});
 	if (err) {
 		close(fd);
 		return err;

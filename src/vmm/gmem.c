@@ -31,8 +31,7 @@ int gmem_init(struct vm *vm)
 	if (ftruncate(vm->mem_fd, (off_t)vm->phys_size) < 0)
 		goto fail;
 	/* MAP_NORESERVE: the range is mostly never touched; pages appear when first used. */
-	vm->mem = mmap(NULL, vm->phys_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-		       vm->mem_fd, 0);
+	vm->mem = mmap(NULL, vm->phys_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);
 	if (vm->mem == MAP_FAILED)
 		goto fail;
 	err = gmem_slots_init(vm);
@@ -92,11 +91,11 @@ int gmem_add_slot(struct vm *vm, unsigned slot)
 	if (end > vm->karea && slot != vm->nuser_slots)
 		end = vm->karea;
 	struct kvm_userspace_memory_region region = {
-		.slot = slot,
-		.flags = vm->tmpl ? KVM_MEM_LOG_DIRTY_PAGES : 0, /* forks log writes for reset */
-		.guest_phys_addr = gpa,
-		.memory_size = end - gpa,
-		.userspace_addr = (uint64_t)(vm->mem + gpa),
+	        .slot = slot,
+	        .flags = vm->tmpl ? KVM_MEM_LOG_DIRTY_PAGES : 0, /* forks log writes for reset */
+	        .guest_phys_addr = gpa,
+	        .memory_size = end - gpa,
+	        .userspace_addr = (uint64_t)(vm->mem + gpa),
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return -errno;
@@ -120,15 +119,15 @@ int gmem_map_kernel(struct vm *vm)
 	static const struct {
 		uint64_t off, size, flags;
 	} parts[] = {
-		{ KAREA_GDT, PAGE_SIZE, PTE_P | PTE_W | PTE_NX },     /* GDT + TSS */
-		{ KAREA_IDT, PAGE_SIZE, PTE_P | PTE_NX },
-		{ KAREA_CODE, KAREA_CODE_MAX, PTE_P },
-		{ KAREA_MAILBOX, PAGE_SIZE, PTE_P | PTE_W | PTE_NX },
-		{ KAREA_STACK, KAREA_STACK_TOP - KAREA_STACK, PTE_P | PTE_W | PTE_NX },
+	        {KAREA_GDT, PAGE_SIZE, PTE_P | PTE_W | PTE_NX}, /* GDT + TSS */
+	        {KAREA_IDT, PAGE_SIZE, PTE_P | PTE_NX},
+	        {KAREA_CODE, KAREA_CODE_MAX, PTE_P},
+	        {KAREA_MAILBOX, PAGE_SIZE, PTE_P | PTE_W | PTE_NX},
+	        {KAREA_STACK, KAREA_STACK_TOP - KAREA_STACK, PTE_P | PTE_W | PTE_NX},
 	};
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		int err = pt_set(&vm->pt, KERNEL_VA + parts[i].off, vm->karea + parts[i].off,
-				 parts[i].size, parts[i].flags);
+		int err = pt_set(&vm->pt, KERNEL_VA + parts[i].off, vm->karea + parts[i].off, parts[i].size,
+		                 parts[i].flags);
 		if (err < 0)
 			return err;
 	}

@@ -10,11 +10,11 @@
 #include <stdint.h>
 
 struct pt {
-	uint8_t *mem;        /* host address of guest-physical 0 */
+	uint8_t *mem; /* host address of guest-physical 0 */
 	uint64_t pool_start; /* guest-physical range the table pages come from */
 	uint64_t pool_end;
-	uint64_t pool_next;  /* bump pointer; table pages are never freed (they are small) */
-	uint64_t root;       /* guest-physical address of the PML4 (CR3) */
+	uint64_t pool_next; /* bump pointer; table pages are never freed (they are small) */
+	uint64_t root; /* guest-physical address of the PML4 (CR3) */
 	/* Called with the guest-physical address of every table entry written (may be NULL):
 	 * a forked VM records them so a reset can undo them. */
 	void (*on_write)(struct pt *pt, uint64_t gpa);

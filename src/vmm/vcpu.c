@@ -36,7 +36,7 @@ static void deadline_handler(int sig)
 
 static void install_handler_once(void)
 {
-	struct sigaction sa = { .sa_handler = deadline_handler }; /* no SA_RESTART */
+	struct sigaction sa = {.sa_handler = deadline_handler}; /* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
 	sigaction(DEADLINE_SIGNAL, &sa, NULL);
 	sigaction(TICK_SIGNAL, &sa, NULL);
@@ -54,7 +54,7 @@ static int tick_signal_only_in_guest(struct vm *vm)
 	struct {
 		struct kvm_signal_mask hdr;
 		uint8_t set[8];
-	} mask = { .hdr.len = 8 };
+	} mask = {.hdr.len = 8};
 	memcpy(mask.set, &cur, 8); /* the kernel's sigset: the first 64 bits */
 	return ioctl(vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &mask) < 0 ? -errno : 0;
 }
@@ -80,14 +80,14 @@ static int arm_timer(struct vm_timer *t, int signo, uint64_t value_ns, uint64_t 
 		t->created = false;
 	}
 	if (!t->created) {
-		struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = signo };
+		struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = signo};
 		sev._sigev_un._tid = tid;
 		if (timer_create(CLOCK_MONOTONIC, &sev, &t->id) < 0)
 			return -errno;
 		t->created = true;
 		t->tid = tid;
 	}
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 	its.it_value.tv_sec = (time_t)(value_ns / 1000000000ULL);
 	its.it_value.tv_nsec = (long)(value_ns % 1000000000ULL);
 	its.it_interval.tv_sec = (time_t)(interval_ns / 1000000000ULL);
@@ -175,8 +175,7 @@ void vm_save_user_state(struct vm *vm, struct kvm_regs *out)
 		out->rflags = vm->user_rflags;
 		out->rsp = vm->user_rsp;
 		break;
-	case VM_AT_USER:
-		break;
+	case VM_AT_USER: break;
 	case VM_AT_LOAD:
 		frame = karea_ptr(vm, KAREA_MAILBOX);
 		out->rip = frame[0];
@@ -199,7 +198,7 @@ int vm_set_fs_base(struct vm *vm, uint64_t base)
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e;
-	} msr = { .hdr.nmsrs = 1, .e = { .index = MSR_FS_BASE, .data = base } };
+	} msr = {.hdr.nmsrs = 1, .e = {.index = MSR_FS_BASE, .data = base}};
 	if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, &msr) != 1)
 		return -EINVAL;
 	vm->fs_base = base;
@@ -259,7 +258,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 				sigset_t tick;
 				sigemptyset(&tick);
 				sigaddset(&tick, TICK_SIGNAL);
-				struct timespec zero = { 0, 0 };
+				struct timespec zero = {0, 0};
 				sigtimedwait(&tick, NULL, &zero);
 			}
 			uint64_t now = vm_now_ns();

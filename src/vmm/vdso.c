@@ -24,11 +24,11 @@ size_t vm_vdso_size(void)
 
 int vdso_share_tsc(struct vm *vm)
 {
-	struct kvm_device_attr attr = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET };
+	struct kvm_device_attr attr = {.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET};
 	uint64_t zero = 0;
 	attr.addr = (uint64_t)&zero;
 	vm->tsc_shared = ioctl(vm->vcpu_fd, KVM_HAS_DEVICE_ATTR, &attr) == 0 &&
-			 ioctl(vm->vcpu_fd, KVM_SET_DEVICE_ATTR, &attr) == 0;
+	                 ioctl(vm->vcpu_fd, KVM_SET_DEVICE_ATTR, &attr) == 0;
 	int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
 	vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
 	return 0;

@@ -66,22 +66,22 @@ int vm_install_vdso(struct vm *vm, gva_t addr);
 
 /* --- the vCPU ----------------------------------------------------------------------------- */
 enum vm_exit {
-	VM_EXIT_SYSCALL,  /* the guest executed `syscall`: registers hold the request */
-	VM_EXIT_FAULT,    /* an exception in the guest: see struct vm_fault */
-	VM_EXIT_TIMEOUT,  /* the deadline set by vm_set_deadline passed */
-	VM_EXIT_TICK,     /* a vm_set_tick tick interrupted user code (vm_save_user_state works) */
-	VM_EXIT_ERROR,    /* KVM refused to run the vCPU (bad state, internal error) */
+	VM_EXIT_SYSCALL, /* the guest executed `syscall`: registers hold the request */
+	VM_EXIT_FAULT, /* an exception in the guest: see struct vm_fault */
+	VM_EXIT_TIMEOUT, /* the deadline set by vm_set_deadline passed */
+	VM_EXIT_TICK, /* a vm_set_tick tick interrupted user code (vm_save_user_state works) */
+	VM_EXIT_ERROR, /* KVM refused to run the vCPU (bad state, internal error) */
 };
 
 struct vm_fault {
-	int vector;        /* exception vector, or -1 for a triple fault / shutdown */
-	uint64_t error;    /* error code pushed by the CPU (0 when none) */
-	uint64_t rip;      /* where it happened */
-	uint64_t addr;     /* CR2 for page faults */
+	int vector; /* exception vector, or -1 for a triple fault / shutdown */
+	uint64_t error; /* error code pushed by the CPU (0 when none) */
+	uint64_t rip; /* where it happened */
+	uint64_t addr; /* CR2 for page faults */
 	uint64_t rsp;
 	uint64_t rflags;
-	bool user;         /* in user mode (CPL 3) */
-	const char *what;  /* for VM_EXIT_ERROR: a short reason */
+	bool user; /* in user mode (CPL 3) */
+	const char *what; /* for VM_EXIT_ERROR: a short reason */
 };
 
 /* Runs until the next exit the host must handle. */
@@ -125,7 +125,7 @@ int vm_set_deadline(struct vm *vm, uint64_t deadline_ns);
 struct vm_reset_stats {
 	uint64_t dirty_pages; /* pages restored */
 	uint64_t guest_pages; /* of which the guest wrote first (the rest the host wrote for it) */
-	uint64_t ns;          /* time taken */
+	uint64_t ns; /* time taken */
 };
 int vm_freeze(struct vm *vm);
 int vm_fork(struct vm *tmpl, struct vm **out);
@@ -133,11 +133,11 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st);
 
 /* Cumulative counters, for --verbose and the benchmark. */
 struct vm_stats {
-	uint64_t exits;        /* VM exits handled (KVM_RUN returns) */
+	uint64_t exits; /* VM exits handled (KVM_RUN returns) */
 	uint64_t syscalls;
 	uint64_t faults;
 	uint64_t resets;
-	uint64_t dirty_pages;  /* restored by resets, in total */
+	uint64_t dirty_pages; /* restored by resets, in total */
 };
 const struct vm_stats *vm_stats(const struct vm *vm);
 

@@ -14,27 +14,27 @@
 struct vm {
 	int vm_fd;
 	int vcpu_fd;
-	struct kvm_run *run;   /* the vCPU's shared run page (sync regs live in run->s.regs) */
+	struct kvm_run *run; /* the vCPU's shared run page (sync regs live in run->s.regs) */
 	size_t run_size;
 
-	int mem_fd;            /* memfd backing all guest-physical memory */
-	uint8_t *mem;          /* host address of guest-physical 0 */
-	uint64_t user_size;    /* user range [0, user_size) */
-	uint64_t karea;        /* guest-physical start of the kernel area (= user_size) */
-	uint64_t phys_size;    /* user range + kernel area */
+	int mem_fd; /* memfd backing all guest-physical memory */
+	uint8_t *mem; /* host address of guest-physical 0 */
+	uint64_t user_size; /* user range [0, user_size) */
+	uint64_t karea; /* guest-physical start of the kernel area (= user_size) */
+	uint64_t phys_size; /* user range + kernel area */
 	struct pt pt;
-	unsigned nuser_slots;  /* KVM memory slots 0..n-1 cover the user range by GiB, n the kernel area */
-	uint8_t *slot_on;      /* which slots exist */
+	unsigned nuser_slots; /* KVM memory slots 0..n-1 cover the user range by GiB, n the kernel area */
+	uint8_t *slot_on; /* which slots exist */
 
 	/* What the last exit left: at a syscall or a fault (in the trampoline), a state load
 	 * pending, or interrupted in user mode by a tick. */
 	enum { VM_AT_SYSCALL, VM_AT_FAULT, VM_AT_LOAD, VM_AT_USER } where;
 	uint64_t user_rip, user_rflags, user_rsp; /* user state at the last exception/syscall */
-	bool tlb_flush;        /* PTEs lost rights since the last entry: reload CR3 on resume */
-	bool sregs_unknown;    /* stopped outside the trampoline (timeout, tick, error) */
+	bool tlb_flush; /* PTEs lost rights since the last entry: reload CR3 on resume */
+	bool sregs_unknown; /* stopped outside the trampoline (timeout, tick, error) */
 	uint64_t fs_base;
-	size_t xsave_size;     /* bytes of a KVM_GET_XSAVE(2) image */
-	bool tsc_shared;       /* the vCPU's TSC offset is 0: guest TSC = host TSC (vdso.c) */
+	size_t xsave_size; /* bytes of a KVM_GET_XSAVE(2) image */
+	bool tsc_shared; /* the vCPU's TSC offset is 0: guest TSC = host TSC (vdso.c) */
 	uint32_t tsc_khz;
 
 	struct vm_timer {
@@ -49,23 +49,25 @@ struct vm {
 
 	/* Copy-on-write (cow.c).  A template holds the vCPU state forks start from; a fork
 	 * maps the template's memfd MAP_PRIVATE and remembers what to undo on reset. */
-	struct vm_snapshot *snap;   /* set by vm_freeze */
-	struct vm *tmpl;            /* a fork's template */
-	uint64_t *dirty_bits;       /* a fork's pages written since the last reset, one bit each */
-	uint64_t *dirty_list;       /* the same pages as a list, so reset costs what was written */
+	struct vm_snapshot *snap; /* set by vm_freeze */
+	struct vm *tmpl; /* a fork's template */
+	uint64_t *dirty_bits; /* a fork's pages written since the last reset, one bit each */
+	uint64_t *dirty_list; /* the same pages as a list, so reset costs what was written */
 	size_t ndirty, cap_dirty;
-	size_t ndirty_guest;        /* of those, first written by the guest (the rest: the host) */
+	size_t ndirty_guest; /* of those, first written by the guest (the rest: the host) */
 	struct kvm_dirty_gfn *ring; /* KVM's dirty ring for the vCPU (guest writes) */
 	uint32_t ring_entries, ring_next;
-	struct cow_remap { uint64_t gpa, size; } *remaps; /* host layout changed: restore on reset */
+	struct cow_remap {
+		uint64_t gpa, size;
+	} * remaps; /* host layout changed: restore on reset */
 	size_t nremaps, cap_remaps;
 
 	/* Files mapped copy-on-write over guest memory (filemap.c). */
 	struct file_map {
 		uint64_t gpa, size;
-		int fd;        /* owned (a dup) */
+		int fd; /* owned (a dup) */
 		uint64_t off;
-	} *fmaps;
+	} * fmaps;
 	size_t nfmaps, cap_fmaps;
 };
 

@@ -27,18 +27,17 @@ union image {
 };
 _Static_assert(offsetof(union image, h.ph) == sizeof(Elf64_Ehdr), "phdrs follow the ELF header");
 
-static Elf64_Phdr phdr(uint32_t type, uint32_t flags, uint64_t off, uint64_t vaddr, uint64_t filesz,
-		       uint64_t memsz)
+static Elf64_Phdr phdr(uint32_t type, uint32_t flags, uint64_t off, uint64_t vaddr, uint64_t filesz, uint64_t memsz)
 {
 	return (Elf64_Phdr){
-		.p_type = type,
-		.p_flags = flags,
-		.p_offset = off,
-		.p_vaddr = vaddr,
-		.p_paddr = vaddr,
-		.p_filesz = filesz,
-		.p_memsz = memsz,
-		.p_align = type == PT_LOAD ? 0x1000 : 8,
+	        .p_type = type,
+	        .p_flags = flags,
+	        .p_offset = off,
+	        .p_vaddr = vaddr,
+	        .p_paddr = vaddr,
+	        .p_filesz = filesz,
+	        .p_memsz = memsz,
+	        .p_align = type == PT_LOAD ? 0x1000 : 8,
 	};
 }
 
@@ -91,27 +90,27 @@ static int parse_img(const union image *im, struct elf_info *info, const char **
 	return elf_parse(im->bytes, IMG_SIZE, IMG_SIZE, info, why);
 }
 
-#define CHECK_REJECTED(err, why, want_err, want_why)                                               \
-	do {                                                                                       \
-		ASSERT_EQ(err, want_err);                                                          \
-		TEST_ASSERT((why) && strcmp((why), (want_why)) == 0, "why \"%s\", want \"%s\"",   \
-			    (why) ? (why) : "(null)", (want_why));                                 \
+#define CHECK_REJECTED(err, why, want_err, want_why)                                                                   \
+	do {                                                                                                           \
+		ASSERT_EQ(err, want_err);                                                                              \
+		TEST_ASSERT((why) && strcmp((why), (want_why)) == 0, "why \"%s\", want \"%s\"",                        \
+		            (why) ? (why) : "(null)", (want_why));                                                     \
 	} while (0)
 
 /* Parse the whole image as both header buffer and file, and expect a rejection. */
-#define EXPECT_REJECT(im, want_err, want_why)                                                      \
-	do {                                                                                       \
-		struct elf_info info_;                                                             \
-		const char *why_;                                                                  \
-		int err_ = parse_img((im), &info_, &why_);                                         \
-		CHECK_REJECTED(err_, why_, want_err, want_why);                                    \
+#define EXPECT_REJECT(im, want_err, want_why)                                                                          \
+	do {                                                                                                           \
+		struct elf_info info_;                                                                                 \
+		const char *why_;                                                                                      \
+		int err_ = parse_img((im), &info_, &why_);                                                             \
+		CHECK_REJECTED(err_, why_, want_err, want_why);                                                        \
 	} while (0)
 
-#define EXPECT_ACCEPT(im, info)                                                                    \
-	do {                                                                                       \
-		const char *why_;                                                                  \
-		int err_ = parse_img((im), (info), &why_);                                         \
-		TEST_ASSERT(err_ == 0, "rejected (%d): %s", err_, why_ ? why_ : "(null)");        \
+#define EXPECT_ACCEPT(im, info)                                                                                        \
+	do {                                                                                                           \
+		const char *why_;                                                                                      \
+		int err_ = parse_img((im), (info), &why_);                                                             \
+		TEST_ASSERT(err_ == 0, "rejected (%d): %s", err_, why_ ? why_ : "(null)");                             \
 	} while (0)
 
 /* --- accepted images ------------------------------------------------------------------------ */
@@ -269,8 +268,7 @@ static void test_max_loads(void)
 	ASSERT_EQ(info.nloads, ELF_MAX_LOADS);
 
 	im.h.eh.e_phnum = ELF_MAX_LOADS + 1;
-	im.h.ph[ELF_MAX_LOADS] =
-		phdr(PT_LOAD, PF_R, 0, 0x400000 + ELF_MAX_LOADS * 0x1000ULL, 0x1000, 0x1000);
+	im.h.ph[ELF_MAX_LOADS] = phdr(PT_LOAD, PF_R, 0, 0x400000 + ELF_MAX_LOADS * 0x1000ULL, 0x1000, 0x1000);
 	EXPECT_REJECT(&im, -E2BIG, "too many loadable segments");
 }
 
@@ -389,7 +387,7 @@ static void test_program_header_table(void)
 	/* The table must be inside the buffer, even if the file is longer. */
 	make_exec(&im);
 	CHECK_REJECTED(elf_parse(im.bytes, table_end - 1, IMG_SIZE, &info, &why), why, -ENOEXEC,
-		       "truncated program headers");
+	               "truncated program headers");
 	TEST_ASSERT(elf_parse(im.bytes, table_end, IMG_SIZE, &info, &why) == 0, "%s", why);
 
 	im.h.eh.e_phoff = IMG_SIZE - 100;
@@ -406,7 +404,7 @@ static void test_sizes_mixed_up(void)
 
 	make_exec(&im);
 	CHECK_REJECTED(elf_parse(im.bytes, IMG_SIZE, IMG_SIZE - 1, &info, &why), why, -ENOEXEC,
-		       "header buffer larger than the file");
+	               "header buffer larger than the file");
 	/* A NULL why is allowed: the caller only wants the error. */
 	ASSERT_EQ(elf_parse(im.bytes, 10, 10, &info, NULL), -ENOEXEC);
 }
@@ -535,7 +533,6 @@ static void test_phdr_rejections(void)
 	make_dyn(&im);
 	im.h.ph[5] = im.h.ph[0];
 	EXPECT_REJECT(&im, -ENOEXEC, "more than one PT_PHDR");
-
 }
 
 /* No PT_PHDR and no load maps the table (as `ld -n` makes): Linux runs these, and so do we,
@@ -598,9 +595,8 @@ static void check_real(const char *path, bool must_exist, struct elf_info *info)
 	err = elf_parse(buf, size < 4096 ? size : 4096, size, &head, &why);
 	/* The one thing a short buffer may miss: a PT_INTERP placed late in the file, as in
 	 * libc.so.6 (which is runnable); the loader must then pass more of the file. */
-	TEST_ASSERT(err == 0 || (info->has_interp && why &&
-				 !strcmp(why, "interpreter path beyond the headers read")),
-		    "%s first page rejected (%d): %s", path, err, why ? why : "(null)");
+	TEST_ASSERT(err == 0 || (info->has_interp && why && !strcmp(why, "interpreter path beyond the headers read")),
+	            "%s first page rejected (%d): %s", path, err, why ? why : "(null)");
 	if (err == 0) {
 		ASSERT_EQ(head.nloads, info->nloads);
 		ASSERT_EQ(head.phdr_vaddr, info->phdr_vaddr);
@@ -618,7 +614,7 @@ static void test_real_binaries(void)
 	check_real("/proc/self/exe", true, &info);
 	TEST_ASSERT(info.has_interp && info.interp[0] == '/', "interp \"%s\"", info.interp);
 	TEST_ASSERT(info.phdr_vaddr >= info.min_vaddr && info.phdr_vaddr < info.max_vaddr, "phdr %#llx",
-		    (unsigned long long)info.phdr_vaddr);
+	            (unsigned long long)info.phdr_vaddr);
 
 	/* Its interpreter, and libc: ET_DYN with segments sharing pages. */
 	if (info.has_interp) {

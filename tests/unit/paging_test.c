@@ -65,8 +65,7 @@ static void test_map_one_page(void)
 	/* PML4, PDPT, PD, PT: all from the pool. */
 	ASSERT_EQ(pt_pool_used(&pt), 4 * PAGE_SIZE);
 	uint64_t pml4e = ((uint64_t *)(mem + pt.root))[0];
-	TEST_ASSERT((pml4e & RWU) == RWU, "upper entries permissive: %#llx",
-		    (unsigned long long)pml4e);
+	TEST_ASSERT((pml4e & RWU) == RWU, "upper entries permissive: %#llx", (unsigned long long)pml4e);
 	uint64_t pdpt = pml4e & PTE_ADDR_MASK;
 	TEST_ASSERT(pdpt >= POOL_START && pdpt < POOL_START + 16 * PAGE_SIZE, "PDPT in the pool");
 
@@ -109,8 +108,8 @@ static void check_straddle(uint64_t boundary, uint64_t tables)
 
 static void test_boundaries(void)
 {
-	check_straddle(MIB2, 1 + 1 + 1 + 2);   /* PML4, PDPT, PD, 2 PTs */
-	check_straddle(GIB1, 1 + 1 + 2 + 2);   /* 2 PDs */
+	check_straddle(MIB2, 1 + 1 + 1 + 2); /* PML4, PDPT, PD, 2 PTs */
+	check_straddle(GIB1, 1 + 1 + 2 + 2); /* 2 PDs */
 	check_straddle(GIB512, 1 + 2 + 2 + 2); /* 2 PDPTs */
 	check_straddle(KERNEL_HALF + GIB512 - GIB1, 1 + 1 + 2 + 2);
 }
@@ -148,7 +147,7 @@ static void test_unmap_huge_range_is_fast(void)
 	ASSERT_EQ(pt_pool_used(&pt), PAGE_SIZE);
 
 	/* A few pages scattered over the range; unmapping all of it walks only their tables. */
-	uint64_t vas[] = { 0x1000, GIB1 + 0x5000, GIB512 + MIB2, TIB1 - KIB4 };
+	uint64_t vas[] = {0x1000, GIB1 + 0x5000, GIB512 + MIB2, TIB1 - KIB4};
 	for (size_t i = 0; i < sizeof(vas) / sizeof(vas[0]); i++)
 		ASSERT_EQ(pt_set(&pt, vas[i], 0x100000, KIB4, RWU), 0);
 	uint64_t used = pt_pool_used(&pt);
@@ -195,8 +194,7 @@ static void test_pool_exhaustion(void)
 	setup(&pt, 3);
 	ASSERT_EQ(pt_set(&pt, 0x400000, 0x100000, KIB4, RWU), -ENOMEM);
 	ASSERT_EQ(pt_lookup(&pt, 0x400000), 0);
-	TEST_ASSERT(pt_pool_used(&pt) <= 3 * PAGE_SIZE, "used %llu",
-		    (unsigned long long)pt_pool_used(&pt));
+	TEST_ASSERT(pt_pool_used(&pt) <= 3 * PAGE_SIZE, "used %llu", (unsigned long long)pt_pool_used(&pt));
 }
 
 static void test_kernel_half(void)
@@ -228,17 +226,16 @@ static void test_kernel_half(void)
 static void test_lookup_unmapped(void)
 {
 	struct pt pt;
-	uint64_t vas[] = { 0, 0x1000, 0x400000, GIB1, GIB512, 0x00007ffffffff000ULL, KERNEL_HALF,
-			   0xfffffffffffff000ULL };
+	uint64_t vas[] = {0, 0x1000, 0x400000, GIB1, GIB512, 0x00007ffffffff000ULL, KERNEL_HALF, 0xfffffffffffff000ULL};
 
 	setup(&pt, 16);
 	for (size_t i = 0; i < sizeof(vas) / sizeof(vas[0]); i++)
 		ASSERT_EQ(pt_lookup(&pt, vas[i]), 0);
 	ASSERT_EQ(pt_pool_used(&pt), PAGE_SIZE); /* lookups allocate nothing */
 	ASSERT_EQ(pt_set(&pt, 0x400000, 0x100000, KIB4, RWU), 0);
-	ASSERT_EQ(pt_lookup(&pt, 0x3ff000), 0);          /* same PT */
-	ASSERT_EQ(pt_lookup(&pt, 0x200000), 0);          /* same PD, no PT */
-	ASSERT_EQ(pt_lookup(&pt, GIB1 + 0x400000), 0);   /* same PDPT, no PD */
+	ASSERT_EQ(pt_lookup(&pt, 0x3ff000), 0); /* same PT */
+	ASSERT_EQ(pt_lookup(&pt, 0x200000), 0); /* same PD, no PT */
+	ASSERT_EQ(pt_lookup(&pt, GIB1 + 0x400000), 0); /* same PDPT, no PD */
 	ASSERT_EQ(pt_lookup(&pt, GIB512 + 0x400000), 0); /* no PDPT */
 	ASSERT_EQ(pt_pool_used(&pt), 4 * PAGE_SIZE);
 }

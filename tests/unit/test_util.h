@@ -14,9 +14,9 @@
 #include <stdio.h>
 
 struct test_state {
-	int passed, failed;   /* tests, counted by RUN_TEST */
-	int assert_failures;  /* failed assertions so far, in any test */
-	const char *current;  /* name of the running test, NULL outside RUN_TEST */
+	int passed, failed; /* tests, counted by RUN_TEST */
+	int assert_failures; /* failed assertions so far, in any test */
+	const char *current; /* name of the running test, NULL outside RUN_TEST */
 };
 
 /* One instance per test binary, wherever the header is included from. */
@@ -26,8 +26,7 @@ static inline struct test_state *test_state(void)
 	return &state;
 }
 
-__attribute__((format(printf, 3, 4)))
-static inline void test_fail(const char *file, int line, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static inline void test_fail(const char *file, int line, const char *fmt, ...)
 {
 	struct test_state *s = test_state();
 	va_list ap;
@@ -41,22 +40,19 @@ static inline void test_fail(const char *file, int line, const char *fmt, ...)
 }
 
 /* TEST_ASSERT(cond, fmt, ...): the message says what was being checked. */
-#define TEST_ASSERT(cond, fmt, ...)                                                         \
-	do {                                                                                \
-		if (!(cond))                                                                \
-			test_fail(__FILE__, __LINE__, "assertion '%s' failed: " fmt, #cond, \
-				  ##__VA_ARGS__);                                           \
+#define TEST_ASSERT(cond, fmt, ...)                                                                                    \
+	do {                                                                                                           \
+		if (!(cond))                                                                                           \
+			test_fail(__FILE__, __LINE__, "assertion '%s' failed: " fmt, #cond, ##__VA_ARGS__);            \
 	} while (0)
 
 /* ASSERT_EQ(a, b): integers (or pointers), each evaluated once, shown in decimal and hex. */
-#define ASSERT_EQ(a, b)                                                                     \
-	do {                                                                                \
-		long long test_a_ = (long long)(a), test_b_ = (long long)(b);               \
-		if (test_a_ != test_b_)                                                     \
-			test_fail(__FILE__, __LINE__,                                       \
-				  "%s == %s failed: %lld (%#llx) != %lld (%#llx)", #a, #b,  \
-				  test_a_, (unsigned long long)test_a_, test_b_,            \
-				  (unsigned long long)test_b_);                             \
+#define ASSERT_EQ(a, b)                                                                                                \
+	do {                                                                                                           \
+		long long test_a_ = (long long)(a), test_b_ = (long long)(b);                                          \
+		if (test_a_ != test_b_)                                                                                \
+			test_fail(__FILE__, __LINE__, "%s == %s failed: %lld (%#llx) != %lld (%#llx)", #a, #b,         \
+			          test_a_, (unsigned long long)test_a_, test_b_, (unsigned long long)test_b_);         \
 	} while (0)
 
 static inline void test_run(const char *name, void (*fn)(void))

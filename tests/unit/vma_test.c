@@ -12,31 +12,35 @@
 #define PG 4096ULL
 #define RW (PROT_READ | PROT_WRITE)
 
-static struct vma mk(uint64_t start_pg, uint64_t end_pg, int prot, enum vma_kind kind,
-		     uint64_t offset, uint64_t ino)
+static struct vma mk(uint64_t start_pg, uint64_t end_pg, int prot, enum vma_kind kind, uint64_t offset, uint64_t ino)
 {
-	return (struct vma){ .start = start_pg * PG, .end = end_pg * PG, .prot = prot,
-			     .flags = MAP_PRIVATE, .kind = kind, .offset = offset, .ino = ino };
+	return (struct vma){.start = start_pg * PG,
+	                    .end = end_pg * PG,
+	                    .prot = prot,
+	                    .flags = MAP_PRIVATE,
+	                    .kind = kind,
+	                    .offset = offset,
+	                    .ino = ino};
 }
 
 /* Asserts the list is exactly `n` mappings with these page bounds and prots. */
-#define EXPECT_LIST(mm, ...)                                                                \
-	do {                                                                                \
-		const int want_[][3] = { __VA_ARGS__ };                                     \
-		size_t n_ = sizeof(want_) / sizeof(want_[0]);                               \
-		ASSERT_EQ((mm)->len, n_);                                                   \
-		for (size_t k_ = 0; k_ < n_ && k_ < (mm)->len; k_++) {                      \
-			ASSERT_EQ((mm)->v[k_].start, want_[k_][0] * PG);                    \
-			ASSERT_EQ((mm)->v[k_].end, want_[k_][1] * PG);                      \
-			ASSERT_EQ((mm)->v[k_].prot, want_[k_][2]);                          \
-		}                                                                           \
+#define EXPECT_LIST(mm, ...)                                                                                           \
+	do {                                                                                                           \
+		const int want_[][3] = {__VA_ARGS__};                                                                  \
+		size_t n_ = sizeof(want_) / sizeof(want_[0]);                                                          \
+		ASSERT_EQ((mm)->len, n_);                                                                              \
+		for (size_t k_ = 0; k_ < n_ && k_ < (mm)->len; k_++) {                                                 \
+			ASSERT_EQ((mm)->v[k_].start, want_[k_][0] * PG);                                               \
+			ASSERT_EQ((mm)->v[k_].end, want_[k_][1] * PG);                                                 \
+			ASSERT_EQ((mm)->v[k_].prot, want_[k_][2]);                                                     \
+		}                                                                                                      \
 	} while (0)
 
 static void test_insert_disjoint(void)
 {
 	struct mm mm;
 	struct vma a = mk(30, 40, PROT_READ, VMA_ANON, 0, 1), b = mk(10, 20, RW, VMA_ANON, 0, 2),
-		   c = mk(50, 60, PROT_EXEC, VMA_ANON, 0, 3);
+	           c = mk(50, 60, PROT_EXEC, VMA_ANON, 0, 3);
 
 	vma_init(&mm, 256 * PG);
 	ASSERT_EQ(mm.mmap_top, 256 * PG);
@@ -45,7 +49,7 @@ static void test_insert_disjoint(void)
 	ASSERT_EQ(vma_insert(&mm, &a), 0);
 	ASSERT_EQ(vma_insert(&mm, &b), 0);
 	ASSERT_EQ(vma_insert(&mm, &c), 0);
-	EXPECT_LIST(&mm, { 10, 20, RW }, { 30, 40, PROT_READ }, { 50, 60, PROT_EXEC });
+	EXPECT_LIST(&mm, {10, 20, RW}, {30, 40, PROT_READ}, {50, 60, PROT_EXEC});
 	ASSERT_EQ(vma_find(&mm, 10 * PG)->ino, 2);
 	ASSERT_EQ(vma_find(&mm, 20 * PG - 1)->ino, 2);
 	ASSERT_EQ(vma_find(&mm, 20 * PG), NULL);
@@ -59,22 +63,20 @@ static void test_insert_disjoint(void)
 static void test_insert_overlapping(void)
 {
 	struct mm mm;
-	struct vma f = mk(10, 20, PROT_READ, VMA_FILE, 0x10000, 1),
-		   a = mk(15, 25, RW, VMA_ANON, 0, 2), b = mk(12, 13, PROT_EXEC, VMA_ANON, 0, 3),
-		   all = mk(5, 30, PROT_NONE, VMA_ANON, 0, 4);
+	struct vma f = mk(10, 20, PROT_READ, VMA_FILE, 0x10000, 1), a = mk(15, 25, RW, VMA_ANON, 0, 2),
+	           b = mk(12, 13, PROT_EXEC, VMA_ANON, 0, 3), all = mk(5, 30, PROT_NONE, VMA_ANON, 0, 4);
 
 	vma_init(&mm, 256 * PG);
 	ASSERT_EQ(vma_insert(&mm, &f), 0);
 	ASSERT_EQ(vma_insert(&mm, &a), 0); /* cuts the file mapping's tail */
-	EXPECT_LIST(&mm, { 10, 15, PROT_READ }, { 15, 25, RW });
+	EXPECT_LIST(&mm, {10, 15, PROT_READ}, {15, 25, RW});
 	ASSERT_EQ(vma_insert(&mm, &b), 0); /* splits it */
-	EXPECT_LIST(&mm, { 10, 12, PROT_READ }, { 12, 13, PROT_EXEC }, { 13, 15, PROT_READ },
-		    { 15, 25, RW });
+	EXPECT_LIST(&mm, {10, 12, PROT_READ}, {12, 13, PROT_EXEC}, {13, 15, PROT_READ}, {15, 25, RW});
 	ASSERT_EQ(mm.v[0].offset, 0x10000);
 	ASSERT_EQ(mm.v[2].offset, 0x10000 + 3 * PG);
 	ASSERT_EQ(mm.v[2].ino, 1);
 	ASSERT_EQ(vma_insert(&mm, &all), 0); /* replaces everything */
-	EXPECT_LIST(&mm, { 5, 30, PROT_NONE });
+	EXPECT_LIST(&mm, {5, 30, PROT_NONE});
 	ASSERT_EQ(mm.v[0].ino, 4);
 	vma_fini(&mm);
 }
@@ -89,7 +91,7 @@ static void test_remove(void)
 	ASSERT_EQ(vma_insert(&mm, &f), 0);
 	ASSERT_EQ(vma_insert(&mm, &an), 0);
 	ASSERT_EQ(vma_remove(&mm, 12 * PG, 15 * PG), 0);
-	EXPECT_LIST(&mm, { 10, 12, PROT_READ }, { 15, 20, PROT_READ }, { 30, 40, RW });
+	EXPECT_LIST(&mm, {10, 12, PROT_READ}, {15, 20, PROT_READ}, {30, 40, RW});
 	ASSERT_EQ(mm.v[0].offset, 0x100000);
 	ASSERT_EQ(mm.v[1].offset, 0x100000 + 5 * PG);
 	ASSERT_EQ(vma_remove(&mm, 32 * PG, 33 * PG), 0);
@@ -98,11 +100,10 @@ static void test_remove(void)
 	ASSERT_EQ(vma_remove(&mm, 100 * PG, 200 * PG), 0);
 	ASSERT_EQ(vma_remove(&mm, 16 * PG, 16 * PG), 0);
 	ASSERT_EQ(vma_remove(&mm, 17 * PG, 16 * PG), 0);
-	EXPECT_LIST(&mm, { 10, 12, PROT_READ }, { 15, 20, PROT_READ }, { 30, 32, RW },
-		    { 33, 40, RW });
+	EXPECT_LIST(&mm, {10, 12, PROT_READ}, {15, 20, PROT_READ}, {30, 32, RW}, {33, 40, RW});
 	/* Spanning many: head of the first and tail of the last survive. */
 	ASSERT_EQ(vma_remove(&mm, 11 * PG, 35 * PG), 0);
-	EXPECT_LIST(&mm, { 10, 11, PROT_READ }, { 35, 40, RW });
+	EXPECT_LIST(&mm, {10, 11, PROT_READ}, {35, 40, RW});
 	ASSERT_EQ(vma_remove(&mm, 0, 256 * PG), 0);
 	ASSERT_EQ(mm.len, 0);
 	vma_fini(&mm);
@@ -111,13 +112,12 @@ static void test_remove(void)
 static void test_protect_and_covered(void)
 {
 	struct mm mm;
-	struct vma f = mk(10, 20, RW, VMA_FILE, 0x2000, 1),
-		   g = mk(20, 25, PROT_READ, VMA_ANON, 0, 2);
+	struct vma f = mk(10, 20, RW, VMA_FILE, 0x2000, 1), g = mk(20, 25, PROT_READ, VMA_ANON, 0, 2);
 
 	vma_init(&mm, 256 * PG);
 	ASSERT_EQ(vma_insert(&mm, &f), 0);
 	ASSERT_EQ(vma_protect(&mm, 12 * PG, 15 * PG, PROT_READ), 0);
-	EXPECT_LIST(&mm, { 10, 12, RW }, { 12, 15, PROT_READ }, { 15, 20, RW });
+	EXPECT_LIST(&mm, {10, 12, RW}, {12, 15, PROT_READ}, {15, 20, RW});
 	ASSERT_EQ(mm.v[1].offset, 0x2000 + 2 * PG);
 	ASSERT_EQ(mm.v[2].offset, 0x2000 + 5 * PG);
 	ASSERT_EQ(mm.v[2].kind, VMA_FILE);
@@ -130,13 +130,13 @@ static void test_protect_and_covered(void)
 	TEST_ASSERT(!vma_covered(&mm, 30 * PG, 31 * PG), "past all");
 	/* Across pieces and mappings. */
 	ASSERT_EQ(vma_protect(&mm, 11 * PG, 22 * PG, PROT_NONE), 0);
-	EXPECT_LIST(&mm, { 10, 11, RW }, { 11, 12, PROT_NONE }, { 12, 15, PROT_NONE },
-		    { 15, 20, PROT_NONE }, { 20, 22, PROT_NONE }, { 22, 25, PROT_READ });
+	EXPECT_LIST(&mm, {10, 11, RW}, {11, 12, PROT_NONE}, {12, 15, PROT_NONE}, {15, 20, PROT_NONE},
+	            {20, 22, PROT_NONE}, {22, 25, PROT_READ});
 	/* Over a hole: -ENOMEM, nothing changed. */
 	ASSERT_EQ(vma_protect(&mm, 20 * PG, 30 * PG, RW), -ENOMEM);
 	ASSERT_EQ(vma_protect(&mm, 5 * PG, 11 * PG, RW), -ENOMEM);
-	EXPECT_LIST(&mm, { 10, 11, RW }, { 11, 12, PROT_NONE }, { 12, 15, PROT_NONE },
-		    { 15, 20, PROT_NONE }, { 20, 22, PROT_NONE }, { 22, 25, PROT_READ });
+	EXPECT_LIST(&mm, {10, 11, RW}, {11, 12, PROT_NONE}, {12, 15, PROT_NONE}, {15, 20, PROT_NONE},
+	            {20, 22, PROT_NONE}, {22, 25, PROT_READ});
 	vma_fini(&mm);
 }
 
@@ -145,7 +145,7 @@ static void test_find_free(void)
 	struct mm mm;
 	uint64_t out = 0;
 	struct vma a = mk(190, 200, RW, VMA_ANON, 0, 1), b = mk(100, 150, RW, VMA_ANON, 0, 2),
-		   c = mk(152, 190, RW, VMA_ANON, 0, 3), low = mk(16, 100, RW, VMA_ANON, 0, 4);
+	           c = mk(152, 190, RW, VMA_ANON, 0, 3), low = mk(16, 100, RW, VMA_ANON, 0, 4);
 
 	vma_init(&mm, 256 * PG);
 	mm.mmap_top = 200 * PG;
@@ -252,10 +252,8 @@ static bool check_against_model(const struct mm *mm, const struct page_model *m)
 
 	for (size_t i = 0; i < mm->len; i++) {
 		const struct vma *v = &mm->v[i];
-		TEST_ASSERT(v->start < v->end && v->start % PG == 0 && v->end % PG == 0 &&
-				    v->end <= NPAGES * PG,
-			    "vma %zu bounds %#llx-%#llx", i, (unsigned long long)v->start,
-			    (unsigned long long)v->end);
+		TEST_ASSERT(v->start < v->end && v->start % PG == 0 && v->end % PG == 0 && v->end <= NPAGES * PG,
+		            "vma %zu bounds %#llx-%#llx", i, (unsigned long long)v->start, (unsigned long long)v->end);
 		if (i > 0)
 			TEST_ASSERT(mm->v[i - 1].end <= v->start, "vma %zu overlaps/unsorted", i);
 	}
@@ -278,8 +276,8 @@ static bool check_against_model(const struct mm *mm, const struct page_model *m)
 }
 
 /* The expected vma_find_free result: the hint if usable, else the highest fit below top. */
-static int model_find_free(const struct page_model *m, uint64_t hint_pg, uint64_t size_pg,
-			   uint64_t align_pg, uint64_t lo_pg, uint64_t top_pg, uint64_t *out_pg)
+static int model_find_free(const struct page_model *m, uint64_t hint_pg, uint64_t size_pg, uint64_t align_pg,
+                           uint64_t lo_pg, uint64_t top_pg, uint64_t *out_pg)
 {
 	if (hint_pg && hint_pg >= lo_pg && hint_pg % align_pg == 0 && hint_pg + size_pg <= NPAGES &&
 	    model_free(m, hint_pg, hint_pg + size_pg)) {
@@ -322,8 +320,7 @@ static void random_against_model(uint64_t top_pg)
 			struct vma v = mk(a, b, prot, kind, off, next_ino);
 			ASSERT_EQ(vma_insert(&mm, &v), 0);
 			for (uint64_t p = a; p < b; p++)
-				m[p] = (struct page_model){ next_ino, prot, kind,
-							    off + (p - a) * PG };
+				m[p] = (struct page_model){next_ino, prot, kind, off + (p - a) * PG};
 			next_ino++;
 			break;
 		}
@@ -346,8 +343,7 @@ static void random_against_model(uint64_t top_pg)
 			uint64_t size = 1 + random() % 24, align = random() % 2 ? 1 : 4;
 			uint64_t hint = random() % 3 ? 0 : random() % NPAGES, lo = random() % 32;
 			uint64_t got = 0, want = 0;
-			int rc =
-				vma_find_free(&mm, hint * PG, size * PG, align * PG, lo * PG, &got);
+			int rc = vma_find_free(&mm, hint * PG, size * PG, align * PG, lo * PG, &got);
 			int wrc = model_find_free(m, hint, size, align, lo, top_pg, &want);
 			ASSERT_EQ(rc, wrc);
 			if (rc == 0 && wrc == 0)
@@ -357,7 +353,7 @@ static void random_against_model(uint64_t top_pg)
 		}
 		if (test_state()->assert_failures != before || !check_against_model(&mm, m)) {
 			TEST_ASSERT(0, "diverged at op %d (seed 12345, top %llu pages)", op,
-				    (unsigned long long)top_pg);
+			            (unsigned long long)top_pg);
 			break;
 		}
 	}
