@@ -11,7 +11,7 @@ int main(int argc, char **argv)
 {
 	struct utsname u;
 	uname(&u);
-	printf("hello from a KVM guest with no kernel (%s %s), pid %d\n", u.sysname, u.machine, getpid());
+	printf("hello from %s %s, pid %d\n", u.sysname, u.machine, getpid());
 	for (int i = 0; i < argc; i++)
 		printf("  argv[%d] = %s\n", i, argv[i]);
 	size_t n = 1 << 20;
