@@ -428,18 +428,14 @@ long sys_rt_tgsigqueueinfo(struct proc *p, const struct sys_args *a)
 	return queue_info(p, find_thread(p, (int)a->a[1]), (int)a->a[2], a->a[3]);
 }
 
-/* rt_sigsuspend: wait with a temporary mask until a signal is delivered.  The only sender
- * that can come while every thread waits is the interval timer; with none armed and no
- * other thread, this sleeps until the execution deadline, as Linux would forever. */
-long sys_rt_sigsuspend(struct proc *p, const struct sys_args *a)
+/* rt_sigsuspend and pause: wait with `mask` as the thread's mask until a signal it does not
+ * block is pending; the handler then returns to the mask from before (suspend_mask).  The
+ * only sender that can come while every thread waits is the interval timer; with none
+ * armed and no other thread, this sleeps until the execution deadline, as Linux would
+ * forever. */
+static long suspend_with(struct proc *p, uint64_t mask)
 {
 	struct thread *t = p->cur;
-	uint64_t mask;
-	if (a->a[1] != sizeof(uint64_t))
-		return -EINVAL;
-	int err = copy_from_guest(p, &mask, a->a[0], sizeof(mask));
-	if (err)
-		return err;
 	t->suspend_mask = t->sigmask;
 	t->suspend_saved = true;
 	t->sigmask = mask & ~UNBLOCKABLE;
@@ -464,31 +460,19 @@ long sys_rt_sigsuspend(struct proc *p, const struct sys_args *a)
 	return -EINTR; /* the signal is delivered on the way out, with the temporary mask */
 }
 
+long sys_rt_sigsuspend(struct proc *p, const struct sys_args *a)
+{
+	uint64_t mask;
+	if (a->a[1] != sizeof(uint64_t))
+		return -EINVAL;
+	int err = copy_from_guest(p, &mask, a->a[0], sizeof(mask));
+	return err ? err : suspend_with(p, mask);
+}
+
+/* pause is sigsuspend with the current mask. */
 long sys_pause(struct proc *p, const struct sys_args *a)
 {
-	/* pause is sigsuspend with the current mask. */
-	struct thread *t = p->cur;
-	t->suspend_mask = t->sigmask;
-	t->suspend_saved = true;
-	while (!(t->pending & ~t->sigmask)) {
-		uint64_t now = vm_now_ns();
-		if (itimer_fire(p, now))
-			continue;
-		if (sched_others_alive(p)) {
-			t->deadline_ns = p->itimer_ns;
-			t->timeout_result = -EINTR;
-			return sched_block_current(p, T_SLEEP, -EINTR);
-		}
-		if (!p->itimer_ns) {
-			pause();
-			return -EINTR;
-		}
-		struct timespec ts = {(time_t)((p->itimer_ns - now) / 1000000000ULL),
-		                      (long)((p->itimer_ns - now) % 1000000000ULL)};
-		if (nanosleep(&ts, NULL) < 0)
-			return -EINTR;
-	}
-	return -EINTR;
+	return suspend_with(p, p->cur->sigmask);
 }
 
 /* --- the real-time interval timer (setitimer ITIMER_REAL, alarm): SIGALRM on expiry ---- */
