@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fsutil.h"
 #define CHECK CHECK_FRESH_ERRNO
 #define DENIED(call) CHECK((call) < 0 && errno == EACCES)
 
@@ -43,16 +44,6 @@ static const char *at(const char *rel)
     return b;
 }
 
-static int put(const char *path, const char *text)
-{
-    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    close(fd);
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 static int reads(const char *path, const char *want)
 {
     char buf[256];
@@ -62,28 +53,6 @@ static int reads(const char *path, const char *want)
     ssize_t n = read(fd, buf, sizeof buf);
     close(fd);
     return n == (ssize_t)strlen(want) && memcmp(buf, want, (size_t)n) == 0 ? 0 : -1;
-}
-
-static void rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        for (struct dirent *de; d && (de = readdir(d));) {
-            char sub[4096];
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-                snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-                rm_rf(sub);
-            }
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
 }
 
 static void setup(void)
