@@ -63,7 +63,7 @@ static void *worker_main(void *arg)
 	proc_set_mode(p, w->cfg->ephemeral ? PROC_MODE_EPHEMERAL : PROC_MODE_SERVE);
 	proc_set_request_limit(p, (uint64_t)(w->cfg->max_request_time * 1e9));
 	for (;;) {
-		uint64_t exits = proc_vm_stats(p)->exits;
+		struct vm_stats before = *proc_vm_stats(p);
 		enum proc_end end = proc_run(p, 0);
 		char buf[256];
 		const char *why = end_reason(p, end, buf, sizeof(buf));
@@ -77,12 +77,13 @@ static void *worker_main(void *arg)
 		}
 		if (w->cfg->verbose)
 			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu) in %llu us; %llu VM "
-			        "exits this request",
+			        "exits this request, %llu us in the guest",
 			        w->id, (unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
 			        (unsigned long long)st.guest_pages,
 			        (unsigned long long)(st.dirty_pages - st.guest_pages),
 			        (unsigned long long)(st.ns / 1000),
-			        (unsigned long long)(proc_vm_stats(p)->exits - exits));
+			        (unsigned long long)(proc_vm_stats(p)->exits - before.exits),
+			        (unsigned long long)((proc_vm_stats(p)->guest_ns - before.guest_ns) / 1000));
 	}
 	return NULL;
 }

@@ -40,6 +40,7 @@
 #include <sys/un.h>
 
 #include "sys/policy_impl.h"
+#include "util/array.h"
 #include "util/log.h"
 
 struct net_rule {
@@ -69,14 +70,8 @@ struct net_addr {
 
 static int push_rule(struct rule_list *l, const struct net_rule *r)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct net_rule *nr = realloc(l->r, cap * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		l->r = nr;
-		l->cap = cap;
-	}
+	if (ARRAY_RESERVE(l->r, l->cap, l->n + 1, 8))
+		return -ENOMEM;
 	l->r[l->n++] = *r;
 	return 0;
 }

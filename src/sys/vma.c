@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sys/mm.h"
+#include "util/array.h"
 
 void vma_init(struct mm *mm, uint64_t user_size)
 {
@@ -49,17 +50,7 @@ const struct vma *vma_find(const struct mm *mm, uint64_t addr)
 
 static int reserve(struct mm *mm, size_t extra)
 {
-	if (mm->len + extra <= mm->cap)
-		return 0;
-	size_t cap = mm->cap ? mm->cap * 2 : 64;
-	while (cap < mm->len + extra)
-		cap *= 2;
-	struct vma *v = realloc(mm->v, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	mm->v = v;
-	mm->cap = cap;
-	return 0;
+	return ARRAY_RESERVE(mm->v, mm->cap, mm->len + extra, 64);
 }
 
 /* The part of v at or above `at`, with the file offset moved along. */

@@ -22,6 +22,7 @@
 #include "vmm/abi.h"
 #include "vmm/layout.h"
 #include "vmm/vmm_impl.h"
+#include "util/array.h"
 
 struct vm_snapshot {
 	struct kvm_regs regs;
@@ -202,30 +203,18 @@ int cow_discard(struct vm *vm, uint64_t gpa, uint64_t size)
 
 int cow_note_remap(struct vm *vm, uint64_t gpa, uint64_t size)
 {
-	if (vm->nremaps == vm->cap_remaps) {
-		size_t cap = vm->cap_remaps ? vm->cap_remaps * 2 : 16;
-		struct cow_remap *r = realloc(vm->remaps, cap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		vm->remaps = r;
-		vm->cap_remaps = cap;
-	}
+	if (ARRAY_RESERVE(vm->remaps, vm->cap_remaps, vm->nremaps + 1, 16))
+		return -ENOMEM;
 	vm->remaps[vm->nremaps++] = (struct cow_remap){gpa, size};
 	return 0;
 }
 
 void cow_dirty_page(struct vm *vm, uint64_t pg)
 {
-	if (vm->ndirty == vm->cap_dirty) {
-		size_t cap = vm->cap_dirty ? vm->cap_dirty * 2 : 1024;
-		uint64_t *l = realloc(vm->dirty_list, cap * sizeof(*l));
-		if (!l)
-			return; /* the bit below still gets it reset: see vm_reset's fallback */
-		vm->dirty_list = l;
-		vm->cap_dirty = cap;
-	}
 	vm->dirty_bits[pg / 64] |= 1ULL << (pg % 64);
-	vm->dirty_list[vm->ndirty++] = pg;
+	/* Out of memory: the bit above still gets it reset (see vm_reset's fallback). */
+	if (ARRAY_RESERVE(vm->dirty_list, vm->cap_dirty, vm->ndirty + 1, 1024) == 0)
+		vm->dirty_list[vm->ndirty++] = pg;
 }
 
 int cow_harvest(struct vm *vm)

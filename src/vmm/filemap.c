@@ -18,6 +18,7 @@
 
 #include "vmm/abi.h"
 #include "vmm/vmm_impl.h"
+#include "util/array.h"
 
 /* What guest memory shows where nothing is overlaid: the memfd (the template's own, or a
  * fork's private view of it). */
@@ -38,14 +39,8 @@ static int map_file(struct vm *vm, uint64_t gpa, uint64_t size, int fd, uint64_t
 
 static int fmap_push(struct vm *vm, struct file_map m)
 {
-	if (vm->nfmaps == vm->cap_fmaps) {
-		size_t cap = vm->cap_fmaps ? vm->cap_fmaps * 2 : 16;
-		struct file_map *v = realloc(vm->fmaps, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		vm->fmaps = v;
-		vm->cap_fmaps = cap;
-	}
+	if (ARRAY_RESERVE(vm->fmaps, vm->cap_fmaps, vm->nfmaps + 1, 16))
+		return -ENOMEM;
 	vm->fmaps[vm->nfmaps++] = m;
 	return 0;
 }

@@ -241,7 +241,9 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 	t_run = vm->run;
 	prepare_entry(vm);
 	for (;;) {
+		uint64_t entered = vm_now_ns();
 		int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		vm->stats.guest_ns += vm_now_ns() - entered;
 		vm->stats.exits++;
 		if (r < 0) {
 			if (errno != EINTR && errno != EAGAIN) {

@@ -134,6 +134,7 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st);
 /* Cumulative counters, for --verbose and the benchmark. */
 struct vm_stats {
 	uint64_t exits; /* VM exits handled (KVM_RUN returns) */
+	uint64_t guest_ns; /* time inside KVM_RUN: guest code and the exits the kernel handles */
 	uint64_t syscalls;
 	uint64_t faults;
 	uint64_t resets;
