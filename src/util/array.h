@@ -10,23 +10,23 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define ARRAY_RESERVE(v, cap, need, first)                                                         \
-	({                                                                                         \
-		int array_err_ = 0;                                                                \
-		size_t array_need_ = (need);                                                       \
-		if (array_need_ > (cap)) {                                                         \
-			size_t array_cap_ = (cap) ? (cap) : (first);                               \
-			while (array_cap_ < array_need_)                                           \
-				array_cap_ *= 2;                                                   \
-			typeof(v) array_v_ = realloc((v), array_cap_ * sizeof(*(v)));              \
-			if (array_v_) {                                                            \
-				(v) = array_v_;                                                    \
-				(cap) = array_cap_;                                                \
-			} else {                                                                   \
-				array_err_ = -ENOMEM;                                              \
-			}                                                                          \
-		}                                                                                  \
-		array_err_;                                                                        \
+#define ARRAY_RESERVE(v, cap, need, first)                                                                             \
+	({                                                                                                             \
+		int array_err_ = 0;                                                                                    \
+		size_t array_need_ = (need);                                                                           \
+		if (array_need_ > (cap)) {                                                                             \
+			size_t array_cap_ = (cap) ? (cap) : (first);                                                   \
+			while (array_cap_ < array_need_)                                                               \
+				array_cap_ *= 2;                                                                       \
+			typeof(v) array_v_ = realloc((v), array_cap_ * sizeof(*(v)));                                  \
+			if (array_v_) {                                                                                \
+				(v) = array_v_;                                                                        \
+				(cap) = array_cap_;                                                                    \
+			} else {                                                                                       \
+				array_err_ = -ENOMEM;                                                                  \
+			}                                                                                              \
+		}                                                                                                      \
+		array_err_;                                                                                            \
 	})
 
 #endif
