@@ -76,11 +76,12 @@ static void *worker_main(void *arg)
 			exit(1);
 		}
 		if (w->cfg->verbose)
-			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu) in %llu us; %llu VM "
-			        "exits this request, %llu us in the guest",
+			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
+			        "us; "
+			        "%llu VM exits this request, %llu us in the guest",
 			        w->id, (unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
 			        (unsigned long long)st.guest_pages,
-			        (unsigned long long)(st.dirty_pages - st.guest_pages),
+			        (unsigned long long)(st.dirty_pages - st.guest_pages), (unsigned long long)st.hot_pages,
 			        (unsigned long long)(st.ns / 1000),
 			        (unsigned long long)(proc_vm_stats(p)->exits - before.exits),
 			        (unsigned long long)((proc_vm_stats(p)->guest_ns - before.guest_ns) / 1000));

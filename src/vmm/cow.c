@@ -3,12 +3,22 @@
  * The template's guest memory is a memfd it mapped MAP_SHARED.  A fork maps the same memfd
  * MAP_PRIVATE: its first write to a page is an ordinary copy-on-write fault that KVM and
  * the host kernel resolve without leaving the kernel, so a fork costs the pages it
- * writes.  Reset drops exactly those pages with MADV_DONTNEED (the mapping reads the
- * template again): the pages the guest wrote come from KVM's dirty ring, the ones the
- * host wrote on its behalf (syscall results, page tables) from cow_mark; both feed one
- * list, so reset time follows the pages written, not the size of the program.  Ranges the fork unmapped were replaced by
- * fresh anonymous memory (so they read as zero, not as the template); reset maps the
- * memfd back over them.  See docs/design.md for the alternatives and why not them.
+ * writes.  Reset puts back exactly those pages: the ones the guest wrote come from KVM's
+ * dirty bitmaps, the ones the host wrote on its behalf (syscall results, page tables) from
+ * cow_mark; both feed one list, so reset time follows the pages written, not the size of
+ * the program.  Ranges the fork unmapped were replaced by fresh anonymous memory (so they
+ * read as zero, not as the template); reset maps the memfd back over them.
+ *
+ * Hot pages.  Tracking a page costs a write-protection fault at its first write after
+ * each reset (KVM's dirty logging), and re-protecting it costs again at reset.  A request
+ * handler writes mostly the same pages every time (its stacks, the allocator's heads, the
+ * runtime's bookkeeping), so a page written in two resets in a row is left writable: KVM
+ * keeps reporting it dirty (manual protection, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, means
+ * reading the log does not protect again; KVM_CLEAR_DIRTY_LOG protects the pages reset
+ * chooses), and every reset copies it back from the template whether or not it was
+ * written, a 4 KiB copy instead of a fault.  Every HOT_ROUNDS resets, or when the set
+ * grows past HOT_MAX pages, the whole set is protected again and relearned.  See
+ * docs/design.md for the alternatives and why not them.
  */
 #define VMM_INTERNAL
 #include <errno.h>
@@ -120,30 +130,19 @@ static int map_private(struct vm *vm)
 	return err;
 }
 
-/* KVM's dirty ring: each page the guest writes is pushed as (slot, offset), so reset costs
- * what was written rather than a scan of the whole address space (KVM_GET_DIRTY_LOG). */
-#define RING_ENTRIES 4096
-static int enable_ring(struct vm *vm)
+/* Dirty logging with manual protection where KVM has it (Linux 5.8); without, reading
+ * a slot's log protects every page it reports again and nothing becomes hot. */
+static int enable_dirty_log(struct vm *vm)
 {
-	struct kvm_enable_cap cap = {.cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL};
-	if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, cap.cap) <= 0)
-		cap.cap = KVM_CAP_DIRTY_LOG_RING;
-	cap.args[0] = RING_ENTRIES * sizeof(struct kvm_dirty_gfn);
-	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
-		return -errno;
-	vm->ring_entries = RING_ENTRIES;
-	return 0;
-}
-
-static int map_ring(struct vm *vm)
-{
-	vm->ring = mmap(NULL, vm->ring_entries * sizeof(struct kvm_dirty_gfn), PROT_READ | PROT_WRITE, MAP_SHARED,
-	                vm->vcpu_fd, (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * PAGE_SIZE);
-	if (vm->ring == MAP_FAILED) {
-		vm->ring = NULL;
-		return -errno;
-	}
-	return 0;
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+	                             .args = {KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}};
+	vm->manual_protect =
+	        ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, cap.cap) > 0 && ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+	size_t words = (GMEM_SLOT_SIZE / PAGE_SIZE + 63) / 64, pages = vm->phys_size / PAGE_SIZE;
+	vm->log_bits = malloc(words * sizeof(uint64_t));
+	vm->hot_bits = calloc((pages + 63) / 64, sizeof(uint64_t));
+	vm->prev_bits = calloc((pages + 63) / 64, sizeof(uint64_t));
+	return vm->log_bits && vm->hot_bits && vm->prev_bits ? 0 : -ENOMEM;
 }
 
 int vm_fork(struct vm *tmpl, struct vm **out)
@@ -162,7 +161,7 @@ int vm_fork(struct vm *tmpl, struct vm **out)
 		err = vm->mem_fd < 0 ? -errno : -ENOMEM;
 		goto err_vm;
 	}
-	err = enable_ring(vm);
+	err = enable_dirty_log(vm);
 	if (!err)
 		err = map_private(vm);
 	if (err)
@@ -170,9 +169,7 @@ int vm_fork(struct vm *tmpl, struct vm **out)
 	err = kvm_open_vcpu(vm);
 	if (err)
 		goto err_mem;
-	err = map_ring(vm);
-	if (!err)
-		err = load_snapshot(vm, tmpl->snap, true);
+	err = load_snapshot(vm, tmpl->snap, true);
 	if (err) {
 		munmap(vm->run, vm->run_size);
 		close(vm->vcpu_fd);
@@ -209,43 +206,134 @@ int cow_note_remap(struct vm *vm, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
-void cow_dirty_page(struct vm *vm, uint64_t pg)
+static inline bool bit_test(const uint64_t *bits, uint64_t pg)
 {
-	vm->dirty_bits[pg / 64] |= 1ULL << (pg % 64);
-	/* Out of memory: the bit above still gets it reset (see vm_reset's fallback). */
-	if (ARRAY_RESERVE(vm->dirty_list, vm->cap_dirty, vm->ndirty + 1, 1024) == 0)
-		vm->dirty_list[vm->ndirty++] = pg;
+	return bits[pg / 64] & (1ULL << (pg % 64));
 }
 
-int cow_harvest(struct vm *vm)
+static inline void bit_set(uint64_t *bits, uint64_t pg)
 {
-	if (!vm->ring)
-		return 0;
-	for (;;) {
-		struct kvm_dirty_gfn *e = &vm->ring[vm->ring_next % vm->ring_entries];
-		uint32_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
-		if (!(flags & KVM_DIRTY_GFN_F_DIRTY))
-			break;
-		unsigned slot = e->slot & 0xffff;
-		uint64_t pg = gmem_slot_gpa(vm, slot) / PAGE_SIZE + e->offset;
-		if (pg < vm->phys_size / PAGE_SIZE && !(vm->dirty_bits[pg / 64] & (1ULL << (pg % 64)))) {
-			cow_dirty_page(vm, pg);
-			vm->ndirty_guest++;
-		}
-		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
-		vm->ring_next++;
+	bits[pg / 64] |= 1ULL << (pg % 64);
+}
+
+static inline void bit_clear(uint64_t *bits, uint64_t pg)
+{
+	bits[pg / 64] &= ~(1ULL << (pg % 64));
+}
+
+int cow_dirty_page(struct vm *vm, uint64_t pg)
+{
+	if (ARRAY_RESERVE(vm->dirty_list, vm->cap_dirty, vm->ndirty + 1, 1024)) {
+		vm->dirty_lost = true;
+		return -ENOMEM;
 	}
-	return ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0 ? -errno : 0;
+	bit_set(vm->dirty_bits, pg);
+	vm->dirty_list[vm->ndirty++] = pg;
+	return 0;
 }
 
-/* Put the template's content back into [gpa, gpa+size).  Short runs are copied from the
- * template: the fork keeps its private pages (the next request writes them without a
- * copy-on-write fault) and nothing is unmapped under KVM.  Long runs (a large allocation)
- * are dropped with MADV_DONTNEED so an idle fork does not keep their memory. */
-#define RESTORE_COPY_MAX_PAGES 16
-static void restore_run(struct vm *vm, uint64_t gpa, uint64_t size)
+/* The pages the guest wrote in one slot since the last reset, into the dirty list; then
+ * write-protect them again, except the hot ones (unless the hot set is being dropped). */
+#define HOT_ROUNDS 64
+#define HOT_MAX 16384
+static int harvest_slot(struct vm *vm, unsigned slot, bool keep_hot)
 {
-	if (size <= RESTORE_COPY_MAX_PAGES * PAGE_SIZE)
+	struct kvm_dirty_log log = {.slot = slot, .dirty_bitmap = vm->log_bits};
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		return -errno;
+	uint64_t first = gmem_slot_gpa(vm, slot) / PAGE_SIZE;
+	uint64_t npages = gmem_slot_end(vm, slot) / PAGE_SIZE - first;
+	size_t words = (npages + 63) / 64, lo = words, hi = 0;
+	for (size_t w = 0; w < words; w++) {
+		/* Mostly zero: skip four words at a time. */
+		while (w + 4 <= words &&
+		       !(vm->log_bits[w] | vm->log_bits[w + 1] | vm->log_bits[w + 2] | vm->log_bits[w + 3]))
+			w += 4;
+		if (w >= words)
+			break;
+		uint64_t bits = vm->log_bits[w], keep = 0;
+		if (!bits)
+			continue;
+		for (uint64_t b = bits; b; b &= b - 1) {
+			unsigned i = (unsigned)__builtin_ctzll(b);
+			uint64_t pg = first + w * 64 + i;
+			if (!bit_test(vm->dirty_bits, pg)) {
+				if (cow_dirty_page(vm, pg))
+					return -ENOMEM;
+				vm->ndirty_guest++;
+			}
+			if (keep_hot && (bit_test(vm->hot_bits, pg) || bit_test(vm->prev_bits, pg))) {
+				bit_set(vm->hot_bits, pg);
+				keep |= 1ULL << i;
+				vm->nhot++;
+			}
+		}
+		if (keep)
+			vm->log_bits[w] = bits & ~keep;
+		if (bits & ~keep) {
+			lo = lo < w ? lo : w;
+			hi = w + 1;
+		}
+	}
+	if (!vm->manual_protect || lo >= hi)
+		return 0;
+	/* KVM wants the range in whole words of the bitmap, or up to the slot's end. */
+	struct kvm_clear_dirty_log clear = {
+	        .slot = slot,
+	        .first_page = lo * 64,
+	        .num_pages = (uint32_t)((hi * 64 < npages ? hi * 64 : npages) - lo * 64),
+	        .dirty_bitmap = vm->log_bits + lo,
+	};
+	return ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &clear) < 0 ? -errno : 0;
+}
+
+/* Every slot's log into the dirty list.  Then this round's protected pages become the
+ * ones that turn hot if written again next round. */
+static int harvest(struct vm *vm)
+{
+	bool keep_hot = vm->manual_protect && ++vm->resets_warm < HOT_ROUNDS && vm->nhot < HOT_MAX;
+	if (!keep_hot)
+		vm->resets_warm = 0;
+	vm->nhot = 0;
+	for (unsigned s = 0; s <= vm->nuser_slots; s++) {
+		if (!vm->slot_on[s])
+			continue;
+		int err = harvest_slot(vm, s, keep_hot);
+		if (err)
+			return err;
+	}
+	if (!keep_hot && vm->manual_protect) {
+		/* The hot set is dropped: every hot page was reported (KVM never forgot it), so
+		 * it is protected again now and in this round's list. */
+		for (size_t i = 0; i < vm->ndirty; i++)
+			bit_clear(vm->hot_bits, vm->dirty_list[i]);
+	}
+	for (size_t i = 0; i < vm->nprev; i++)
+		bit_clear(vm->prev_bits, vm->prev_list[i]);
+	vm->nprev = 0;
+	if (!keep_hot)
+		return 0;
+	for (size_t i = 0; i < vm->ndirty; i++) {
+		uint64_t pg = vm->dirty_list[i];
+		if (bit_test(vm->hot_bits, pg))
+			continue;
+		if (ARRAY_RESERVE(vm->prev_list, vm->cap_prev, vm->nprev + 1, 1024))
+			break; /* only fewer pages turn hot */
+		bit_set(vm->prev_bits, pg);
+		vm->prev_list[vm->nprev++] = pg;
+	}
+	return 0;
+}
+
+/* Put the template's content back into [gpa, gpa+size).  Short runs and hot pages are
+ * copied from the template: the fork keeps its private pages (the next request writes
+ * them without a copy-on-write fault) and nothing is unmapped under KVM.  Long runs (a
+ * large allocation) are dropped with MADV_DONTNEED so an idle fork does not keep their
+ * memory. */
+#define RESTORE_COPY_MAX_PAGES 16
+static void restore_run(struct vm *vm, uint64_t gpa, uint64_t size, bool hot)
+{
+	if (hot || size <= RESTORE_COPY_MAX_PAGES * PAGE_SIZE)
 		memcpy(vm->mem + gpa, vm->tmpl->mem + gpa, size);
 	else
 		madvise(vm->mem + gpa, size, MADV_DONTNEED);
@@ -262,7 +350,9 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	uint64_t t0 = vm_now_ns();
 	if (!vm->tmpl)
 		return -EINVAL;
-	int err = cow_harvest(vm);
+	if (vm->dirty_lost)
+		return -ENOMEM;
+	int err = harvest(vm);
 	if (err)
 		return err;
 	/* Ranges whose host layout changed (unmapped, files mapped or made private) get the
@@ -278,17 +368,19 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	if (vm->nremaps && (err = fmap_copy_list(vm, vm->tmpl)))
 		return err;
 	vm->nremaps = 0;
-	/* Every page written since the fork or the last reset: drop the private copy, in runs
-	 * of consecutive pages. */
+	/* Every page written since the fork or the last reset (and every hot page), in runs
+	 * of consecutive pages alike in hotness. */
 	uint64_t dirty = vm->ndirty;
+	const uint64_t *l = vm->dirty_list;
 	qsort(vm->dirty_list, vm->ndirty, sizeof(uint64_t), cmp_u64);
 	for (size_t i = 0; i < vm->ndirty;) {
+		bool hot = bit_test(vm->hot_bits, l[i]);
 		size_t j = i + 1;
-		while (j < vm->ndirty && vm->dirty_list[j] == vm->dirty_list[j - 1] + 1)
+		while (j < vm->ndirty && l[j] == l[j - 1] + 1 && bit_test(vm->hot_bits, l[j]) == hot)
 			j++;
-		restore_run(vm, vm->dirty_list[i] * PAGE_SIZE, (j - i) * PAGE_SIZE);
+		restore_run(vm, l[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, hot);
 		for (size_t k = i; k < j; k++)
-			vm->dirty_bits[vm->dirty_list[k] / 64] &= ~(1ULL << (vm->dirty_list[k] % 64));
+			bit_clear(vm->dirty_bits, l[k]);
 		i = j;
 	}
 	vm->ndirty = 0;
@@ -303,6 +395,7 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	if (st) {
 		st->guest_pages = guest_pages;
 		st->dirty_pages = dirty;
+		st->hot_pages = vm->nhot;
 		st->ns = vm_now_ns() - t0;
 	}
 	return 0;
@@ -316,8 +409,10 @@ void cow_fini(struct vm *vm)
 	free(vm->dirty_bits);
 	free(vm->dirty_list);
 	free(vm->remaps);
+	free(vm->log_bits);
+	free(vm->hot_bits);
+	free(vm->prev_bits);
+	free(vm->prev_list);
 	fmap_fini(vm);
 	free(vm->fmaps);
-	if (vm->ring)
-		munmap(vm->ring, vm->ring_entries * sizeof(struct kvm_dirty_gfn));
 }

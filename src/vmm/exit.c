@@ -94,7 +94,6 @@ int exit_decode(struct vm *vm, struct vm_fault *fault)
 			return decode_fault(vm, fault);
 		return fatal(fault, 0, "I/O to an unknown port");
 	case KVM_EXIT_INTR: return -1;
-	case KVM_EXIT_DIRTY_RING_FULL: return cow_harvest(vm) ? fatal(fault, 0, "cannot harvest the dirty ring") : -1;
 	case KVM_EXIT_SHUTDOWN:
 		/* A fault while delivering a fault: the CPU shut down (SDM 6.15, #DF). */
 		fault->rip = run->s.regs.regs.rip;

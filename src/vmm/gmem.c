@@ -80,16 +80,21 @@ uint64_t gmem_slot_gpa(const struct vm *vm, unsigned slot)
 	return slot == vm->nuser_slots ? vm->karea : (uint64_t)slot * GMEM_SLOT_SIZE;
 }
 
+uint64_t gmem_slot_end(const struct vm *vm, unsigned slot)
+{
+	if (slot == vm->nuser_slots)
+		return vm->phys_size;
+	uint64_t end = gmem_slot_gpa(vm, slot) + GMEM_SLOT_SIZE;
+	return end > vm->karea ? vm->karea : end;
+}
+
 int gmem_add_slot(struct vm *vm, unsigned slot)
 {
 	if (slot > vm->nuser_slots)
 		return -EINVAL;
 	if (vm->slot_on[slot])
 		return 0;
-	uint64_t gpa = gmem_slot_gpa(vm, slot);
-	uint64_t end = slot == vm->nuser_slots ? vm->phys_size : gpa + GMEM_SLOT_SIZE;
-	if (end > vm->karea && slot != vm->nuser_slots)
-		end = vm->karea;
+	uint64_t gpa = gmem_slot_gpa(vm, slot), end = gmem_slot_end(vm, slot);
 	struct kvm_userspace_memory_region region = {
 	        .slot = slot,
 	        .flags = vm->tmpl ? KVM_MEM_LOG_DIRTY_PAGES : 0, /* forks log writes for reset */

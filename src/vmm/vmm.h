@@ -125,6 +125,7 @@ int vm_set_deadline(struct vm *vm, uint64_t deadline_ns);
 struct vm_reset_stats {
 	uint64_t dirty_pages; /* pages restored */
 	uint64_t guest_pages; /* of which the guest wrote first (the rest the host wrote for it) */
+	uint64_t hot_pages; /* of the guest's, kept writable and copied back at every reset */
 	uint64_t ns; /* time taken */
 };
 int vm_freeze(struct vm *vm);

@@ -55,8 +55,17 @@ struct vm {
 	uint64_t *dirty_list; /* the same pages as a list, so reset costs what was written */
 	size_t ndirty, cap_dirty;
 	size_t ndirty_guest; /* of those, first written by the guest (the rest: the host) */
-	struct kvm_dirty_gfn *ring; /* KVM's dirty ring for the vCPU (guest writes) */
-	uint32_t ring_entries, ring_next;
+	/* Guest writes come from KVM's dirty bitmaps (see cow.c): a slot's bitmap is read into
+	 * log_bits.  With manual protection, pages written in two resets in a row become hot:
+	 * they stay writable and are restored at every reset; prev_bits marks the pages written
+	 * in the last round (listed in prev_list). */
+	bool manual_protect;
+	uint64_t *log_bits;
+	uint64_t *hot_bits, *prev_bits, *prev_list;
+	size_t nprev, cap_prev;
+	size_t nhot; /* hot pages kept writable at the last reset */
+	bool dirty_lost; /* a written page could not be listed: reset must fail */
+	unsigned resets_warm; /* resets since the hot set was last dropped */
 	struct cow_remap {
 		uint64_t gpa, size;
 	} * remaps; /* host layout changed: restore on reset */
@@ -81,8 +90,9 @@ int vdso_share_tsc(struct vm *vm);
 
 /* cow.c */
 void cow_fini(struct vm *vm);
-/* Note that page pg of a fork was written (by the guest or the host), for reset. */
-void cow_dirty_page(struct vm *vm, uint64_t pg);
+/* Note that page pg of a fork was written (by the guest or the host), for reset.
+ * -ENOMEM if it could not be listed (the reset then fails rather than miss it). */
+int cow_dirty_page(struct vm *vm, uint64_t pg);
 /* Note host writes to guest-physical [gpa, gpa+size) of a fork, for reset. */
 static inline void cow_mark(struct vm *vm, uint64_t gpa, uint64_t size)
 {
@@ -92,8 +102,6 @@ static inline void cow_mark(struct vm *vm, uint64_t gpa, uint64_t size)
 		if (!(vm->dirty_bits[pg / 64] & (1ULL << (pg % 64))))
 			cow_dirty_page(vm, pg);
 }
-/* Move the dirty ring's entries into the dirty list (ring full, or reset). */
-int cow_harvest(struct vm *vm);
 void cow_pt_written(struct pt *pt, uint64_t gpa);
 /* A fork's vm_discard_range: fresh zero pages over the range (recorded for reset). */
 int cow_discard(struct vm *vm, uint64_t gpa, uint64_t size);
@@ -121,6 +129,7 @@ int gmem_slots_init(struct vm *vm);
 int gmem_add_slot(struct vm *vm, unsigned slot);
 unsigned gmem_kernel_slot(const struct vm *vm);
 uint64_t gmem_slot_gpa(const struct vm *vm, unsigned slot);
+uint64_t gmem_slot_end(const struct vm *vm, unsigned slot);
 
 /* The kernel area seen through the host (offset from layout.h). */
 static inline void *karea_ptr(struct vm *vm, uint64_t off)
