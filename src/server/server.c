@@ -63,6 +63,10 @@ static void *worker_main(void *arg)
 	proc_set_mode(p, w->cfg->ephemeral ? PROC_MODE_EPHEMERAL : PROC_MODE_SERVE);
 	proc_set_request_limit(p, (uint64_t)(w->cfg->max_request_time * 1e9));
 	for (;;) {
+		if (w->cfg->ephemeral && (err = proc_await_connection(p))) {
+			log_msg("vm %d: cannot wait for a connection: %s", w->id, strerror(-err));
+			exit(1);
+		}
 		struct vm_stats before = *proc_vm_stats(p);
 		enum proc_end end = proc_run(p, 0);
 		char buf[256];
@@ -78,12 +82,14 @@ static void *worker_main(void *arg)
 		if (w->cfg->verbose)
 			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
 			        "us; "
-			        "%llu VM exits this request, %llu us in the guest",
+			        "%llu VM exits this request (%llu syscalls, %llu faults), %llu us in the guest",
 			        w->id, (unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
 			        (unsigned long long)st.guest_pages,
 			        (unsigned long long)(st.dirty_pages - st.guest_pages), (unsigned long long)st.hot_pages,
 			        (unsigned long long)(st.ns / 1000),
 			        (unsigned long long)(proc_vm_stats(p)->exits - before.exits),
+			        (unsigned long long)(proc_vm_stats(p)->syscalls - before.syscalls),
+			        (unsigned long long)(proc_vm_stats(p)->faults - before.faults),
 			        (unsigned long long)((proc_vm_stats(p)->guest_ns - before.guest_ns) / 1000));
 	}
 	return NULL;

@@ -169,6 +169,7 @@ static uint64_t map_vdso(struct proc *p)
 	                .name = vma_intern(&p->mm, "[vdso]")};
 	if (mm_map_fresh(p, &v) || vm_install_vdso(p->vm, at))
 		return 0;
+	p->vdso_addr = at;
 	return at;
 }
 

@@ -85,12 +85,17 @@ static int recreate_eventfd(int fd, const char *info)
 	return nfd < 0 ? -errno : nfd;
 }
 
-static int recreate_timerfd(int fd)
+int timerfd_clock(int fd)
 {
 	char info[512];
 	fd_info(fd, info, sizeof(info));
 	const char *c = info_field(info, "clockid:");
-	int clock = c ? atoi(c) : CLOCK_MONOTONIC;
+	return c ? atoi(c) : CLOCK_MONOTONIC;
+}
+
+static int recreate_timerfd(int fd)
+{
+	int clock = timerfd_clock(fd);
 	int fl = fcntl(fd, F_GETFL);
 	int nfd = timerfd_create(clock, TFD_CLOEXEC | ((fl & O_NONBLOCK) ? TFD_NONBLOCK : 0));
 	if (nfd < 0)

@@ -48,6 +48,8 @@ int fdtab_install(struct fdtab *t, int fd, int host_fd, enum fd_kind kind, bool 
 struct fd_entry *fdtab_get(struct fdtab *t, int fd);
 /* Closes guest fd `fd`: 0 or -EBADF. */
 int fdtab_close(struct fdtab *t, int fd);
+/* The clock a host timerfd runs on, from its fdinfo (fdclone.c). */
+int timerfd_clock(int fd);
 /* dst becomes a copy of src for a forked process, isolated where it matters (fdclone.c);
  * exclusive: register listening sockets in rebuilt epoll sets with EPOLLEXCLUSIVE. */
 int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive);

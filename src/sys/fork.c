@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "sys/proc_impl.h"
 #include "sys/serve.h"
@@ -33,6 +35,7 @@ void proc_set_request_limit(struct proc *p, uint64_t ns)
 
 int proc_freeze(struct proc *p)
 {
+	p->frozen_ns = vm_now_ns();
 	return vm_freeze(p->vm);
 }
 
@@ -82,6 +85,52 @@ static int clone_threads(struct proc *dst, const struct proc *src)
 	return 0;
 }
 
+/* A fork's monotonic clock.  A fork starts, and every reset restarts, from the template's
+ * memory, whose timers (a runtime's next housekeeping tick, a thread's timed wait) were
+ * armed against the monotonic time of the freeze.  On the host's clock every request after
+ * those deadlines would find them passed and run that housekeeping again, forever (Deno:
+ * a hello request took 17 VM exits until its runtime's first timer came due, 44 after,
+ * spawning a thread each time).  So CLOCK_MONOTONIC and CLOCK_BOOTTIME restart at the
+ * freeze time: the guest reads host time minus the offset, and absolute monotonic
+ * deadlines it passes in get the offset added back (futex, timerfd, clock_nanosleep);
+ * parked threads' deadlines move with it.  CLOCK_REALTIME stays real.  A fork's clock
+ * restarts when it is made or reset, and an ephemeral one's again when its connection
+ * arrives (proc_await_connection): until then no guest code runs, so the guest sees time
+ * stand still from the freeze to its connection. */
+static int restart_monotonic(struct proc *p)
+{
+	if (!p->tmpl->frozen_ns)
+		return 0;
+	int64_t offset = (int64_t)(vm_now_ns() - p->tmpl->frozen_ns), delta = offset - p->mono_offset_ns;
+	p->mono_offset_ns = offset;
+	for (int i = 0; i < p->nthreads; i++)
+		if (p->threads[i]->deadline_ns)
+			p->threads[i]->deadline_ns += (uint64_t)delta;
+	return p->vdso_addr ? vm_vdso_shift_monotonic(p->vm, p->vdso_addr, delta) : 0;
+}
+
+int proc_await_connection(struct proc *p)
+{
+	if (!p->tmpl)
+		return -EINVAL;
+	int ep = epoll_create1(EPOLL_CLOEXEC), n = 0;
+	if (ep < 0)
+		return -errno;
+	for (int fd = 0; fd < p->fdt.cap; fd++) {
+		const struct fd_entry *e = &p->fdt.e[fd];
+		if (e->host_fd < 0 || e->kind != FD_SOCKET || !serve_is_listener(e->host_fd))
+			continue;
+		/* Exclusive: one connection wakes one of the VMs waiting here. */
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+		n += epoll_ctl(ep, EPOLL_CTL_ADD, e->host_fd, &ev) == 0;
+	}
+	struct epoll_event ev;
+	while (n && epoll_wait(ep, &ev, 1, -1) < 0 && errno == EINTR) {
+	}
+	close(ep);
+	return restart_monotonic(p);
+}
+
 /* Everything but the VM, from the template. */
 static int copy_state(struct proc *p, const struct proc *tmpl)
 {
@@ -99,6 +148,9 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 		err = fdtab_clone(&p->fdt, &tmpl->fdt, true);
 	if (!err)
 		err = clone_threads(p, tmpl);
+	p->mono_offset_ns = 0; /* the template's threads and vDSO page, as just copied */
+	if (!err)
+		err = restart_monotonic(p);
 	if (!err)
 		vm_restart_syscall(p->vm); /* the template stopped in a wait: issue it again */
 	if (!err)
@@ -122,6 +174,7 @@ int proc_fork(struct proc *tmpl, struct proc **out)
 	p->policy = tmpl->policy;
 	p->pid = tmpl->pid;
 	p->tmpl = tmpl;
+	p->vdso_addr = tmpl->vdso_addr;
 	memcpy(p->exe_path, tmpl->exe_path, sizeof(p->exe_path));
 	int err = vm_fork(tmpl->vm, &p->vm);
 	if (err) {

@@ -32,6 +32,7 @@ static int64_t futex_deadline(struct proc *p, const struct sys_args *a, int op, 
 		ns -= (int64_t)rt.tv_sec * 1000000000LL + rt.tv_nsec;
 		return (int64_t)now + (ns > 0 ? ns : 1);
 	}
+	ns += p->mono_offset_ns; /* the guest's monotonic clock restarted at the freeze */
 	return ns > 0 ? ns : 1;
 }
 

@@ -4,8 +4,10 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "sys/fdtab.h"
 #include "sys/mm.h"
@@ -34,6 +36,10 @@ struct proc {
 	bool conn_shut;
 	uint64_t max_request_ns;
 	struct proc *tmpl; /* a fork's template */
+	uint64_t frozen_ns; /* a template: host CLOCK_MONOTONIC when it was frozen */
+	/* A fork: host CLOCK_MONOTONIC minus the guest's (see proc_mono_offset). */
+	int64_t mono_offset_ns;
+	uint64_t vdso_addr; /* where the vDSO is mapped, 0 if none */
 
 	bool exited;
 	int exit_code;
@@ -56,6 +62,17 @@ struct proc {
 
 	uint8_t enosys_logged[512 / 8]; /* --verbose names each unimplemented call once */
 };
+
+/* The clocks that restart at the template's freeze time in a fork (fork.c): the guest
+ * reads host time minus p->mono_offset_ns on them; CLOCK_REALTIME stays the host's. */
+static inline bool clock_restarts_in_fork(int clock)
+{
+	return clock == CLOCK_MONOTONIC || clock == CLOCK_MONOTONIC_RAW || clock == CLOCK_MONOTONIC_COARSE ||
+	       clock == CLOCK_BOOTTIME || clock == CLOCK_BOOTTIME_ALARM;
+}
+
+/* t moved by ns (time.c); never below zero. */
+struct timespec ts_add_ns(struct timespec t, int64_t ns);
 
 /* A handler returns the value for rax: >= 0 or -errno. */
 typedef long (*sys_fn)(struct proc *p, const struct sys_args *a);

@@ -67,6 +67,9 @@ int proc_fork(struct proc *tmpl, struct proc **out);
 int proc_listener_addr(struct proc *p, struct sockaddr_storage *out, socklen_t *len);
 /* Back to the template's state: memory, registers, threads, fds, signals, mappings. */
 int proc_reset(struct proc *p, struct vm_reset_stats *st);
+/* An ephemeral request VM: wait, running no guest code, until one of its listeners has a
+ * connection, then restart its monotonic clock at the template's freeze time (fork.c). */
+int proc_await_connection(struct proc *p);
 
 /* Runs the process until it ends or deadline_ns (CLOCK_MONOTONIC; 0 = none; replaces any
  * deadline set before, such as a request VM's per-connection one). */

@@ -6,11 +6,21 @@
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
 
+struct timespec ts_add_ns(struct timespec t, int64_t ns)
+{
+	int64_t v = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec + ns;
+	if (v < 0)
+		v = 0;
+	return (struct timespec){.tv_sec = v / 1000000000LL, .tv_nsec = v % 1000000000LL};
+}
+
 long sys_clock_gettime(struct proc *p, const struct sys_args *a)
 {
 	struct timespec ts;
 	if (clock_gettime((clockid_t)a->a[0], &ts) < 0)
 		return -errno;
+	if (clock_restarts_in_fork((int)a->a[0]))
+		ts = ts_add_ns(ts, -p->mono_offset_ns);
 	return copy_to_guest(p, a->a[1], &ts, sizeof(ts));
 }
 
@@ -57,6 +67,8 @@ static long sleep_common(struct proc *p, clockid_t clock, int flags, uint64_t ur
 		return err;
 	if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L)
 		return -EINVAL;
+	if ((flags & TIMER_ABSTIME) && clock_restarts_in_fork(clock))
+		req = ts_add_ns(req, p->mono_offset_ns);
 	int r = clock_nanosleep(clock, flags, &req, &rem);
 	/* Interrupted (the deadline signal): report the remainder as Linux does. */
 	if (r == EINTR && urem && !(flags & TIMER_ABSTIME))

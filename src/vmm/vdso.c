@@ -41,6 +41,15 @@ static int64_t ns_of(clockid_t clock)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int vm_vdso_shift_monotonic(struct vm *vm, gva_t addr, int64_t offset_ns)
+{
+	struct vdso_data *d = vm_user_ptr_unchecked(vm, addr + VDSO_DATA_OFFSET, sizeof(*d));
+	if (!d)
+		return -EINVAL;
+	d->mono0_ns -= offset_ns;
+	return 0;
+}
+
 int vm_install_vdso(struct vm *vm, gva_t addr)
 {
 	size_t size = vm_vdso_size();

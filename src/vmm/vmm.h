@@ -63,6 +63,9 @@ void *vm_user_ptr_unchecked(struct vm *vm, gva_t addr, uint64_t size);
  * written by vm_install_vdso.  Its ELF header is at addr (AT_SYSINFO_EHDR). */
 size_t vm_vdso_size(void);
 int vm_install_vdso(struct vm *vm, gva_t addr);
+/* Move the vDSO's monotonic clocks back by offset_ns from the template's (a fork's
+ * clock, see proc_mono_offset in src/sys).  The data page must hold the template's. */
+int vm_vdso_shift_monotonic(struct vm *vm, gva_t addr, int64_t offset_ns);
 
 /* --- the vCPU ----------------------------------------------------------------------------- */
 enum vm_exit {
