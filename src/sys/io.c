@@ -39,13 +39,16 @@ static long transfer(struct proc *p, const struct sys_args *a, bool into_guest, 
 	if (h < 0)
 		return h;
 	size_t n = rw_count(a->a[2]);
-	void *buf = guest_buf(p, a->a[1], n, into_guest);
+	void *buf = into_guest ? guest_buf_out(p, a->a[1], n) : guest_buf(p, a->a[1], n, false);
 	if (!buf)
 		return -EFAULT;
 	off_t off = (off_t)a->a[3];
-	if (into_guest)
-		return host_result(positional ? pread(h, buf, n, off) : read(h, buf, n));
-	return host_result(positional ? pwrite(h, buf, n, off) : write(h, buf, n));
+	if (!into_guest)
+		return host_result(positional ? pwrite(h, buf, n, off) : write(h, buf, n));
+	ssize_t r = positional ? pread(h, buf, n, off) : read(h, buf, n);
+	if (r > 0)
+		guest_wrote(p, buf, (size_t)r);
+	return host_result(r);
 }
 
 long sys_read(struct proc *p, const struct sys_args *a)
@@ -81,7 +84,8 @@ static long import_iov(struct proc *p, uint64_t uiov, uint64_t cnt, bool write, 
 		if ((ssize_t)giov[i].iov_len < 0)
 			return -EINVAL;
 		out[i].iov_len = giov[i].iov_len;
-		out[i].iov_base = guest_buf(p, (uint64_t)giov[i].iov_base, giov[i].iov_len, write);
+		out[i].iov_base = write ? guest_buf_out(p, (uint64_t)giov[i].iov_base, giov[i].iov_len)
+		                        : guest_buf(p, (uint64_t)giov[i].iov_base, giov[i].iov_len, false);
 		if (!out[i].iov_base)
 			return -EFAULT;
 	}
@@ -95,7 +99,12 @@ long sys_readv(struct proc *p, const struct sys_args *a)
 		return h;
 	struct iovec iov[GUEST_IOV_MAX];
 	long err = import_iov(p, a->a[1], a->a[2], true, iov);
-	return err ? err : host_result(readv(h, iov, (int)a->a[2]));
+	if (err)
+		return err;
+	ssize_t r = readv(h, iov, (int)a->a[2]);
+	if (r > 0)
+		guest_wrote_iov(p, iov, a->a[2], (size_t)r);
+	return host_result(r);
 }
 
 long sys_writev(struct proc *p, const struct sys_args *a)

@@ -793,7 +793,7 @@ long sys_recvfrom(struct proc *p, const struct sys_args *a)
 	if (h < 0)
 		return h;
 	size_t n = a->a[2] > MAX_RW ? MAX_RW : (size_t)a->a[2];
-	void *buf = guest_buf(p, a->a[1], n, true);
+	void *buf = guest_buf_out(p, a->a[1], n);
 	if (!buf)
 		return -EFAULT;
 	struct sockaddr_storage ss;
@@ -802,6 +802,7 @@ long sys_recvfrom(struct proc *p, const struct sys_args *a)
 	ssize_t r = recvfrom(h, buf, n, (int)a->a[3], a->a[4] ? (struct sockaddr *)&ss : NULL, a->a[4] ? &len : NULL);
 	if (r < 0)
 		return -errno;
+	guest_wrote(p, buf, (size_t)r < n ? (size_t)r : n); /* MSG_TRUNC may report more */
 	if (a->a[4]) {
 		int err = addr_to_guest(p, -1, &ss, len, a->a[4], a->a[5]);
 		if (err)
@@ -870,7 +871,8 @@ static int msg_import(struct proc *p, uint64_t umsg, bool recv, struct msg_ctx *
 			len = MAX_RW - total;
 		total += len;
 		c->iov[i].iov_len = len;
-		c->iov[i].iov_base = guest_buf(p, (uint64_t)giov[i].iov_base, len, recv);
+		c->iov[i].iov_base = recv ? guest_buf_out(p, (uint64_t)giov[i].iov_base, len)
+		                          : guest_buf(p, (uint64_t)giov[i].iov_base, len, false);
 		if (!c->iov[i].iov_base)
 			return -EFAULT;
 	}
@@ -968,6 +970,7 @@ static long msg_recv(struct proc *p, int h, uint64_t umsg, int flags)
 	r = host_result(recvmsg(h, &c->m, flags | MSG_CMSG_CLOEXEC));
 	if (r < 0)
 		goto out;
+	guest_wrote_iov(p, c->iov, c->m.msg_iovlen, (size_t)r); /* (MSG_TRUNC: stops at the end) */
 	size_t ctl_used = c->ctl ? filter_control(&c->m) : 0;
 	int err = 0;
 	if (c->guest.msg_name)

@@ -7,9 +7,11 @@
 
 #define UPAGE 4096ULL
 
-void *guest_buf(struct proc *p, gva_t addr, size_t size, bool write)
+static char empty;
+
+/* mark: note written pages now (guest_buf) or leave it to guest_wrote (guest_buf_out). */
+static void *buf_of(struct proc *p, gva_t addr, size_t size, bool write, bool mark)
 {
-	static char empty;
 	if (size == 0)
 		return &empty;
 	if (addr + size < addr)
@@ -18,13 +20,38 @@ void *guest_buf(struct proc *p, gva_t addr, size_t size, bool write)
 	 * is all it takes; the first page's host address covers the whole range. */
 	void *first = NULL;
 	for (gva_t page = addr & ~(UPAGE - 1); page < addr + size; page += UPAGE) {
-		void *h = vm_user_page(p->vm, page, write);
+		void *h = write && !mark ? vm_user_page_writable(p->vm, page) : vm_user_page(p->vm, page, write);
 		if (!h)
 			return NULL;
 		if (!first)
 			first = (char *)h + (addr - page);
 	}
 	return first;
+}
+
+void *guest_buf(struct proc *p, gva_t addr, size_t size, bool write)
+{
+	return buf_of(p, addr, size, write, true);
+}
+
+void *guest_buf_out(struct proc *p, gva_t addr, size_t size)
+{
+	return buf_of(p, addr, size, true, false);
+}
+
+void guest_wrote(struct proc *p, const void *host, size_t n)
+{
+	if (n && host != &empty)
+		vm_wrote(p->vm, host, n);
+}
+
+void guest_wrote_iov(struct proc *p, const struct iovec *iov, size_t cnt, size_t n)
+{
+	for (size_t i = 0; i < cnt && n; i++) {
+		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+		guest_wrote(p, iov[i].iov_base, k);
+		n -= k;
+	}
 }
 
 int copy_from_guest(struct proc *p, void *dst, gva_t src, size_t size)

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "vmm/vmm.h"
 
@@ -20,5 +21,13 @@ long strncpy_from_guest(struct proc *p, char *dst, gva_t src, size_t max);
  * accessible (write: writable).  Lets read()/write() go straight between a host fd and
  * guest memory.  NULL if any page is not; a zero size gives a non-NULL dummy. */
 void *guest_buf(struct proc *p, gva_t addr, size_t size, bool write);
+/* guest_buf(p, addr, size, true) for a buffer the host fills only in part (read(),
+ * recv()): the caller then reports the bytes it wrote with guest_wrote, so reset restores
+ * just those pages (a 256 KiB recv buffer holding 79 bytes is one page, not 64). */
+void *guest_buf_out(struct proc *p, gva_t addr, size_t size);
+void guest_wrote(struct proc *p, const void *host, size_t n);
+/* The first n bytes a readv()/recvmsg() spread over iov[0..cnt) (host addresses from
+ * guest_buf_out). */
+void guest_wrote_iov(struct proc *p, const struct iovec *iov, size_t cnt, size_t n);
 
 #endif

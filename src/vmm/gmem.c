@@ -213,17 +213,31 @@ int vm_dontneed_range(struct vm *vm, gva_t addr, uint64_t size)
 	return 0;
 }
 
-void *vm_user_page(struct vm *vm, gva_t addr, bool write)
+static void *user_page(struct vm *vm, gva_t addr, bool write)
 {
 	if (addr >= vm->user_size)
 		return NULL;
 	uint64_t pte = pt_lookup(&vm->pt, addr & PAGE_MASK);
 	uint64_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
-	if ((pte & need) != need)
-		return NULL;
-	if (write)
+	return (pte & need) == need ? vm->mem + addr : NULL;
+}
+
+void *vm_user_page(struct vm *vm, gva_t addr, bool write)
+{
+	void *h = user_page(vm, addr, write);
+	if (h && write)
 		cow_mark(vm, addr, 1);
-	return vm->mem + addr;
+	return h;
+}
+
+void *vm_user_page_writable(struct vm *vm, gva_t addr)
+{
+	return user_page(vm, addr, true);
+}
+
+void vm_wrote(struct vm *vm, const void *host, uint64_t size)
+{
+	cow_mark(vm, (uint64_t)((const uint8_t *)host - vm->mem), size);
 }
 
 void *vm_user_ptr_unchecked(struct vm *vm, gva_t addr, uint64_t size)

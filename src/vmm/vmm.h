@@ -54,6 +54,12 @@ int vm_materialize(struct vm *vm, gva_t addr, uint64_t size);
  * reading (write=false) or writing; NULL otherwise.  Pages are contiguous on the host, so a
  * caller checks each page it touches, then copies in one go (see sys/uaccess.c). */
 void *vm_user_page(struct vm *vm, gva_t addr, bool write);
+/* vm_user_page(vm, addr, true) without noting the page as written: for a buffer of which
+ * the host will write only part (a read() into a large buffer), the caller notes what it
+ * did write with vm_wrote, so reset restores those pages and no others. */
+void *vm_user_page_writable(struct vm *vm, gva_t addr);
+/* The host wrote [host, host+size) of guest memory (an address from vm_user_page*). */
+void vm_wrote(struct vm *vm, const void *host, uint64_t size);
 /* The host address of [addr, addr+size) without a permission check, for the loader writing
  * into ranges it mapped itself.  NULL when outside the user range. */
 void *vm_user_ptr_unchecked(struct vm *vm, gva_t addr, uint64_t size);
