@@ -7,7 +7,12 @@
  * pairs; eventfds and timerfds are recreated with the state the kernel reports in
  * /proc/self/fdinfo; epoll sets are rebuilt from their fdinfo registrations, pointing at
  * the new table's host fds.  Other objects (connected sockets, terminals, memfds) are
- * dup'd. */
+ * dup'd.
+ *
+ * Working that out (fstat, readlink, fdinfo parsing) is done once per template: a frozen
+ * template's table never changes, so fdtab_plan_clone records what each fd takes, and
+ * every reset only makes the new objects (a C epoll server's table: 66 -> ~20 us here).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -53,37 +58,42 @@ static const char *info_field(const char *info, const char *name)
 	return at ? at + strlen(name) : NULL;
 }
 
-static int reopen_file(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0)
-		return -errno;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int nfd = open(path, (fl & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) | O_CLOEXEC);
-	if (nfd < 0)
-		return fcntl(fd, F_DUPFD_CLOEXEC, 0); /* e.g. unlinked: share it */
-	off_t off = lseek(fd, 0, SEEK_CUR);
-	if (off > 0)
-		lseek(nfd, off, SEEK_SET);
-	return nfd;
-}
+/* What cloning one template fd takes. */
+enum step_how {
+	STEP_NONE, /* a free slot */
+	STEP_DUP, /* share the object */
+	STEP_REOPEN, /* a file: open it again, same flags and offset */
+	STEP_EVENTFD,
+	STEP_TIMERFD,
+	STEP_PIPE, /* the first fd of a template pipe: a new pipe for it and its peer */
+	STEP_PIPE_PEER, /* the other end, made with its pipe */
+	STEP_EPOLL,
+	STEP_TWIN, /* a dup of an earlier fd: shares that fd's new object */
+};
 
-static int recreate_eventfd(int fd, const char *info)
-{
-	const char *c = info_field(info, "eventfd-count:");
-	unsigned long long count = c ? strtoull(c, NULL, 16) : 0;
-	int fl = fcntl(fd, F_GETFL);
-	const char *sem = info_field(info, "eventfd-semaphore:");
-	int flags = EFD_CLOEXEC | ((fl & O_NONBLOCK) ? EFD_NONBLOCK : 0) | (sem && atoi(sem) ? EFD_SEMAPHORE : 0);
-	int nfd = eventfd(0, flags);
-	if (nfd >= 0 && count) {
-		uint64_t v = count;
-		ssize_t w = write(nfd, &v, sizeof(v));
-		(void)w;
-	}
-	return nfd < 0 ? -errno : nfd;
-}
+struct epoll_reg {
+	int fd; /* the registered fd, as a guest fd of the table */
+	unsigned events;
+	uint64_t data;
+};
+
+struct clone_step {
+	enum step_how how;
+	int other; /* STEP_TWIN: the fd to dup; STEP_PIPE: its peer fd, or -1 */
+	int flags; /* open / eventfd / timerfd / pipe2 flags */
+	int clock; /* STEP_TIMERFD */
+	int end; /* STEP_PIPE: 0 read end, 1 write end */
+	off_t off; /* STEP_REOPEN */
+	uint64_t count; /* STEP_EVENTFD */
+	struct epoll_reg *regs; /* STEP_EPOLL */
+	int nregs;
+};
+
+struct clone_plan {
+	int n;
+	bool exclusive;
+	struct clone_step *steps;
+};
 
 int timerfd_clock(int fd)
 {
@@ -93,155 +103,302 @@ int timerfd_clock(int fd)
 	return c ? atoi(c) : CLOCK_MONOTONIC;
 }
 
-static int recreate_timerfd(int fd)
+/* The template's guest fd whose host fd is h (what an epoll's fdinfo names), or -1. */
+static int guest_fd_of(const struct fdtab *t, int h)
 {
-	int clock = timerfd_clock(fd);
-	int fl = fcntl(fd, F_GETFL);
-	int nfd = timerfd_create(clock, TFD_CLOEXEC | ((fl & O_NONBLOCK) ? TFD_NONBLOCK : 0));
-	if (nfd < 0)
-		return -errno;
-	struct itimerspec its;
-	if (timerfd_gettime(fd, &its) == 0 && (its.it_value.tv_sec || its.it_value.tv_nsec))
-		timerfd_settime(nfd, 0, &its, NULL);
-	return nfd;
+	for (int fd = 0; fd < t->cap; fd++)
+		if (t->e[fd].host_fd == h)
+			return fd;
+	return -1;
 }
 
-/* Pipes: both ends of one template pipe become both ends of one new pipe. */
-static int recreate_pipes(struct fdtab *dst, const struct fdtab *src)
+static int plan_epoll(const struct fdtab *t, int ep, bool exclusive, struct clone_step *st)
 {
-	for (int fd = 0; fd < src->cap; fd++) {
-		if (src->e[fd].host_fd < 0 || src->e[fd].kind != FD_PIPE || dst->e[fd].host_fd >= 0)
+	char info[16384];
+	fd_info(ep, info, sizeof(info));
+	for (const char *line = strstr(info, "tfd:"); line; line = strstr(line + 4, "tfd:")) {
+		int tfd, fd;
+		unsigned events;
+		unsigned long long data;
+		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 ||
+		    (fd = guest_fd_of(t, tfd)) < 0)
 			continue;
-		struct stat st;
-		if (fstat(src->e[fd].host_fd, &st) < 0)
-			return -errno;
-		int fl = fcntl(src->e[fd].host_fd, F_GETFL);
-		int pv[2];
-		if (pipe2(pv, O_CLOEXEC | (fl & O_NONBLOCK)) < 0)
-			return -errno;
-		bool used[2] = {false, false};
-		for (int other = fd; other < src->cap; other++) {
-			struct stat ost;
-			const struct fd_entry *e = &src->e[other];
-			if (e->host_fd < 0 || e->kind != FD_PIPE || fstat(e->host_fd, &ost) < 0 ||
-			    ost.st_ino != st.st_ino)
-				continue;
-			int end = (fcntl(e->host_fd, F_GETFL) & O_ACCMODE) == O_WRONLY;
-			dst->e[other] = *e;
-			dst->e[other].path = NULL;
-			dst->e[other].host_fd = used[end] ? fcntl(pv[end], F_DUPFD_CLOEXEC, 0) : pv[end];
-			used[end] = true;
-		}
-		for (int end = 0; end < 2; end++)
-			if (!used[end])
-				close(pv[end]);
+		/* One connection wakes one request VM, not all of them (EPOLLEXCLUSIVE).
+		 * EPOLLEXCLUSIVE takes only these companions (epoll_ctl(2)); EPOLLRDHUP and the
+		 * like mean nothing for a listening socket anyway. */
+		if (exclusive && serve_is_listener(tfd) && !(events & EPOLLONESHOT))
+			events = (events & (EPOLLIN | EPOLLOUT | EPOLLET | EPOLLHUP | EPOLLERR | EPOLLWAKEUP)) |
+			         EPOLLEXCLUSIVE;
+		struct epoll_reg *r = realloc(st->regs, (size_t)(st->nregs + 1) * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		st->regs = r;
+		st->regs[st->nregs++] = (struct epoll_reg){fd, events, data};
 	}
 	return 0;
 }
 
-/* The new host fd for template host fd `h`, or -1. */
-static int translate(const struct fdtab *dst, const struct fdtab *src, int h)
+/* Which end of a pipe host fd h is. */
+static int pipe_end(int h)
 {
-	for (int fd = 0; fd < src->cap; fd++)
-		if (src->e[fd].host_fd == h)
-			return dst->e[fd].host_fd;
-	return -1;
+	return (fcntl(h, F_GETFL) & O_ACCMODE) == O_WRONLY;
 }
 
-static int rebuild_epoll(const struct fdtab *dst, const struct fdtab *src, int tmpl_ep, bool exclusive)
+static int plan_pipe(const struct fdtab *t, int fd, struct clone_step *steps)
 {
-	char info[16384];
-	fd_info(tmpl_ep, info, sizeof(info));
+	struct stat st, ost;
+	int h = t->e[fd].host_fd;
+	if (fstat(h, &st) < 0)
+		return -errno;
+	struct clone_step *s = &steps[fd];
+	s->how = STEP_PIPE;
+	s->end = pipe_end(h);
+	s->flags = O_CLOEXEC | (fcntl(h, F_GETFL) & O_NONBLOCK);
+	s->other = -1;
+	for (int o = fd + 1; o < t->cap; o++) {
+		const struct fd_entry *e = &t->e[o];
+		if (e->host_fd < 0 || e->kind != FD_PIPE || steps[o].how != STEP_NONE || fstat(e->host_fd, &ost) < 0 ||
+		    ost.st_ino != st.st_ino)
+			continue;
+		if (pipe_end(e->host_fd) == s->end) {
+			steps[o] = (struct clone_step){.how = STEP_TWIN, .other = fd};
+		} else if (s->other < 0) {
+			s->other = o;
+			steps[o] = (struct clone_step){.how = STEP_PIPE_PEER};
+		} else {
+			steps[o] = (struct clone_step){.how = STEP_TWIN, .other = s->other};
+		}
+	}
+	return 0;
+}
+
+static int plan_one(const struct fdtab *t, int fd, bool exclusive, struct clone_step *steps)
+{
+	const struct fd_entry *e = &t->e[fd];
+	struct clone_step *s = &steps[fd];
+	if (e->host_fd < 0 || s->how != STEP_NONE)
+		return 0;
+	for (int o = 0; o < fd; o++)
+		if (t->e[o].host_fd >= 0 && t->e[o].ofd == e->ofd) {
+			/* A dup of an earlier entry shares its new object, as it did. */
+			*s = (struct clone_step){.how = STEP_TWIN, .other = o};
+			return 0;
+		}
+	if (e->kind == FD_PIPE)
+		return plan_pipe(t, fd, steps);
+	if (e->kind == FD_EPOLL) {
+		s->how = STEP_EPOLL;
+		return plan_epoll(t, e->host_fd, exclusive, s);
+	}
+	char link[128];
+	struct stat st;
+	if (fstat(e->host_fd, &st) < 0)
+		return -errno;
+	int fl = fcntl(e->host_fd, F_GETFL);
+	s->how = STEP_DUP;
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		fd_link(e->host_fd, link, sizeof(link));
+		if (strncmp(link, "/memfd:", 7) != 0 && strncmp(link, "anon_inode:", 11) != 0) {
+			s->how = STEP_REOPEN;
+			s->flags = (fl & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) | O_CLOEXEC;
+			s->off = lseek(e->host_fd, 0, SEEK_CUR);
+		}
+	} else if (e->kind == FD_EVENT) {
+		fd_link(e->host_fd, link, sizeof(link));
+		if (strstr(link, "[eventfd]")) {
+			char info[512];
+			fd_info(e->host_fd, info, sizeof(info));
+			const char *c = info_field(info, "eventfd-count:");
+			const char *sem = info_field(info, "eventfd-semaphore:");
+			s->how = STEP_EVENTFD;
+			s->count = c ? strtoull(c, NULL, 16) : 0;
+			s->flags = EFD_CLOEXEC | ((fl & O_NONBLOCK) ? EFD_NONBLOCK : 0) |
+			           (sem && atoi(sem) ? EFD_SEMAPHORE : 0);
+		} else if (strstr(link, "[timerfd]")) {
+			s->how = STEP_TIMERFD;
+			s->clock = timerfd_clock(e->host_fd);
+			s->flags = TFD_CLOEXEC | ((fl & O_NONBLOCK) ? TFD_NONBLOCK : 0);
+		}
+	}
+	return 0;
+}
+
+static void plan_free(struct clone_plan *plan)
+{
+	if (!plan)
+		return;
+	for (int i = 0; i < plan->n; i++)
+		free(plan->steps[i].regs);
+	free(plan->steps);
+	free(plan);
+}
+
+static struct clone_plan *plan_make(const struct fdtab *t, bool exclusive, int *err)
+{
+	struct clone_plan *plan = calloc(1, sizeof(*plan));
+	if (plan)
+		plan->steps = calloc(t->cap ? (size_t)t->cap : 1, sizeof(*plan->steps));
+	if (!plan || !plan->steps) {
+		free(plan);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	plan->n = t->cap;
+	plan->exclusive = exclusive;
+	*err = 0;
+	for (int fd = 0; !*err && fd < t->cap; fd++)
+		*err = plan_one(t, fd, exclusive, plan->steps);
+	if (*err) {
+		plan_free(plan);
+		return NULL;
+	}
+	return plan;
+}
+
+int fdtab_plan_clone(struct fdtab *t, bool exclusive)
+{
+	int err;
+	plan_free(t->plan);
+	t->plan = plan_make(t, exclusive, &err);
+	return err;
+}
+
+void fdtab_plan_free(struct fdtab *t)
+{
+	plan_free(t->plan);
+	t->plan = NULL;
+}
+
+static int make_timerfd(const struct clone_step *s, int tmpl_fd)
+{
+	int nfd = timerfd_create(s->clock, s->flags);
+	if (nfd < 0)
+		return -errno;
+	/* What the template's timer has left now (it keeps running on the host). */
+	struct itimerspec its;
+	if (timerfd_gettime(tmpl_fd, &its) == 0 && (its.it_value.tv_sec || its.it_value.tv_nsec))
+		timerfd_settime(nfd, 0, &its, NULL);
+	return nfd;
+}
+
+static int make_epoll(const struct fdtab *dst, const struct clone_step *s)
+{
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return -errno;
-	for (const char *line = strstr(info, "tfd:"); line; line = strstr(line + 4, "tfd:")) {
-		int tfd;
-		unsigned events;
-		unsigned long long data;
-		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3)
+	for (int i = 0; i < s->nregs; i++) {
+		const struct epoll_reg *r = &s->regs[i];
+		int h = dst->e[r->fd].host_fd;
+		if (h < 0)
 			continue;
-		int nh = translate(dst, src, tfd);
-		if (nh < 0)
-			continue;
-		struct epoll_event ev = {.events = events, .data.u64 = data};
-		/* One connection wakes one request VM, not all of them (EPOLLEXCLUSIVE).
-		 * EPOLLEXCLUSIVE takes only these companions (epoll_ctl(2)); EPOLLRDHUP and the
-		 * like mean nothing for a listening socket anyway. */
-		if (exclusive && serve_is_listener(nh) && !(events & EPOLLONESHOT)) {
-			struct epoll_event xev = ev;
-			xev.events = (events & (EPOLLIN | EPOLLOUT | EPOLLET | EPOLLHUP | EPOLLERR | EPOLLWAKEUP)) |
-			             EPOLLEXCLUSIVE;
-			if (epoll_ctl(ep, EPOLL_CTL_ADD, nh, &xev) == 0)
-				continue;
-		}
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, nh, &ev) < 0) {
+		struct epoll_event ev = {.events = r->events, .data.u64 = r->data};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, h, &ev) < 0) {
+			int err = -errno;
 			close(ep);
-			return -errno;
+			return err;
 		}
 	}
 	return ep;
 }
 
-static int clone_one(const struct fd_entry *e)
+/* The new host fd for template fd `fd` (a pipe also fills its peer), or -errno. */
+static int make_one(struct fdtab *dst, const struct fdtab *src, const struct clone_step *s, int fd)
 {
-	char link[128];
-	struct stat st;
-	if (fstat(e->host_fd, &st) < 0)
-		return -errno;
-	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
-		fd_link(e->host_fd, link, sizeof(link));
-		if (strncmp(link, "/memfd:", 7) != 0 && strncmp(link, "anon_inode:", 11) != 0)
-			return reopen_file(e->host_fd);
+	int h = src->e[fd].host_fd, nfd;
+	switch (s->how) {
+	case STEP_REOPEN: {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", h);
+		nfd = open(path, s->flags);
+		if (nfd < 0)
+			break; /* e.g. unlinked: share it */
+		if (s->off > 0)
+			lseek(nfd, s->off, SEEK_SET);
+		return nfd;
 	}
-	if (e->kind == FD_EVENT) {
-		fd_link(e->host_fd, link, sizeof(link));
-		if (strstr(link, "[eventfd]")) {
-			char info[512];
-			fd_info(e->host_fd, info, sizeof(info));
-			return recreate_eventfd(e->host_fd, info);
+	case STEP_EVENTFD:
+		nfd = eventfd(0, s->flags);
+		if (nfd >= 0 && s->count) {
+			uint64_t v = s->count;
+			ssize_t w = write(nfd, &v, sizeof(v));
+			(void)w;
 		}
-		if (strstr(link, "[timerfd]"))
-			return recreate_timerfd(e->host_fd);
+		return nfd < 0 ? -errno : nfd;
+	case STEP_TIMERFD: return make_timerfd(s, h);
+	case STEP_PIPE: {
+		int pv[2];
+		if (pipe2(pv, s->flags) < 0)
+			return -errno;
+		if (s->other >= 0)
+			dst->e[s->other].host_fd = pv[!s->end];
+		else
+			close(pv[!s->end]);
+		return pv[s->end];
 	}
-	int nfd = fcntl(e->host_fd, F_DUPFD_CLOEXEC, 0);
+	case STEP_EPOLL: return make_epoll(dst, s);
+	case STEP_TWIN: nfd = fcntl(dst->e[s->other].host_fd, F_DUPFD_CLOEXEC, 0); return nfd < 0 ? -errno : nfd;
+	default: break;
+	}
+	nfd = fcntl(h, F_DUPFD_CLOEXEC, 0);
 	return nfd < 0 ? -errno : nfd;
+}
+
+/* Passes: pipes, the other objects, their dups, then epoll sets (their registrations
+ * point at the new fds, dups included), then dups of epoll sets. */
+static int pass_of(const struct clone_plan *plan, const struct clone_step *s)
+{
+	switch (s->how) {
+	case STEP_PIPE: return 0;
+	case STEP_TWIN: return plan->steps[s->other].how == STEP_EPOLL ? 4 : 2;
+	case STEP_EPOLL: return 3;
+	default: return 1;
+	}
 }
 
 int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive)
 {
+	int err = 0;
+	struct clone_plan *tmp = NULL;
+	const struct clone_plan *plan = src->plan;
+	if (!plan || plan->n != src->cap || plan->exclusive != exclusive) {
+		if (!(tmp = plan_make(src, exclusive, &err)))
+			return err;
+		plan = tmp;
+	}
 	dst->limit = src->limit;
 	dst->next_ofd = src->next_ofd;
 	dst->cap = src->cap;
+	dst->plan = NULL;
 	dst->e = calloc(src->cap ? (size_t)src->cap : 1, sizeof(*dst->e));
-	if (!dst->e)
+	if (!dst->e) {
+		plan_free(tmp);
 		return -ENOMEM;
+	}
 	for (int fd = 0; fd < src->cap; fd++)
 		dst->e[fd].host_fd = -1;
-	int err = recreate_pipes(dst, src);
-	for (int pass = 0; !err && pass < 2; pass++) {
-		/* Epoll sets last: their registrations point at the other new fds. */
+	for (int pass = 0; !err && pass < 5; pass++) {
 		for (int fd = 0; !err && fd < src->cap; fd++) {
-			const struct fd_entry *e = &src->e[fd];
-			if (e->host_fd < 0 || dst->e[fd].host_fd >= 0 || (e->kind == FD_EPOLL) != (pass == 1))
+			const struct clone_step *s = &plan->steps[fd];
+			if (s->how == STEP_NONE || s->how == STEP_PIPE_PEER || pass_of(plan, s) != pass)
 				continue;
-			/* A dup of an entry already cloned shares its new object, as it did. */
-			int twin = -1;
-			for (int o = 0; o < fd && twin < 0; o++)
-				if (src->e[o].host_fd >= 0 && src->e[o].ofd == e->ofd && dst->e[o].host_fd >= 0)
-					twin = o;
-			int h = twin >= 0 ? fcntl(dst->e[twin].host_fd, F_DUPFD_CLOEXEC, 0)
-			        : pass    ? rebuild_epoll(dst, src, e->host_fd, exclusive)
-			                  : clone_one(e);
+			int h = make_one(dst, src, s, fd);
 			if (h < 0) {
 				err = h;
 				break;
 			}
-			dst->e[fd] = *e;
 			dst->e[fd].host_fd = h;
-			dst->e[fd].path = e->path ? strdup(e->path) : NULL;
 		}
 	}
+	/* Everything but the host fds as the template has it. */
+	for (int fd = 0; !err && fd < src->cap; fd++) {
+		if (dst->e[fd].host_fd < 0)
+			continue;
+		int h = dst->e[fd].host_fd;
+		dst->e[fd] = src->e[fd];
+		dst->e[fd].host_fd = h;
+		dst->e[fd].path = src->e[fd].path ? strdup(src->e[fd].path) : NULL;
+	}
+	plan_free(tmp);
 	if (err)
 		fdtab_fini(dst);
 	return err;

@@ -9,12 +9,14 @@ int fdtab_init(struct fdtab *t, int limit)
 {
 	t->cap = 0;
 	t->e = NULL;
+	t->plan = NULL;
 	t->limit = limit;
 	return 0;
 }
 
 void fdtab_fini(struct fdtab *t)
 {
+	fdtab_plan_free(t);
 	for (int fd = 0; fd < t->cap; fd++)
 		fdtab_close(t, fd);
 	free(t->e);

@@ -30,11 +30,14 @@ struct fd_entry {
 	                   * opens and /proc/self/fd readlink use it */
 };
 
+struct clone_plan;
+
 struct fdtab {
 	struct fd_entry *e;
 	int cap;
 	int limit; /* RLIMIT_NOFILE as the guest sees it */
 	unsigned next_ofd;
+	struct clone_plan *plan; /* a frozen template's: how to clone each fd (fdclone.c) */
 };
 
 int fdtab_init(struct fdtab *t, int limit);
@@ -53,5 +56,9 @@ int timerfd_clock(int fd);
 /* dst becomes a copy of src for a forked process, isolated where it matters (fdclone.c);
  * exclusive: register listening sockets in rebuilt epoll sets with EPOLLEXCLUSIVE. */
 int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive);
+/* Work out once how to clone each of t's fds, for a table that no longer changes (a frozen
+ * template's): fdtab_clone then only makes the new objects.  fdtab_fini frees it. */
+int fdtab_plan_clone(struct fdtab *t, bool exclusive);
+void fdtab_plan_free(struct fdtab *t);
 
 #endif

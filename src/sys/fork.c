@@ -36,7 +36,8 @@ void proc_set_request_limit(struct proc *p, uint64_t ns)
 int proc_freeze(struct proc *p)
 {
 	p->frozen_ns = vm_now_ns();
-	return vm_freeze(p->vm);
+	int err = fdtab_plan_clone(&p->fdt, true);
+	return err ? err : vm_freeze(p->vm);
 }
 
 static int clone_mm(struct mm *dst, const struct mm *src)
@@ -194,6 +195,7 @@ int proc_reset(struct proc *p, struct vm_reset_stats *st)
 {
 	if (!p->tmpl)
 		return -EINVAL;
+	uint64_t t0 = vm_now_ns();
 	/* Host fds first: closing the connection's socket sends what the guest wrote. */
 	drop_state(p);
 	int err = vm_reset(p->vm, st);
@@ -201,6 +203,8 @@ int proc_reset(struct proc *p, struct vm_reset_stats *st)
 		err = vm_set_deadline(p->vm, 0);
 	if (!err)
 		err = copy_state(p, p->tmpl);
+	if (st)
+		st->ns = vm_now_ns() - t0; /* the whole reset, not only the VM's part */
 	return err;
 }
 

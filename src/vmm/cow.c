@@ -365,7 +365,8 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 		if (err)
 			return err;
 	}
-	if (vm->nremaps && (err = fmap_copy_list(vm, vm->tmpl)))
+	/* The list of file maps, only if the fork changed it (one dup per file map). */
+	if (vm->fmaps_changed && (err = fmap_copy_list(vm, vm->tmpl)))
 		return err;
 	vm->nremaps = 0;
 	/* Every page written since the fork or the last reset (and every hot page), in runs

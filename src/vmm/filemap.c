@@ -42,6 +42,7 @@ static int fmap_push(struct vm *vm, struct file_map m)
 	if (ARRAY_RESERVE(vm->fmaps, vm->cap_fmaps, vm->nfmaps + 1, 16))
 		return -ENOMEM;
 	vm->fmaps[vm->nfmaps++] = m;
+	vm->fmaps_changed = true;
 	return 0;
 }
 
@@ -58,6 +59,7 @@ static int fmap_forget(struct vm *vm, uint64_t gpa, uint64_t size)
 			continue;
 		}
 		vm->fmaps[i] = vm->fmaps[--vm->nfmaps];
+		vm->fmaps_changed = true;
 		if (m.gpa < gpa) {
 			struct file_map head = {m.gpa, gpa - m.gpa, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off};
 			if (head.fd < 0 || fmap_push(vm, head))
@@ -175,6 +177,7 @@ int fmap_copy_list(struct vm *vm, const struct vm *from)
 		if (m.fd < 0 || fmap_push(vm, m))
 			return -ENOMEM;
 	}
+	vm->fmaps_changed = false;
 	return 0;
 }
 

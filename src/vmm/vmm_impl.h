@@ -78,6 +78,7 @@ struct vm {
 		uint64_t off;
 	} * fmaps;
 	size_t nfmaps, cap_fmaps;
+	bool fmaps_changed; /* a fork's list differs from its template's: reset copies it */
 };
 
 /* kvm.c */
