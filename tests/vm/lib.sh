@@ -121,4 +121,7 @@ kt_run() {
 
 KT_ENV=()
 KT_TMP=$BUILD_ABS/tests/tmp
+# Inside tools/with-kvm's emulated machine the build directory is a 9p share: scratch
+# files go to the machine's own tmpfs instead (tools/nested/init mounts it).
+[[ ${KVMSERVER_NESTED_GUEST:-} == 1 && -d /run/kvmserver-scratch ]] && KT_TMP=/run/kvmserver-scratch/tests
 mkdir -p "$KT_TMP"
