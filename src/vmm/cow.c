@@ -369,6 +369,7 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	if (vm->fmaps_changed && (err = fmap_copy_list(vm, vm->tmpl)))
 		return err;
 	vm->nremaps = 0;
+	vm->nmapped_runs = 0;
 	/* Every page written since the fork or the last reset (and every hot page), in runs
 	 * of consecutive pages alike in hotness. */
 	uint64_t dirty = vm->ndirty;
@@ -410,6 +411,7 @@ void cow_fini(struct vm *vm)
 	free(vm->dirty_bits);
 	free(vm->dirty_list);
 	free(vm->remaps);
+	free(vm->mapped_runs);
 	free(vm->log_bits);
 	free(vm->hot_bits);
 	free(vm->prev_bits);

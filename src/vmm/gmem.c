@@ -11,6 +11,7 @@
 #include "vmm/abi.h"
 #include "vmm/layout.h"
 #include "vmm/vmm_impl.h"
+#include "util/array.h"
 
 /* Page-table pool size for a user range: one 8-byte PTE per 4 KiB page (size / 512), the
  * upper levels (size / 2^18 and less), and the kernel mapping; rounded to 2 MiB.  The pool
@@ -156,12 +157,31 @@ static uint64_t prot_to_pte(int prot)
 	return flags;
 }
 
+/* A fork notes what it makes accessible, for fresh_in_fork. */
+static int note_mapped(struct vm *vm, uint64_t start, uint64_t end)
+{
+	if (vm->nmapped_runs) {
+		struct map_run *last = &vm->mapped_runs[vm->nmapped_runs - 1];
+		if (start <= last->end && end >= last->start) {
+			last->start = start < last->start ? start : last->start;
+			last->end = end > last->end ? end : last->end;
+			return 0;
+		}
+	}
+	if (ARRAY_RESERVE(vm->mapped_runs, vm->cap_mapped_runs, vm->nmapped_runs + 1, 16))
+		return -ENOMEM;
+	vm->mapped_runs[vm->nmapped_runs++] = (struct map_run){start, end};
+	return 0;
+}
+
 int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot)
 {
 	if ((addr | size) & ~PAGE_MASK || !user_range_ok(vm, addr, size))
 		return -EINVAL;
 	if (size && prot_to_pte(prot)) {
 		int err = ensure_slots(vm, addr, size);
+		if (!err && vm->tmpl)
+			err = note_mapped(vm, addr, addr + size);
 		if (err)
 			return err;
 	}
@@ -174,11 +194,58 @@ int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot)
 	return 0;
 }
 
+static bool all_zero(const uint8_t *p, uint64_t size)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	for (uint64_t i = 0; i < size / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/*
+ * Whether a fork's [addr, addr+size) already reads as zero, so that fresh memory there
+ * needs no discard.  A fork's view of a page is the template's, except pages written since
+ * the last reset (reset copies the rest back).  So it reads zero when the template's memfd
+ * holds only zeros there, no page of it was accessible at the reset (the template mapped none)
+ * and none has been made accessible since: nothing could write it, the host included
+ * (uaccess checks the page tables).  Keeping the fork's pages there (no anonymous remap)
+ * matters: a server whose heap grows with each request otherwise faults every heap page in
+ * again, request after request, and reset maps the template back over it.
+ */
+static bool fresh_in_fork(struct vm *vm, uint64_t addr, uint64_t size)
+{
+	const struct vm *t = vm->tmpl;
+	for (size_t i = 0; i < vm->nmapped_runs; i++)
+		if (vm->mapped_runs[i].start < addr + size && addr < vm->mapped_runs[i].end)
+			return false;
+	if (fmap_any(vm, addr, size) || pt_any_present(&t->pt, addr, size))
+		return false;
+	/* The template's memory there: holes, or pages of zeros (up to 1 MiB of them). */
+	uint64_t end = addr + size, checked = 0;
+	for (uint64_t at = addr; at < end;) {
+		off_t d = lseek(t->mem_fd, (off_t)at, SEEK_DATA);
+		if (d < 0)
+			return errno == ENXIO;
+		if ((uint64_t)d >= end)
+			return true;
+		off_t h = lseek(t->mem_fd, d, SEEK_HOLE);
+		uint64_t stop = h < 0 || (uint64_t)h > end ? end : (uint64_t)h;
+		checked += stop - (uint64_t)d;
+		if (checked > (1u << 20) || !all_zero(t->mem + d, stop - (uint64_t)d))
+			return false;
+		at = stop;
+	}
+	return true;
+}
+
 int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size)
 {
 	if ((addr | size) & ~PAGE_MASK || !user_range_ok(vm, addr, size))
 		return -EINVAL;
 	if (size == 0)
+		return 0;
+	if (vm->tmpl && fresh_in_fork(vm, addr, size))
 		return 0;
 	int err = fmap_clear(vm, addr, size);
 	if (err)

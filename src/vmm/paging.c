@@ -102,6 +102,19 @@ uint64_t pt_lookup(const struct pt *pt, uint64_t va)
 	return pte ? *pte : 0;
 }
 
+int pt_any_present(const struct pt *pt, uint64_t va, uint64_t size)
+{
+	int err = 0;
+	for (uint64_t off = 0; off < size;) {
+		uint64_t span = PAGE_SIZE;
+		const uint64_t *pte = pt_leaf((struct pt *)pt, va + off, 0, &err, &span);
+		if (pte && (*pte & PTE_P))
+			return 1;
+		off = pte ? off + PAGE_SIZE : ((va + off) & ~(span - 1)) + span - va;
+	}
+	return 0;
+}
+
 uint64_t pt_pool_used(const struct pt *pt)
 {
 	return pt->pool_next - pt->pool_start;

@@ -32,6 +32,9 @@ int pt_set(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, uint64_t flag
 /* The leaf PTE for va (0 when not mapped). */
 uint64_t pt_lookup(const struct pt *pt, uint64_t va);
 
+/* Whether any page of [va, va+size) is present (missing tables are skipped whole). */
+int pt_any_present(const struct pt *pt, uint64_t va, uint64_t size);
+
 /* Bytes of the pool in use. */
 uint64_t pt_pool_used(const struct pt *pt);
 

@@ -65,6 +65,13 @@ struct vm {
 	size_t nprev, cap_prev;
 	size_t nhot; /* hot pages kept writable at the last reset */
 	bool dirty_lost; /* a written page could not be listed: reset must fail */
+	/* A fork's ranges made accessible since the last reset (vm_map_range), merged when
+	 * adjacent: fresh memory outside them and outside the template's mappings needs no
+	 * discard (see fresh_in_fork in gmem.c). */
+	struct map_run {
+		uint64_t start, end;
+	} * mapped_runs;
+	size_t nmapped_runs, cap_mapped_runs;
 	unsigned resets_warm; /* resets since the hot set was last dropped */
 	struct cow_remap {
 		uint64_t gpa, size;
