@@ -95,11 +95,12 @@ int main(int argc, char **argv)
 		close(tfd);
 
 		char body[160], resp[320];
-		int bl = snprintf(body, sizeof(body), "since=%lld vdso-vs-syscall=%lld futex=%lld sleep=%lld timerfd=%lld\n",
+		int bl = snprintf(body, sizeof(body),
+		                  "since=%lld vdso-vs-syscall=%lld futex=%lld sleep=%lld timerfd=%lld\n",
 		                  (long long)((now - start) / 1000000), (long long)llabs(skew), (long long)futex_ms,
 		                  (long long)sleep_ms, (long long)timerfd_ms);
-		int l = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		                 bl, body);
+		int l = snprintf(resp, sizeof(resp),
+		                 "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", bl, body);
 		if (write(c, resp, (size_t)l) < 0)
 			perror("write");
 		close(c);

@@ -86,8 +86,8 @@ int main(int argc, char **argv)
 		}
 		check(why, sizeof(why));
 		int bl = snprintf(body, sizeof(body), "%s\n", why[0] ? why : "fresh ok");
-		int l = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		                 bl, body);
+		int l = snprintf(resp, sizeof(resp),
+		                 "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", bl, body);
 		if (write(c, resp, (size_t)l) < 0)
 			perror("write");
 		close(c);
