@@ -158,6 +158,7 @@ static uint64_t prot_to_pte(int prot)
 }
 
 /* A fork notes what it makes accessible, for fresh_in_fork. */
+#define MAPPED_RUNS_MAX 1024
 static int note_mapped(struct vm *vm, uint64_t start, uint64_t end)
 {
 	if (vm->nmapped_runs) {
@@ -167,6 +168,13 @@ static int note_mapped(struct vm *vm, uint64_t start, uint64_t end)
 			last->end = end > last->end ? end : last->end;
 			return 0;
 		}
+	}
+	/* Past MAPPED_RUNS_MAX separate runs in one request, one run covers everything: no
+	 * fresh memory is taken as zero until the reset (each check stays cheap). */
+	if (vm->nmapped_runs >= MAPPED_RUNS_MAX) {
+		vm->mapped_runs[0] = (struct map_run){0, UINT64_MAX};
+		vm->nmapped_runs = 1;
+		return 0;
 	}
 	if (ARRAY_RESERVE(vm->mapped_runs, vm->cap_mapped_runs, vm->nmapped_runs + 1, 16))
 		return -ENOMEM;
