@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "sys/fdtab.h"
+#include "sys/proc_impl.h"
 #include "sys/serve.h"
 
 /* "anon_inode:[eventpoll]" and friends, from the /proc/self/fd link. */
@@ -82,6 +83,7 @@ struct clone_step {
 	int other; /* STEP_TWIN: the fd to dup; STEP_PIPE: its peer fd, or -1 */
 	int flags; /* open / eventfd / timerfd / pipe2 flags */
 	int clock; /* STEP_TIMERFD */
+	struct itimerspec left; /* STEP_TIMERFD: what the timer had left at the freeze */
 	int end; /* STEP_PIPE: 0 read end, 1 write end */
 	off_t off; /* STEP_REOPEN */
 	uint64_t count; /* STEP_EVENTFD */
@@ -217,6 +219,7 @@ static int plan_one(const struct fdtab *t, int fd, bool exclusive, struct clone_
 		} else if (strstr(link, "[timerfd]")) {
 			s->how = STEP_TIMERFD;
 			s->clock = timerfd_clock(e->host_fd);
+			timerfd_gettime(e->host_fd, &s->left);
 			s->flags = TFD_CLOEXEC | ((fl & O_NONBLOCK) ? TFD_NONBLOCK : 0);
 		}
 	}
@@ -269,16 +272,33 @@ void fdtab_plan_free(struct fdtab *t)
 	t->plan = NULL;
 }
 
-static int make_timerfd(const struct clone_step *s, int tmpl_fd)
+/* A template's timer in a fork: on a clock that restarts at the freeze in a fork (fork.c),
+ * armed with what it had left at the freeze, from now; otherwise (CLOCK_REALTIME, or a
+ * table that is not frozen) with what the template's timer has left now. */
+static void arm_timerfd(int nfd, const struct clone_step *s, int tmpl_fd, bool planned)
+{
+	struct itimerspec its = s->left;
+	if (!(planned && clock_restarts_in_fork(s->clock)) && timerfd_gettime(tmpl_fd, &its) < 0)
+		return;
+	if (its.it_value.tv_sec || its.it_value.tv_nsec)
+		timerfd_settime(nfd, 0, &its, NULL);
+}
+
+static int make_timerfd(const struct clone_step *s, int tmpl_fd, bool planned)
 {
 	int nfd = timerfd_create(s->clock, s->flags);
 	if (nfd < 0)
 		return -errno;
-	/* What the template's timer has left now (it keeps running on the host). */
-	struct itimerspec its;
-	if (timerfd_gettime(tmpl_fd, &its) == 0 && (its.it_value.tv_sec || its.it_value.tv_nsec))
-		timerfd_settime(nfd, 0, &its, NULL);
+	arm_timerfd(nfd, s, tmpl_fd, planned);
 	return nfd;
+}
+
+void fdtab_rearm_timers(struct fdtab *dst, const struct fdtab *tmpl)
+{
+	const struct clone_plan *plan = tmpl->plan;
+	for (int fd = 0; plan && fd < plan->n && fd < dst->cap; fd++)
+		if (plan->steps[fd].how == STEP_TIMERFD && dst->e[fd].host_fd >= 0)
+			arm_timerfd(dst->e[fd].host_fd, &plan->steps[fd], tmpl->e[fd].host_fd, true);
 }
 
 static int make_epoll(const struct fdtab *dst, const struct clone_step *s)
@@ -302,7 +322,7 @@ static int make_epoll(const struct fdtab *dst, const struct clone_step *s)
 }
 
 /* The new host fd for template fd `fd` (a pipe also fills its peer), or -errno. */
-static int make_one(struct fdtab *dst, const struct fdtab *src, const struct clone_step *s, int fd)
+static int make_one(struct fdtab *dst, const struct fdtab *src, const struct clone_step *s, int fd, bool planned)
 {
 	int h = src->e[fd].host_fd, nfd;
 	switch (s->how) {
@@ -324,7 +344,7 @@ static int make_one(struct fdtab *dst, const struct fdtab *src, const struct clo
 			(void)w;
 		}
 		return nfd < 0 ? -errno : nfd;
-	case STEP_TIMERFD: return make_timerfd(s, h);
+	case STEP_TIMERFD: return make_timerfd(s, h, planned);
 	case STEP_PIPE: {
 		int pv[2];
 		if (pipe2(pv, s->flags) < 0)
@@ -381,7 +401,7 @@ int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive)
 			const struct clone_step *s = &plan->steps[fd];
 			if (s->how == STEP_NONE || s->how == STEP_PIPE_PEER || pass_of(plan, s) != pass)
 				continue;
-			int h = make_one(dst, src, s, fd);
+			int h = make_one(dst, src, s, fd, tmp == NULL);
 			if (h < 0) {
 				err = h;
 				break;

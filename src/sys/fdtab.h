@@ -60,5 +60,9 @@ int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive);
  * template's): fdtab_clone then only makes the new objects.  fdtab_fini frees it. */
 int fdtab_plan_clone(struct fdtab *t, bool exclusive);
 void fdtab_plan_free(struct fdtab *t);
+/* Re-arm, from now, the timerfds dst cloned from frozen template tmpl with what they had
+ * left at the freeze (a fork's monotonic clock restarting, fork.c).  dst must be as
+ * cloned: the guest has not run since. */
+void fdtab_rearm_timers(struct fdtab *dst, const struct fdtab *tmpl);
 
 #endif

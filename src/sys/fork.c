@@ -104,6 +104,7 @@ static int restart_monotonic(struct proc *p)
 		return 0;
 	int64_t offset = (int64_t)(vm_now_ns() - p->tmpl->frozen_ns), delta = offset - p->mono_offset_ns;
 	p->mono_offset_ns = offset;
+	fdtab_rearm_timers(&p->fdt, &p->tmpl->fdt);
 	for (int i = 0; i < p->nthreads; i++)
 		if (p->threads[i]->deadline_ns)
 			p->threads[i]->deadline_ns += (uint64_t)delta;

@@ -1,19 +1,22 @@
 /* clock_server.c PORT: what a request VM's clocks look like.  At start-up (in the template)
- * it reads CLOCK_MONOTONIC; every request answers one line
+ * it reads CLOCK_MONOTONIC and arms a timerfd for 300 ms; every request answers one line
  *
- *   since=MS vdso-vs-syscall=MS futex=MS sleep=MS timerfd=MS
+ *   since=MS vdso-vs-syscall=MS futex=MS sleep=MS timerfd=MS armed=MS
  *
  * since: monotonic ms from start-up to the request (a fork's monotonic clock restarts at
  * the freeze with every reset, so in --ephemeral mode this stays small however long the
  * server has been up); vdso-vs-syscall: |clock_gettime through libc (the vDSO) minus the
  * raw syscall|, ms; futex / sleep / timerfd: wall-clock ms that a wait for an ABSOLUTE
  * monotonic deadline 60 ms ahead took (FUTEX_WAIT_BITSET, clock_nanosleep TIMER_ABSTIME,
- * timerfd TFD_TIMER_ABSTIME) - about 60 when the host translates the guest's deadline.
+ * timerfd TFD_TIMER_ABSTIME) - about 60 when the host translates the guest's deadline;
+ * armed: ms from the request's start until the start-up timer fired (-1: not within 2 s) -
+ * about 300 minus the request's own time when the fork's clock restarted at the freeze.
  * Blocking accept, Connection: close. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +53,12 @@ static int64_t wall_ms(void)
 int main(int argc, char **argv)
 {
 	int64_t start = mono_ns();
+	int armed = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct itimerspec at_start = {.it_value = ts_of(300000000)};
+	if (armed < 0 || timerfd_settime(armed, 0, &at_start, NULL)) {
+		perror("clock_server: timerfd");
+		return 1;
+	}
 	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in a = {.sin_family = AF_INET,
@@ -68,7 +77,7 @@ int main(int argc, char **argv)
 			close(c);
 			continue;
 		}
-		int64_t now = mono_ns();
+		int64_t now = mono_ns(), req_wall = wall_ms();
 		struct timespec raw;
 		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &raw);
 		int64_t skew = (ns_of(raw) - mono_ns()) / 1000000;
@@ -94,11 +103,14 @@ int main(int argc, char **argv)
 		int64_t timerfd_ms = wall_ms() - t0;
 		close(tfd);
 
+		struct pollfd pf = {.fd = armed, .events = POLLIN};
+		int64_t armed_ms = poll(&pf, 1, 2000) == 1 ? wall_ms() - req_wall : -1;
+
 		char body[160], resp[320];
 		int bl = snprintf(body, sizeof(body),
-		                  "since=%lld vdso-vs-syscall=%lld futex=%lld sleep=%lld timerfd=%lld\n",
+		                  "since=%lld vdso-vs-syscall=%lld futex=%lld sleep=%lld timerfd=%lld armed=%lld\n",
 		                  (long long)((now - start) / 1000000), (long long)llabs(skew), (long long)futex_ms,
-		                  (long long)sleep_ms, (long long)timerfd_ms);
+		                  (long long)sleep_ms, (long long)timerfd_ms, (long long)armed_ms);
 		int l = snprintf(resp, sizeof(resp),
 		                 "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", bl, body);
 		if (write(c, resp, (size_t)l) < 0)
