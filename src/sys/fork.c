@@ -105,6 +105,8 @@ static int restart_monotonic(struct proc *p)
 	int64_t offset = (int64_t)(vm_now_ns() - p->tmpl->frozen_ns), delta = offset - p->mono_offset_ns;
 	p->mono_offset_ns = offset;
 	fdtab_rearm_timers(&p->fdt, &p->tmpl->fdt);
+	if (p->itimer_ns)
+		p->itimer_ns += (uint64_t)delta;
 	for (int i = 0; i < p->nthreads; i++)
 		if (p->threads[i]->deadline_ns)
 			p->threads[i]->deadline_ns += (uint64_t)delta;
@@ -145,6 +147,8 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 	p->conn_ino = 0;
 	p->conn_shut = false;
 	p->let_through = false;
+	p->itimer_ns = tmpl->itimer_ns; /* host time of the freeze: restart_monotonic moves it */
+	p->itimer_interval_ns = tmpl->itimer_interval_ns;
 	int err = clone_mm(&p->mm, &tmpl->mm);
 	if (!err)
 		err = fdtab_clone(&p->fdt, &tmpl->fdt, true);

@@ -69,7 +69,8 @@ void sched_fini(struct proc *p)
 #define SCHED_TICK_NS (10 * 1000 * 1000ULL)
 void sched_start_ticks(struct proc *p)
 {
-	if (p->nthreads > 1)
+	/* Several threads share the vCPU; an armed interval timer must reach a busy guest. */
+	if (p->nthreads > 1 || p->itimer_ns)
 		vm_set_tick(p->vm, SCHED_TICK_NS);
 }
 

@@ -1,7 +1,8 @@
 /* clock_server.c PORT: what a request VM's clocks look like.  At start-up (in the template)
- * it reads CLOCK_MONOTONIC and arms a timerfd for 300 ms; every request answers one line
+ * it reads CLOCK_MONOTONIC and arms a timerfd and an interval timer (SIGALRM) for 300 ms;
+ * every request answers one line
  *
- *   since=MS vdso-vs-syscall=MS futex=MS sleep=MS timerfd=MS armed=MS
+ *   since=MS vdso-vs-syscall=MS futex=MS sleep=MS timerfd=MS armed=MS alarm=MS
  *
  * since: monotonic ms from start-up to the request (a fork's monotonic clock restarts at
  * the freeze with every reset, so in --ephemeral mode this stays small however long the
@@ -10,13 +11,16 @@
  * monotonic deadline 60 ms ahead took (FUTEX_WAIT_BITSET, clock_nanosleep TIMER_ABSTIME,
  * timerfd TFD_TIMER_ABSTIME) - about 60 when the host translates the guest's deadline;
  * armed: ms from the request's start until the start-up timer fired (-1: not within 2 s) -
- * about 300 minus the request's own time when the fork's clock restarted at the freeze.
+ * about 300 minus the request's own time when the fork's clock restarted at the freeze;
+ * alarm: the same for the start-up SIGALRM (-1: none within 2 s).
  * Blocking accept, Connection: close. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +54,14 @@ static int64_t wall_ms(void)
 	return ns_of(t) / 1000000;
 }
 
+static volatile int64_t alarm_at; /* wall ms when SIGALRM came, 0 before */
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarm_at = wall_ms();
+}
+
 int main(int argc, char **argv)
 {
 	int64_t start = mono_ns();
@@ -59,6 +71,9 @@ int main(int argc, char **argv)
 		perror("clock_server: timerfd");
 		return 1;
 	}
+	signal(SIGALRM, on_alarm);
+	struct itimerval alarm_start = {.it_value = {.tv_usec = 300000}};
+	setitimer(ITIMER_REAL, &alarm_start, NULL);
 	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in a = {.sin_family = AF_INET,
@@ -105,12 +120,16 @@ int main(int argc, char **argv)
 
 		struct pollfd pf = {.fd = armed, .events = POLLIN};
 		int64_t armed_ms = poll(&pf, 1, 2000) == 1 ? wall_ms() - req_wall : -1;
+		while (!alarm_at && wall_ms() - req_wall < 2000)
+			usleep(5000);
+		int64_t alarm_ms = alarm_at ? alarm_at - req_wall : -1;
 
 		char body[160], resp[320];
-		int bl = snprintf(body, sizeof(body),
-		                  "since=%lld vdso-vs-syscall=%lld futex=%lld sleep=%lld timerfd=%lld armed=%lld\n",
-		                  (long long)((now - start) / 1000000), (long long)llabs(skew), (long long)futex_ms,
-		                  (long long)sleep_ms, (long long)timerfd_ms, (long long)armed_ms);
+		int bl = snprintf(
+		        body, sizeof(body),
+		        "since=%lld vdso-vs-syscall=%lld futex=%lld sleep=%lld timerfd=%lld armed=%lld alarm=%lld\n",
+		        (long long)((now - start) / 1000000), (long long)llabs(skew), (long long)futex_ms,
+		        (long long)sleep_ms, (long long)timerfd_ms, (long long)armed_ms, (long long)alarm_ms);
 		int l = snprintf(resp, sizeof(resp),
 		                 "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", bl, body);
 		if (write(c, resp, (size_t)l) < 0)
