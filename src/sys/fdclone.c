@@ -3,7 +3,8 @@
  * A plain dup would share too much between request VMs: a file's offset, an epoll set, an
  * eventfd's counter, a pipe's buffer.  So each kind of host object gets what isolation
  * needs: listening sockets are shared on purpose (the kernel hands each connection to one
- * VM); files and directories are reopened at the same offset; pipes are recreated as
+ * VM); files and directories open read-only are reopened at the same offset (files open
+ * for writing, logs and stdio, stay shared); pipes are recreated as
  * pairs; eventfds and timerfds are recreated with the state the kernel reports in
  * /proc/self/fdinfo; epoll sets are rebuilt from their fdinfo registrations, pointing at
  * the new table's host fds.  Other objects (connected sockets, terminals, memfds) are
@@ -198,7 +199,11 @@ static int plan_one(const struct fdtab *t, int fd, bool exclusive, struct clone_
 		return -errno;
 	int fl = fcntl(e->host_fd, F_GETFL);
 	s->how = STEP_DUP;
-	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+	/* Read-only files and directories get their own description, at the template's
+	 * offset, so every request reads from where the template was.  Files open for
+	 * writing stay shared: logs and the stdout/stderr kvmserver itself writes to would
+	 * otherwise be overwritten by every request at the same offset. */
+	if ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && (fl & O_ACCMODE) == O_RDONLY) {
 		fd_link(e->host_fd, link, sizeof(link));
 		if (strncmp(link, "/memfd:", 7) != 0 && strncmp(link, "anon_inode:", 11) != 0) {
 			s->how = STEP_REOPEN;

@@ -174,6 +174,7 @@ long sys_sysinfo(struct proc *p, const struct sys_args *a)
 	if (si.freeram > si.totalram)
 		si.freeram = si.totalram;
 	si.procs = (unsigned short)p->nthreads;
+	si.uptime -= (long)(p->mono_offset_ns / 1000000000LL); /* CLOCK_BOOTTIME, as the guest reads it */
 	return copy_to_guest(p, a->a[0], &si, sizeof(si));
 }
 
