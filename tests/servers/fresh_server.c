@@ -3,16 +3,11 @@
  * template's state is the same), checks it is all zero, writes every page, unmaps it and
  * maps it again (zero again within the request), writes it and leaves it mapped; then grows
  * the heap by 64 KiB with sbrk, checks that is zero and writes it.  Answers "fresh ok" or
- * what was not zero.  Blocking accept, Connection: close. */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
+ * what was not zero.  tests/servers/http.h, blocking accept. */
+#include "http.h" /* first: it defines _GNU_SOURCE */
+
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define MAP_BYTES (1u << 20)
 #define HEAP_BYTES (64u << 10)
@@ -64,32 +59,16 @@ static void check(char *why, size_t cap)
 	scribble(h, HEAP_BYTES);
 }
 
+static int app(const char *path, char *body, size_t cap)
+{
+	(void)path;
+	char why[128];
+	check(why, sizeof(why));
+	snprintf(body, cap, "%s\n", why[0] ? why : "fresh ok");
+	return 200;
+}
+
 int main(int argc, char **argv)
 {
-	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET,
-	                        .sin_port = htons((uint16_t)atoi(argc > 1 ? argv[1] : "0")),
-	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 64)) {
-		perror("fresh_server");
-		return 1;
-	}
-	for (;;) {
-		int c = accept(ls, NULL, NULL);
-		if (c < 0)
-			continue;
-		char buf[4096], why[128], body[160], resp[320];
-		if (read(c, buf, sizeof(buf)) < 0) {
-			close(c);
-			continue;
-		}
-		check(why, sizeof(why));
-		int bl = snprintf(body, sizeof(body), "%s\n", why[0] ? why : "fresh ok");
-		int l = snprintf(resp, sizeof(resp),
-		                 "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", bl, body);
-		if (write(c, resp, (size_t)l) < 0)
-			perror("write");
-		close(c);
-	}
+	serve_blocking(port_arg(argc, argv));
 }
