@@ -240,6 +240,28 @@ static void test_lookup_unmapped(void)
 	ASSERT_EQ(pt_pool_used(&pt), 4 * PAGE_SIZE);
 }
 
+static void test_any_present(void)
+{
+	struct pt pt;
+
+	setup(&pt, 16);
+	ASSERT_EQ(pt_any_present(&pt, 0, TIB1), 0); /* empty: whole missing tables skipped */
+	ASSERT_EQ(pt_set(&pt, 0x400000, 0x100000, 2 * KIB4, RWU), 0);
+	ASSERT_EQ(pt_any_present(&pt, 0x400000, KIB4), 1);
+	ASSERT_EQ(pt_any_present(&pt, 0x401000, KIB4), 1);
+	ASSERT_EQ(pt_any_present(&pt, 0x3ff000, KIB4), 0); /* just below */
+	ASSERT_EQ(pt_any_present(&pt, 0x402000, MIB2), 0); /* just above, to the PT's end and on */
+	ASSERT_EQ(pt_any_present(&pt, 0x3ff000, 2 * KIB4), 1); /* straddles the first page */
+	ASSERT_EQ(pt_any_present(&pt, 0, GIB512), 1);
+	ASSERT_EQ(pt_any_present(&pt, GIB1, TIB1), 0); /* beyond: other PDs and PDPTs */
+	ASSERT_EQ(pt_set(&pt, 0x400000, 0, 2 * KIB4, 0), 1); /* unmapped again: tables stay */
+	ASSERT_EQ(pt_any_present(&pt, 0, GIB1), 0);
+	double t0 = now();
+	ASSERT_EQ(pt_any_present(&pt, 0, 1ULL << 47), 0); /* the whole user half, quickly */
+	double dt = now() - t0;
+	TEST_ASSERT(dt < 0.25, "checking 128 TiB took %.3f s", dt);
+}
+
 int main(void)
 {
 	mem = calloc(1, MEM_SIZE);
@@ -255,6 +277,7 @@ int main(void)
 	RUN_TEST(test_pool_exhaustion);
 	RUN_TEST(test_kernel_half);
 	RUN_TEST(test_lookup_unmapped);
+	RUN_TEST(test_any_present);
 	free(mem);
 	return test_summary();
 }
