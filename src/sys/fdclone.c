@@ -29,6 +29,7 @@
 
 #include "sys/fdtab.h"
 #include "sys/proc_impl.h"
+#include "util/array.h"
 #include "sys/serve.h"
 
 /* "anon_inode:[eventpoll]" and friends, from the /proc/self/fd link. */
@@ -89,7 +90,7 @@ struct clone_step {
 	off_t off; /* STEP_REOPEN */
 	uint64_t count; /* STEP_EVENTFD */
 	struct epoll_reg *regs; /* STEP_EPOLL */
-	int nregs;
+	size_t nregs, cap_regs;
 };
 
 struct clone_plan {
@@ -132,10 +133,8 @@ static int plan_epoll(const struct fdtab *t, int ep, bool exclusive, struct clon
 		if (exclusive && serve_is_listener(tfd) && !(events & EPOLLONESHOT))
 			events = (events & (EPOLLIN | EPOLLOUT | EPOLLET | EPOLLHUP | EPOLLERR | EPOLLWAKEUP)) |
 			         EPOLLEXCLUSIVE;
-		struct epoll_reg *r = realloc(st->regs, (size_t)(st->nregs + 1) * sizeof(*r));
-		if (!r)
+		if (ARRAY_RESERVE(st->regs, st->cap_regs, st->nregs + 1, 8))
 			return -ENOMEM;
-		st->regs = r;
 		st->regs[st->nregs++] = (struct epoll_reg){fd, events, data};
 	}
 	return 0;
@@ -311,7 +310,7 @@ static int make_epoll(const struct fdtab *dst, const struct clone_step *s)
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return -errno;
-	for (int i = 0; i < s->nregs; i++) {
+	for (size_t i = 0; i < s->nregs; i++) {
 		const struct epoll_reg *r = &s->regs[i];
 		int h = dst->e[r->fd].host_fd;
 		if (h < 0)

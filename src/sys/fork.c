@@ -104,7 +104,6 @@ static int restart_monotonic(struct proc *p)
 		return 0;
 	int64_t offset = (int64_t)(vm_now_ns() - p->tmpl->frozen_ns), delta = offset - p->mono_offset_ns;
 	p->mono_offset_ns = offset;
-	fdtab_rearm_timers(&p->fdt, &p->tmpl->fdt);
 	if (p->itimer_ns)
 		p->itimer_ns += (uint64_t)delta;
 	for (int i = 0; i < p->nthreads; i++)
@@ -121,17 +120,18 @@ int proc_await_connection(struct proc *p)
 	if (ep < 0)
 		return -errno;
 	for (int fd = 0; fd < p->fdt.cap; fd++) {
-		const struct fd_entry *e = &p->fdt.e[fd];
-		if (e->host_fd < 0 || e->kind != FD_SOCKET || !serve_is_listener(e->host_fd))
+		if (!serve_listener_fd(p, fd))
 			continue;
 		/* Exclusive: one connection wakes one of the VMs waiting here. */
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
-		n += epoll_ctl(ep, EPOLL_CTL_ADD, e->host_fd, &ev) == 0;
+		n += epoll_ctl(ep, EPOLL_CTL_ADD, p->fdt.e[fd].host_fd, &ev) == 0;
 	}
 	struct epoll_event ev;
 	while (n && epoll_wait(ep, &ev, 1, -1) < 0 && errno == EINTR) {
 	}
 	close(ep);
+	/* The timerfds the clone armed have been running while we waited. */
+	fdtab_rearm_timers(&p->fdt, &p->tmpl->fdt);
 	return restart_monotonic(p);
 }
 
@@ -216,11 +216,10 @@ int proc_reset(struct proc *p, struct vm_reset_stats *st)
 int proc_listener_addr(struct proc *p, struct sockaddr_storage *out, socklen_t *len)
 {
 	for (int fd = 0; fd < p->fdt.cap; fd++) {
-		const struct fd_entry *e = &p->fdt.e[fd];
-		if (e->host_fd < 0 || e->kind != FD_SOCKET || !serve_is_listener(e->host_fd))
+		if (!serve_listener_fd(p, fd))
 			continue;
 		*len = sizeof(*out);
-		if (getsockname(e->host_fd, (struct sockaddr *)out, len) == 0)
+		if (getsockname(p->fdt.e[fd].host_fd, (struct sockaddr *)out, len) == 0)
 			return 0;
 	}
 	return -ENOENT;

@@ -37,7 +37,7 @@ struct proc {
 	uint64_t max_request_ns;
 	struct proc *tmpl; /* a fork's template */
 	uint64_t frozen_ns; /* a template: host CLOCK_MONOTONIC when it was frozen */
-	/* A fork: host CLOCK_MONOTONIC minus the guest's (see proc_mono_offset). */
+	/* A fork: host CLOCK_MONOTONIC minus the guest's (see restart_monotonic in fork.c). */
 	int64_t mono_offset_ns;
 	uint64_t vdso_addr; /* where the vDSO is mapped, 0 if none */
 

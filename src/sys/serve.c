@@ -33,9 +33,9 @@ static int host_of(struct proc *p, uint64_t fd)
 	return e ? e->host_fd : -1;
 }
 
-static bool listener_fd(struct proc *p, uint64_t fd)
+bool serve_listener_fd(struct proc *p, int fd)
 {
-	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
+	struct fd_entry *e = fdtab_get(&p->fdt, fd);
 	return e && e->kind == FD_SOCKET && serve_is_listener(e->host_fd);
 }
 
@@ -66,7 +66,9 @@ static enum proc_wait_kind listener_wait(struct proc *p, const struct sys_args *
 	case __NR_accept:
 	case __NR_accept4: {
 		int h = host_of(p, a->a[0]);
-		return h >= 0 && listener_fd(p, a->a[0]) && !(fcntl(h, F_GETFL) & O_NONBLOCK) ? PROC_WAIT_ACCEPT : 0;
+		return h >= 0 && serve_listener_fd(p, (int)a->a[0]) && !(fcntl(h, F_GETFL) & O_NONBLOCK)
+		               ? PROC_WAIT_ACCEPT
+		               : 0;
 	}
 	case __NR_epoll_wait:
 	case __NR_epoll_pwait:
@@ -84,7 +86,7 @@ static enum proc_wait_kind listener_wait(struct proc *p, const struct sys_args *
 			struct pollfd pf;
 			if (copy_from_guest(p, &pf, a->a[0] + i * sizeof(pf), sizeof(pf)))
 				return 0;
-			if ((pf.events & POLLIN) && pf.fd >= 0 && listener_fd(p, (uint64_t)pf.fd))
+			if ((pf.events & POLLIN) && pf.fd >= 0 && serve_listener_fd(p, pf.fd))
 				return PROC_WAIT_POLL;
 		}
 		return 0;
@@ -97,7 +99,7 @@ static enum proc_wait_kind listener_wait(struct proc *p, const struct sys_args *
 		    copy_from_guest(p, &rd, a->a[1], ((size_t)nfds + 7) / 8))
 			return 0;
 		for (int fd = 0; fd < nfds; fd++)
-			if (FD_ISSET(fd, &rd) && listener_fd(p, (uint64_t)fd))
+			if (FD_ISSET(fd, &rd) && serve_listener_fd(p, fd))
 				return PROC_WAIT_POLL;
 		return 0;
 	}
@@ -130,8 +132,7 @@ static void hide_listeners(struct proc *p)
 		if (p->fdt.e[fd].host_fd < 0 || p->fdt.e[fd].kind != FD_EPOLL)
 			continue;
 		for (int l = 0; l < p->fdt.cap; l++)
-			if (p->fdt.e[l].host_fd >= 0 && p->fdt.e[l].kind == FD_SOCKET &&
-			    serve_is_listener(p->fdt.e[l].host_fd))
+			if (serve_listener_fd(p, l))
 				epoll_ctl(p->fdt.e[fd].host_fd, EPOLL_CTL_DEL, p->fdt.e[l].host_fd, NULL);
 	}
 }
@@ -158,7 +159,7 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 	}
 	if (p->mode != PROC_MODE_EPHEMERAL)
 		return false;
-	if ((a->nr == __NR_accept || a->nr == __NR_accept4) && p->conn_ino && listener_fd(p, a->a[0])) {
+	if ((a->nr == __NR_accept || a->nr == __NR_accept4) && p->conn_ino && serve_listener_fd(p, (int)a->a[0])) {
 		*ret = -EAGAIN; /* one connection per request VM */
 		return true;
 	}
@@ -176,7 +177,7 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 	switch (a->nr) {
 	case __NR_accept:
 	case __NR_accept4:
-		if (ret < 0 || !listener_fd(p, a->a[0]))
+		if (ret < 0 || !serve_listener_fd(p, (int)a->a[0]))
 			return;
 		if (p->max_request_ns)
 			vm_set_deadline(p->vm, vm_now_ns() + p->max_request_ns);

@@ -18,5 +18,7 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret);
 
 /* Whether host fd h is a listening socket. */
 bool serve_is_listener(int h);
+/* Whether the process's guest fd `fd` is a listening socket. */
+bool serve_listener_fd(struct proc *p, int fd);
 
 #endif

@@ -210,21 +210,6 @@ int cow_note_remap(struct vm *vm, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
-static inline bool bit_test(const uint64_t *bits, uint64_t pg)
-{
-	return bits[pg / 64] & (1ULL << (pg % 64));
-}
-
-static inline void bit_set(uint64_t *bits, uint64_t pg)
-{
-	bits[pg / 64] |= 1ULL << (pg % 64);
-}
-
-static inline void bit_clear(uint64_t *bits, uint64_t pg)
-{
-	bits[pg / 64] &= ~(1ULL << (pg % 64));
-}
-
 int cow_dirty_page(struct vm *vm, uint64_t pg)
 {
 	if (ARRAY_RESERVE(vm->dirty_list, vm->cap_dirty, vm->ndirty + 1, 1024)) {

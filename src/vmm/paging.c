@@ -68,6 +68,13 @@ static uint64_t *pt_leaf(struct pt *pt, uint64_t va, int create, int *err, uint6
 	return &pt_table(pt, table)[pt_index(va, 0)];
 }
 
+/* The offset from va of the end of the missing table (of `span` bytes) that covers
+ * va + off: where a walk over an unmapped stretch goes on. */
+static uint64_t past_missing(uint64_t va, uint64_t off, uint64_t span)
+{
+	return ((va + off) & ~(span - 1)) + span - va;
+}
+
 int pt_set(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
 {
 	int err = 0, changed = 0;
@@ -88,7 +95,7 @@ int pt_set(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, uint64_t flag
 		} else {
 			/* Nothing mapped and nothing to map: skip the whole span of the missing
 			 * table rather than walking every page of a large PROT_NONE range. */
-			off = ((va + off) & ~(span - 1)) + span - va;
+			off = past_missing(va, off, span);
 		}
 	}
 	return changed;
@@ -110,7 +117,7 @@ int pt_any_present(const struct pt *pt, uint64_t va, uint64_t size)
 		const uint64_t *pte = pt_leaf((struct pt *)pt, va + off, 0, &err, &span);
 		if (pte && (*pte & PTE_P))
 			return 1;
-		off = pte ? off + PAGE_SIZE : ((va + off) & ~(span - 1)) + span - va;
+		off = pte ? off + PAGE_SIZE : past_missing(va, off, span);
 	}
 	return 0;
 }

@@ -96,6 +96,22 @@ int kvm_open_vcpu(struct vm *vm);
 /* vdso.c */
 int vdso_share_tsc(struct vm *vm);
 
+/* Page bitmaps (one bit per guest-physical page). */
+static inline bool bit_test(const uint64_t *bits, uint64_t pg)
+{
+	return bits[pg / 64] & (1ULL << (pg % 64));
+}
+
+static inline void bit_set(uint64_t *bits, uint64_t pg)
+{
+	bits[pg / 64] |= 1ULL << (pg % 64);
+}
+
+static inline void bit_clear(uint64_t *bits, uint64_t pg)
+{
+	bits[pg / 64] &= ~(1ULL << (pg % 64));
+}
+
 /* cow.c */
 void cow_fini(struct vm *vm);
 /* Note that page pg of a fork was written (by the guest or the host), for reset.
@@ -107,7 +123,7 @@ static inline void cow_mark(struct vm *vm, uint64_t gpa, uint64_t size)
 	if (!vm->dirty_bits || size == 0)
 		return;
 	for (uint64_t pg = gpa >> 12; pg <= (gpa + size - 1) >> 12; pg++)
-		if (!(vm->dirty_bits[pg / 64] & (1ULL << (pg % 64))))
+		if (!bit_test(vm->dirty_bits, pg))
 			cow_dirty_page(vm, pg);
 }
 void cow_pt_written(struct pt *pt, uint64_t gpa);
