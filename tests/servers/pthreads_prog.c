@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "cases.h"
+
 #define NTHREADS 8
 #define NINC 100000
 
@@ -241,10 +243,7 @@ static int case_trylock(void)
     return 0;
 }
 
-static const struct {
-    const char *name;
-    int (*fn)(void);
-} cases[] = {
+static const struct test_case cases[] = {
     {"mutex", case_mutex},
     {"condvar", case_condvar},
     {"tls", case_tls},
@@ -257,17 +256,5 @@ static const struct {
 /* pthreads_prog [CASE...]: the named cases (default: all), in order */
 int main(int argc, char **argv)
 {
-    int ncases = (int)(sizeof cases / sizeof cases[0]);
-    for (int i = 0; i < ncases; i++) {
-        int want = argc < 2;
-        for (int j = 1; j < argc; j++)
-            want |= strcmp(argv[j], cases[i].name) == 0;
-        if (!want)
-            continue;
-        int r = cases[i].fn();
-        fflush(stdout);
-        if (r)
-            return r;
-    }
-    return 0;
+    return run_cases(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
 }

@@ -51,8 +51,8 @@ ks_n() {
 ks_build() {
     local n
     for n in "$@"; do
-        # kt_compile only looks at the .c file: the shared header counts too
-        [[ -e $SB/$n && $SRV/http.h -nt $SB/$n ]] && rm -f "$SB/$n"
+        # kt_compile only looks at the .c file: the shared headers count too
+        [[ -e $SB/$n && ($SRV/http.h -nt $SB/$n || $SRV/cases.h -nt $SB/$n) ]] && rm -f "$SB/$n"
         kt_compile "$SRV/$n.c" "$SB/$n" dynamic -pthread -I"$SRV" ||
             kt_fail "compile $n" "gcc failed" "$SB/$n.log"
     done

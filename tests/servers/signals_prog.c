@@ -24,6 +24,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "cases.h"
+
 static volatile sig_atomic_t usr1_count, usr2_on_altstack, alarm_count, info_value, info_code, thread_sig;
 static char *altstack;
 static size_t altstack_size;
@@ -237,10 +239,7 @@ static int case_thread(void)
     return 0;
 }
 
-static const struct {
-    const char *name;
-    int (*fn)(void);
-} cases[] = {
+static const struct test_case cases[] = {
     {"handler", case_handler}, {"siginfo", case_siginfo}, {"altstack", case_altstack},
     {"segv", case_segv},       {"fpe", case_fpe},         {"pending", case_pending},
     {"resethand", case_resethand}, {"timer", case_timer}, {"thread", case_thread},
@@ -248,17 +247,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    int ncases = (int)(sizeof cases / sizeof cases[0]);
-    for (int i = 0; i < ncases; i++) {
-        int want = argc < 2;
-        for (int j = 1; j < argc; j++)
-            want |= strcmp(argv[j], cases[i].name) == 0;
-        if (!want)
-            continue;
-        int r = cases[i].fn();
-        fflush(stdout);
-        if (r)
-            return r;
-    }
-    return 0;
+    return run_cases(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
 }
