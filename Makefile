@@ -30,7 +30,7 @@ Q = @
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit demo fuzz check-format deps
+.PHONY: all clean test unit demo fuzz check-format deps compat
 
 all: $(BUILD)/kvmserver
 
@@ -116,6 +116,10 @@ demo: deps all
 
 test: deps
 	$(Q)tests/run
+
+# CPython's own test suite natively and under kvmserver (slow: an hour or more on 2 cores).
+compat: all
+	$(Q)tests/compat/cpython-suite $(COMPAT_MODULES)
 
 check-format:
 	$(Q)clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c
