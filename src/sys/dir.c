@@ -376,11 +376,14 @@ long sys_fchmod(struct proc *p, const struct sys_args *a)
 	return fd_may_change(p, e) ?: host(fchmod(e->host_fd, (mode_t)a->a[1] & 07777));
 }
 
-/* chown: the guest may only give a file to itself (or leave it as it is), as an
- * unprivileged process may; anything else is EPERM. */
-static long chown_ok(uint32_t uid, uint32_t gid)
+/* chown: a guest with effective uid 0 may give a file to anyone (the host then tries, and
+ * fails with EPERM where the host itself may not); otherwise only to itself and its own
+ * groups, as an unprivileged process may (credentials(7)). */
+static long chown_ok(const struct cred *c, uint32_t uid, uint32_t gid)
 {
-	bool u = uid == (uint32_t)-1 || uid == geteuid(), g = gid == (uint32_t)-1 || gid == getegid();
+	if (cred_privileged(c))
+		return 0;
+	bool u = uid == (uint32_t)-1 || uid == c->fsuid, g = gid == (uint32_t)-1 || cred_in_group(c, gid);
 	return u && g ? 0 : -EPERM;
 }
 
@@ -394,11 +397,11 @@ static long do_fchownat(struct proc *p, int dirfd, uint64_t upath, uint32_t uid,
 	if (r)
 		return r;
 	if (gp.fd)
-		return fd_may_change(p, gp.fd) ?: chown_ok(uid, gid) ?: host(fchown(gp.fd->host_fd, uid, gid));
+		return fd_may_change(p, gp.fd) ?: chown_ok(&p->cred, uid, gid) ?: host(fchown(gp.fd->host_fd, uid, gid));
 	int d = fs_parent(p, &gp, POLICY_WRITE, !(flags & AT_SYMLINK_NOFOLLOW), &base);
 	if (d < 0)
 		return d;
-	r = chown_ok(uid, gid) ?: host(fchownat(d, base, uid, gid, AT_SYMLINK_NOFOLLOW));
+	r = chown_ok(&p->cred, uid, gid) ?: host(fchownat(d, base, uid, gid, AT_SYMLINK_NOFOLLOW));
 	close(d);
 	return r;
 }
@@ -423,7 +426,7 @@ long sys_fchown(struct proc *p, const struct sys_args *a)
 	struct fd_entry *e = fdtab_get(&p->fdt, (int)a->a[0]);
 	if (!e)
 		return -EBADF;
-	return fd_may_change(p, e) ?: chown_ok((uint32_t)a->a[1], (uint32_t)a->a[2]) ?:
+	return fd_may_change(p, e) ?: chown_ok(&p->cred, (uint32_t)a->a[1], (uint32_t)a->a[2]) ?:
 		host(fchown(e->host_fd, (uint32_t)a->a[1], (uint32_t)a->a[2]));
 }
 
@@ -498,3 +501,24 @@ NO_XATTR(fsetxattr)
 NO_XATTR(removexattr)
 NO_XATTR(lremovexattr)
 NO_XATTR(fremovexattr)
+
+/* chroot: the guest's root is the policy's view of the host and cannot move; the path is
+ * checked as chdir would, then the call is refused as for a process without
+ * CAP_SYS_CHROOT. */
+long sys_chroot(struct proc *p, const struct sys_args *a)
+{
+	struct gpath gp;
+	struct pfs_node n;
+	long r = fs_resolve(p, AT_FDCWD, a->a[0], 0, &gp);
+	if (!r)
+		r = fs_lookup(p, &gp, true, &n);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return n.dir ? -EPERM : -ENOTDIR;
+	int h = policy_open(p->policy, gp.path, O_PATH | O_DIRECTORY, 0);
+	if (h < 0)
+		return h;
+	close(h);
+	return -EPERM;
+}

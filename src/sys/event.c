@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,4 +145,26 @@ long sys_timerfd_gettime(struct proc *p, const struct sys_args *a)
 	if (timerfd_gettime(e->host_fd, &cur) < 0)
 		return -errno;
 	return copy_to_guest(p, a->a[1], &cur, sizeof(cur));
+}
+
+/* ---- memfd ------------------------------------------------------------------------------- */
+
+/* An anonymous host memfd: a file with no path, nothing the policy has to allow.  Mapping
+ * it follows the file-mapping rules (mm.c). */
+long sys_memfd_create(struct proc *p, const struct sys_args *a)
+{
+	char name[250];
+	long n = strncpy_from_guest(p, name, a->a[0], sizeof(name));
+	if (n < 0)
+		return n == -ENAMETOOLONG ? -EINVAL : n;
+	unsigned flags = (unsigned)a->a[1];
+	if (flags & ~(unsigned)(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB |
+	                        (0x3fU << 26) /* MFD_HUGE_MASK << MFD_HUGE_SHIFT */))
+		return -EINVAL;
+	if (flags & MFD_HUGETLB)
+		return -EINVAL; /* guest memory has no huge pages to give */
+	int h = memfd_create(name, (flags & MFD_ALLOW_SEALING) | MFD_CLOEXEC);
+	if (h < 0)
+		return -errno;
+	return fdtab_alloc(&p->fdt, 0, h, FD_FILE, flags & MFD_CLOEXEC);
 }

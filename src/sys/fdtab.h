@@ -26,6 +26,9 @@ struct fd_entry {
 	bool cloexec;
 	unsigned ofd; /* which open file description: dups share it (fdclone.c keeps them
 	                   * sharing one object in a forked table) */
+	bool async; /* O_ASYNC / FIOASYNC as the guest set it: never set on the host fd, whose
+	             * SIGIO would go to kvmserver (io.c) */
+	int owner; /* F_SETOWN's pid, recorded for F_GETOWN */
 	char *path; /* the guest path it was opened by (owned; NULL if none): dirfd-relative
 	                   * opens and /proc/self/fd readlink use it */
 };

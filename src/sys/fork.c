@@ -140,6 +140,8 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 {
 	memcpy(p->sigactions, tmpl->sigactions, sizeof(p->sigactions));
 	memcpy(p->cwd, tmpl->cwd, sizeof(p->cwd));
+	p->cred = tmpl->cred;
+	p->uts = tmpl->uts;
 	p->exited = false;
 	p->exit_code = 0;
 	memset(&p->crash, 0, sizeof(p->crash));

@@ -375,14 +375,14 @@ long sys_statx(struct proc *p, const struct sys_args *a)
 /* ---- access ------------------------------------------------------------------------------ */
 
 /* The permission check on a stat (when the host cannot do it on an fd). */
-static long mode_allows(const struct stat *st, int mode)
+static long mode_allows(const struct cred *c, const struct stat *st, int mode)
 {
 	unsigned bits;
-	if (geteuid() == 0)
+	if (c->fsuid == 0)
 		bits = R_OK | W_OK | ((st->st_mode & 0111) || S_ISDIR(st->st_mode) ? X_OK : 0);
-	else if (st->st_uid == geteuid())
+	else if (st->st_uid == c->fsuid)
 		bits = (st->st_mode >> 6) & 7;
-	else if (st->st_gid == getegid())
+	else if (cred_in_group(c, st->st_gid))
 		bits = (st->st_mode >> 3) & 7;
 	else
 		bits = st->st_mode & 7;
@@ -403,9 +403,14 @@ static long do_faccessat(struct proc *p, int dirfd, uint64_t upath, int mode, in
 	if (r < 0)
 		return r;
 	if (r == 0) {
-		r = syscall(SYS_faccessat2, h, "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS)) < 0 ? -errno : 0;
-		if ((r == -ENOSYS || r == -EINVAL) && fstat(h, &st) == 0) /* before Linux 5.8 */
-			r = mode_allows(&st, mode);
+		/* The host decides for itself while the guest has its ids; a guest that changed
+		 * them (cred.c) gets the check done on its own ids. */
+		bool own_ids = p->cred.fsuid != geteuid() || p->cred.fsgid != getegid() || p->cred.ngroups;
+		r = own_ids                                                                          ? -ENOSYS
+		    : syscall(SYS_faccessat2, h, "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS)) < 0 ? -errno
+		                                                                                     : 0;
+		if ((r == -ENOSYS || r == -EINVAL) && fstat(h, &st) == 0) /* own ids, or before Linux 5.8 */
+			r = mode_allows(&p->cred, &st, mode);
 		if (owned)
 			close(h);
 		if (!r && (mode & W_OK) && (gp.fd ? gp.fd->path != NULL : true))
@@ -415,7 +420,7 @@ static long do_faccessat(struct proc *p, int dirfd, uint64_t upath, int mode, in
 	/* Emulated: /dev nodes as the host has them, the rest read-only. */
 	if ((mode & W_OK) && !S_ISCHR(st.st_mode))
 		return -EACCES;
-	return mode_allows(&st, mode);
+	return mode_allows(&p->cred, &st, mode);
 }
 
 long sys_access(struct proc *p, const struct sys_args *a)
@@ -609,4 +614,17 @@ long sys_name_to_handle_at(struct proc *p, const struct sys_args *a)
 long sys_open_by_handle_at(struct proc *p, const struct sys_args *a)
 {
 	return -EPERM;
+}
+
+/* sync writes back every host filesystem (what a guest may have written is on them);
+ * syncfs the one behind the fd. */
+long sys_sync(struct proc *p, const struct sys_args *a)
+{
+	sync();
+	return 0;
+}
+
+long sys_syncfs(struct proc *p, const struct sys_args *a)
+{
+	return WITH_FD(p, a->a[0], syncfs(h));
 }

@@ -11,12 +11,45 @@
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
 
+#define UTS_NAME_MAX 64 /* __NEW_UTS_LEN */
+
 long sys_uname(struct proc *p, const struct sys_args *a)
 {
 	struct utsname u;
 	if (uname(&u) < 0)
 		return -errno;
+	if (p->uts.node_set)
+		memcpy(u.nodename, p->uts.node, sizeof(p->uts.node));
+	if (p->uts.domain_set)
+		memcpy(u.domainname, p->uts.domain, sizeof(p->uts.domain));
 	return copy_to_guest(p, a->a[0], &u, sizeof(u));
+}
+
+/* sethostname/setdomainname change the guest's names only, as in a UTS namespace of its
+ * own: the host's are never touched.  Permission as Linux: effective uid 0. */
+static long set_uts_name(struct proc *p, char *dst, bool *set, uint64_t uname_, uint64_t len)
+{
+	if (len > UTS_NAME_MAX)
+		return -EINVAL;
+	if (!cred_privileged(&p->cred))
+		return -EPERM;
+	char buf[UTS_NAME_MAX + 1] = {0};
+	int err = copy_from_guest(p, buf, uname_, (size_t)len);
+	if (err)
+		return err;
+	memcpy(dst, buf, sizeof(buf));
+	*set = true;
+	return 0;
+}
+
+long sys_sethostname(struct proc *p, const struct sys_args *a)
+{
+	return set_uts_name(p, p->uts.node, &p->uts.node_set, a->a[0], a->a[1]);
+}
+
+long sys_setdomainname(struct proc *p, const struct sys_args *a)
+{
+	return set_uts_name(p, p->uts.domain, &p->uts.domain_set, a->a[0], a->a[1]);
 }
 
 long sys_getpid(struct proc *p, const struct sys_args *a)
@@ -30,22 +63,6 @@ long sys_gettid(struct proc *p, const struct sys_args *a)
 long sys_getppid(struct proc *p, const struct sys_args *a)
 {
 	return getppid();
-}
-long sys_getuid(struct proc *p, const struct sys_args *a)
-{
-	return getuid();
-}
-long sys_getgid(struct proc *p, const struct sys_args *a)
-{
-	return getgid();
-}
-long sys_geteuid(struct proc *p, const struct sys_args *a)
-{
-	return geteuid();
-}
-long sys_getegid(struct proc *p, const struct sys_args *a)
-{
-	return getegid();
 }
 
 long sys_getrandom(struct proc *p, const struct sys_args *a)
@@ -133,33 +150,6 @@ long sys_getpgid(struct proc *p, const struct sys_args *a)
 long sys_getsid(struct proc *p, const struct sys_args *a)
 {
 	return sys_getpgid(p, a);
-}
-
-static long put_ids(struct proc *p, const struct sys_args *a, unsigned r, unsigned e, unsigned s)
-{
-	unsigned ids[3] = {r, e, s};
-	for (int i = 0; i < 3; i++) {
-		int err = copy_to_guest(p, a->a[i], &ids[i], sizeof(ids[i]));
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-long sys_getresuid(struct proc *p, const struct sys_args *a)
-{
-	return put_ids(p, a, getuid(), geteuid(), geteuid());
-}
-
-long sys_getresgid(struct proc *p, const struct sys_args *a)
-{
-	return put_ids(p, a, getgid(), getegid(), getegid());
-}
-
-/* No supplementary groups. */
-long sys_getgroups(struct proc *p, const struct sys_args *a)
-{
-	return (int)a->a[0] < 0 ? -EINVAL : 0;
 }
 
 long sys_sysinfo(struct proc *p, const struct sys_args *a)

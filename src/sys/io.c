@@ -2,6 +2,7 @@
  * Data moves straight between host fds and guest memory after a permission check. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <termios.h>
@@ -11,6 +12,7 @@
 
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
+#include "util/log.h"
 
 #define GUEST_IOV_MAX 1024 /* UIO_MAXIOV */
 
@@ -198,6 +200,17 @@ long sys_dup3(struct proc *p, const struct sys_args *a)
 	return dup_to(p, oldfd, newfd, flags & O_CLOEXEC);
 }
 
+/* O_ASYNC is kept on the guest's side: signal-driven I/O (SIGIO to the F_SETOWN owner)
+ * is not emulated, so a program relying on it waits in vain; -v says so once. */
+static void set_async(struct proc *p, struct fd_entry *e, bool on)
+{
+	e->async = on;
+	if (on && p->cfg.verbose && !p->sigio_logged) {
+		p->sigio_logged = true;
+		log_msg("O_ASYNC/FIOASYNC accepted, but SIGIO is not delivered");
+	}
+}
+
 long sys_fcntl(struct proc *p, const struct sys_args *a)
 {
 	int fd = (int)a->a[0], cmd = (int)a->a[1];
@@ -209,8 +222,37 @@ long sys_fcntl(struct proc *p, const struct sys_args *a)
 	case F_DUPFD_CLOEXEC: return dup_from(p, fd, (int)a->a[2], cmd == F_DUPFD_CLOEXEC);
 	case F_GETFD: return e->cloexec ? FD_CLOEXEC : 0;
 	case F_SETFD: e->cloexec = a->a[2] & FD_CLOEXEC; return 0;
-	case F_GETFL:
-	case F_SETFL: return host_result(fcntl(e->host_fd, cmd, (int)a->a[2]));
+	case F_GETFL: {
+		int fl = fcntl(e->host_fd, F_GETFL);
+		return fl < 0 ? -errno : fl | (e->async ? O_ASYNC : 0);
+	}
+	case F_SETFL: {
+		int fl = (int)a->a[2];
+		if (fcntl(e->host_fd, F_SETFL, fl & ~O_ASYNC) < 0)
+			return -errno;
+		set_async(p, e, fl & O_ASYNC);
+		return 0;
+	}
+	case F_GETOWN: return e->owner;
+	case F_SETOWN: e->owner = (int)a->a[2]; return 0;
+	case F_GETOWN_EX: { /* what glibc's F_GETOWN uses */
+		struct f_owner_ex o = {e->owner < 0 ? F_OWNER_PGRP : F_OWNER_PID, e->owner < 0 ? -e->owner : e->owner};
+		return copy_to_guest(p, a->a[2], &o, sizeof(o));
+	}
+	case F_SETOWN_EX: {
+		struct f_owner_ex o;
+		int err = copy_from_guest(p, &o, a->a[2], sizeof(o));
+		if (err)
+			return err;
+		if (o.type != F_OWNER_TID && o.type != F_OWNER_PID && o.type != F_OWNER_PGRP)
+			return -EINVAL;
+		e->owner = o.type == F_OWNER_PGRP ? -o.pid : o.pid;
+		return 0;
+	}
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+	case F_ADD_SEALS:
+	case F_GET_SEALS: return host_result(fcntl(e->host_fd, cmd, (int)a->a[2]));
 	case F_GETLK:
 	case F_SETLK:
 	case F_SETLKW:
@@ -249,9 +291,119 @@ long sys_ioctl(struct proc *p, const struct sys_args *a)
 		int err = copy_from_guest(p, &on, a->a[2], sizeof(on));
 		return err ? err : host_result(ioctl(h, FIONBIO, &on));
 	}
+	case FIOASYNC: {
+		int on;
+		int err = copy_from_guest(p, &on, a->a[2], sizeof(on));
+		if (!err)
+			set_async(p, fdtab_get(&p->fdt, (int)a->a[0]), on != 0);
+		return err;
+	}
+	case FIOCLEX:
+	case FIONCLEX: fdtab_get(&p->fdt, (int)a->a[0])->cloexec = req == FIOCLEX; return 0;
 	default: return -ENOTTY;
 	}
 	if (ioctl(h, req, buf) < 0)
 		return -errno;
 	return copy_to_guest(p, a->a[2], buf, size);
+}
+
+/* preadv/pwritev and their -2 forms: readv/writev at an offset (-1 with the -2 forms: the
+ * file position), with RWF_* flags passed to the host.  On x86-64 the offset is one
+ * register (pos_l); pos_h is unused. */
+static long transfer_v(struct proc *p, const struct sys_args *a, bool into_guest, int flags)
+{
+	int h = host_fd(p, a->a[0]);
+	if (h < 0)
+		return h;
+	struct iovec iov[GUEST_IOV_MAX];
+	long err = import_iov(p, a->a[1], a->a[2], into_guest, iov);
+	if (err)
+		return err;
+	off_t off = (off_t)a->a[3];
+	if (!into_guest)
+		return host_result(pwritev2(h, iov, (int)a->a[2], off, flags));
+	ssize_t r = preadv2(h, iov, (int)a->a[2], off, flags);
+	if (r > 0)
+		guest_wrote_iov(p, iov, a->a[2], (size_t)r);
+	return host_result(r);
+}
+
+long sys_preadv(struct proc *p, const struct sys_args *a)
+{
+	return (int64_t)a->a[3] < 0 ? -EINVAL : transfer_v(p, a, true, 0);
+}
+
+long sys_pwritev(struct proc *p, const struct sys_args *a)
+{
+	return (int64_t)a->a[3] < 0 ? -EINVAL : transfer_v(p, a, false, 0);
+}
+
+long sys_preadv2(struct proc *p, const struct sys_args *a)
+{
+	return transfer_v(p, a, true, (int)a->a[5]);
+}
+
+long sys_pwritev2(struct proc *p, const struct sys_args *a)
+{
+	return transfer_v(p, a, false, (int)a->a[5]);
+}
+
+/* close_range(first, last, flags): closes (or, with CLOSE_RANGE_CLOEXEC, marks close-on-
+ * exec) every open guest fd in [first, last].  CLOSE_RANGE_UNSHARE asks for a private
+ * table, which every process here already has. */
+long sys_close_range(struct proc *p, const struct sys_args *a)
+{
+	uint64_t first = (uint32_t)a->a[0], last = (uint32_t)a->a[1], flags = a->a[2];
+	if (flags & ~(uint64_t)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) || first > last)
+		return -EINVAL;
+	for (uint64_t fd = first; fd <= last && fd < (uint64_t)p->fdt.cap; fd++) {
+		struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
+		if (!e)
+			continue;
+		if (flags & CLOSE_RANGE_CLOEXEC)
+			e->cloexec = true;
+		else
+			fdtab_close(&p->fdt, (int)fd);
+	}
+	return 0;
+}
+
+/* An optional loff_t the guest passes by pointer (splice's offsets): copied in, and out
+ * again after the call. */
+static long offset_in(struct proc *p, uint64_t uoff, loff_t *off, loff_t **offp)
+{
+	*offp = NULL;
+	if (!uoff)
+		return 0;
+	*offp = off;
+	return copy_from_guest(p, off, uoff, sizeof(*off));
+}
+
+/* splice and tee move data between two host fds inside the host kernel: no guest memory
+ * is touched except the offsets. */
+long sys_splice(struct proc *p, const struct sys_args *a)
+{
+	int in = host_fd(p, a->a[0]), out = host_fd(p, a->a[2]);
+	if (in < 0 || out < 0)
+		return -EBADF;
+	loff_t off_in, off_out, *pin, *pout;
+	long err = offset_in(p, a->a[1], &off_in, &pin) ?: offset_in(p, a->a[3], &off_out, &pout);
+	if (err)
+		return err;
+	ssize_t r = splice(in, pin, out, pout, rw_count(a->a[4]), (unsigned)a->a[5]);
+	if (r < 0)
+		return -errno;
+	if (pin && (err = copy_to_guest(p, a->a[1], &off_in, sizeof(off_in))))
+		return err;
+	if (pout && (err = copy_to_guest(p, a->a[3], &off_out, sizeof(off_out))))
+		return err;
+	return r;
+}
+
+long sys_tee(struct proc *p, const struct sys_args *a)
+{
+	int in = host_fd(p, a->a[0]), out = host_fd(p, a->a[1]);
+	if (in < 0 || out < 0)
+		return -EBADF;
+	return host_result(tee(in, out, rw_count(a->a[2]), (unsigned)a->a[3]));
 }

@@ -354,3 +354,20 @@ long sys_mincore(struct proc *p, const struct sys_args *a)
 	}
 	return 0;
 }
+
+/* msync: file mappings here are private copies or read-only (mm.c's file-mapping rules),
+ * so there is never anything to write back; the arguments are checked as Linux does. */
+long sys_msync(struct proc *p, const struct sys_args *a)
+{
+	uint64_t addr = a->a[0], len = a->a[1];
+	int flags = (int)a->a[2];
+	if (!aligned(addr) || (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+	    ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+		return -EINVAL;
+	uint64_t end = addr + PAGE_UP(len);
+	if (end < addr)
+		return -ENOMEM;
+	if (end == addr)
+		return 0;
+	return user_range(p, addr, end - addr) && vma_covered(&p->mm, addr, end) ? 0 : -ENOMEM;
+}

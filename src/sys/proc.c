@@ -55,6 +55,7 @@ int proc_create(struct proc **out, const struct proc_config *cfg)
 	vma_init(&p->mm, cfg->user_size);
 	fdtab_init(&p->fdt, GUEST_NOFILE);
 	p->pid = getpid();
+	cred_init(&p->cred);
 	err = sched_init(p);
 	if (!err)
 		err = install_stdio(p);

@@ -21,6 +21,18 @@ struct sys_args {
 	uint64_t a[6];
 };
 
+/* The guest's user and group ids (cred.c): the host's at start, changed only here. */
+#define CRED_MAX_GROUPS 256
+struct cred {
+	uint32_t ruid, euid, suid, fsuid;
+	uint32_t rgid, egid, sgid, fsgid;
+	int ngroups;
+	uint32_t groups[CRED_MAX_GROUPS];
+};
+void cred_init(struct cred *c);
+bool cred_privileged(const struct cred *c); /* effective uid 0 */
+bool cred_in_group(const struct cred *c, uint32_t gid); /* fsgid or a supplementary group */
+
 struct proc {
 	struct vm *vm;
 	struct proc_config cfg;
@@ -50,6 +62,11 @@ struct proc {
 	char exe_path[PATH_MAX]; /* host path of the executable, for /proc/self/exe */
 	pid_t pid; /* what getpid() answers: the host process's pid */
 	int nice;
+	struct cred cred;
+	struct { /* sethostname/setdomainname (info.c); unset: the host's */
+		char node[65], domain[65];
+		bool node_set, domain_set;
+	} uts;
 	uint64_t itimer_ns, itimer_interval_ns; /* ITIMER_REAL: next expiry (0 = off), period */
 	char comm[16]; /* prctl(PR_SET_NAME) */
 	struct thread **threads; /* sched.c */
@@ -60,6 +77,7 @@ struct proc {
 		uint64_t handler, flags, restorer, mask;
 	} sigactions[65];
 
+	bool sigio_logged; /* -v said once that SIGIO is not delivered (io.c) */
 	uint8_t enosys_logged[512 / 8]; /* --verbose names each unimplemented call once */
 };
 

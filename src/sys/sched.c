@@ -486,38 +486,3 @@ long sys_sched_yield(struct proc *p, const struct sys_args *a)
 		return 0;
 	return sched_block_current(p, T_RUNNABLE, 0);
 }
-
-/* One vCPU: CPU 0 is the only one to be had. */
-long sys_sched_setaffinity(struct proc *p, const struct sys_args *a)
-{
-	uint8_t first;
-	if (a->a[1] == 0)
-		return -EINVAL;
-	int err = copy_from_guest(p, &first, a->a[2], 1);
-	if (err)
-		return err;
-	return (first & 1) ? 0 : -EINVAL;
-}
-
-long sys_getcpu(struct proc *p, const struct sys_args *a)
-{
-	unsigned zero = 0;
-	for (int i = 0; i < 2; i++)
-		if (a->a[i]) {
-			int err = copy_to_guest(p, a->a[i], &zero, sizeof(zero));
-			if (err)
-				return err;
-		}
-	return 0;
-}
-
-long sys_sched_getscheduler(struct proc *p, const struct sys_args *a)
-{
-	return (int)a->a[0] < 0 ? -EINVAL : 0; /* SCHED_OTHER */
-}
-
-long sys_sched_getparam(struct proc *p, const struct sys_args *a)
-{
-	int zero = 0;
-	return (int)a->a[0] < 0 ? -EINVAL : copy_to_guest(p, a->a[1], &zero, sizeof(zero));
-}

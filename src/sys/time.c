@@ -85,3 +85,21 @@ long sys_clock_nanosleep(struct proc *p, const struct sys_args *a)
 {
 	return sleep_common(p, (clockid_t)a->a[0], (int)a->a[1], a->a[2], a->a[3]);
 }
+
+/* The host's clocks are not the guest's to set: CLOCK_REALTIME (the one settable clock)
+ * answers EPERM as for a process without CAP_SYS_TIME; the others EINVAL, as Linux. */
+long sys_clock_settime(struct proc *p, const struct sys_args *a)
+{
+	struct timespec ts;
+	int err = copy_from_guest(p, &ts, a->a[1], sizeof(ts));
+	if (err)
+		return err;
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
+		return -EINVAL;
+	return a->a[0] == CLOCK_REALTIME ? -EPERM : -EINVAL;
+}
+
+long sys_settimeofday(struct proc *p, const struct sys_args *a)
+{
+	return a->a[0] ? -EPERM : 0; /* only a time zone: ignored by Linux too */
+}

@@ -1,0 +1,125 @@
+/* schedpolicy.c - the scheduling-policy calls: affinity, policy and priority ranges, as
+ * one vCPU running SCHED_OTHER threads has them.  Real-time policies are refused as for an
+ * unprivileged process (EPERM): guest threads are scheduled cooperatively (sched.h), so a
+ * priority could not be honoured. */
+#include <errno.h>
+#include <sched.h>
+#include <time.h>
+
+#include "sys/syscalls.h"
+#include "sys/uaccess.h"
+
+/* Whether pid names this process or one of its threads (0: the caller). */
+static bool own_pid(struct proc *p, int pid)
+{
+	if (pid == 0 || pid == p->pid)
+		return true;
+	for (int i = 0; i < p->nthreads; i++)
+		if (p->threads[i]->tid == pid && p->threads[i]->state != T_DEAD)
+			return true;
+	return false;
+}
+
+/* One vCPU: CPU 0 is the only one to be had. */
+long sys_sched_setaffinity(struct proc *p, const struct sys_args *a)
+{
+	uint8_t first;
+	if (a->a[1] == 0)
+		return -EINVAL;
+	int err = copy_from_guest(p, &first, a->a[2], 1);
+	if (err)
+		return err;
+	return (first & 1) ? 0 : -EINVAL;
+}
+
+long sys_getcpu(struct proc *p, const struct sys_args *a)
+{
+	unsigned zero = 0;
+	for (int i = 0; i < 2; i++)
+		if (a->a[i]) {
+			int err = copy_to_guest(p, a->a[i], &zero, sizeof(zero));
+			if (err)
+				return err;
+		}
+	return 0;
+}
+
+long sys_sched_getscheduler(struct proc *p, const struct sys_args *a)
+{
+	if ((int)a->a[0] < 0)
+		return -EINVAL;
+	return own_pid(p, (int)a->a[0]) ? SCHED_OTHER : -ESRCH;
+}
+
+long sys_sched_getparam(struct proc *p, const struct sys_args *a)
+{
+	int zero = 0;
+	if ((int)a->a[0] < 0 || !a->a[1])
+		return -EINVAL;
+	return own_pid(p, (int)a->a[0]) ? copy_to_guest(p, a->a[1], &zero, sizeof(zero)) : -ESRCH;
+}
+
+/* The priority range of each policy, as Linux answers sched_get_priority_min/max. */
+static int priority_range(int policy, int *lo, int *hi)
+{
+	switch (policy) {
+	case SCHED_OTHER:
+	case SCHED_BATCH:
+	case SCHED_IDLE: *lo = *hi = 0; return 0;
+	case SCHED_FIFO:
+	case SCHED_RR: *lo = 1, *hi = 99; return 0;
+	default: return -EINVAL;
+	}
+}
+
+long sys_sched_get_priority_max(struct proc *p, const struct sys_args *a)
+{
+	int lo, hi;
+	return priority_range((int)a->a[0], &lo, &hi) ?: hi;
+}
+
+long sys_sched_get_priority_min(struct proc *p, const struct sys_args *a)
+{
+	int lo, hi;
+	return priority_range((int)a->a[0], &lo, &hi) ?: lo;
+}
+
+/* A policy and priority: the non-real-time ones with priority 0 are what every thread has
+ * already; real-time ones are not to be had (EPERM, as unprivileged). */
+static long set_policy(struct proc *p, int pid, int policy, uint64_t uparam)
+{
+	int prio, lo, hi;
+	if (pid < 0 || !uparam)
+		return -EINVAL;
+	int err = copy_from_guest(p, &prio, uparam, sizeof(prio));
+	if (err)
+		return err;
+	if (!own_pid(p, pid))
+		return -ESRCH;
+	policy &= ~SCHED_RESET_ON_FORK;
+	if (priority_range(policy, &lo, &hi) || prio < lo || prio > hi)
+		return -EINVAL;
+	return policy == SCHED_FIFO || policy == SCHED_RR ? -EPERM : 0;
+}
+
+long sys_sched_setscheduler(struct proc *p, const struct sys_args *a)
+{
+	return set_policy(p, (int)a->a[0], (int)a->a[1], a->a[2]);
+}
+
+long sys_sched_setparam(struct proc *p, const struct sys_args *a)
+{
+	return set_policy(p, (int)a->a[0], SCHED_OTHER, a->a[1]);
+}
+
+/* SCHED_OTHER threads have no fixed round-robin slice; the preemption tick (sched.c) is
+ * what a thread that never blocks gets. */
+long sys_sched_rr_get_interval(struct proc *p, const struct sys_args *a)
+{
+	if ((int)a->a[0] < 0)
+		return -EINVAL;
+	if (!own_pid(p, (int)a->a[0]))
+		return -ESRCH;
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	return copy_to_guest(p, a->a[1], &ts, sizeof(ts));
+}
