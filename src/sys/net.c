@@ -17,14 +17,18 @@
  *    sun_path: a last component longer than about 90 bytes is ENAMETOOLONG.
  *
  * Socket types are limited to what the policy understands: SOCK_STREAM, SOCK_DGRAM and (for
- * AF_UNIX) SOCK_SEQPACKET, with protocol 0/TCP/UDP for IP.  Raw and packet sockets, SCTP
+ * AF_UNIX) SOCK_SEQPACKET, with protocol 0/TCP/UDP/UDP-Lite for IP.  Raw and packet sockets, SCTP
  * (whose setsockopt(SCTP_SOCKOPT_CONNECTX) would connect past connect(2)) and other families
  * are refused.  Socket options are passed to the host from an allow-list: options that
  * carry pointers or fds (BPF filters, TCP_ZEROCOPY_RECEIVE, SO_PEERPIDFD) or need
  * privileges the guest must not borrow from kvmserver (netfilter tables, IP_TRANSPARENT,
- * SO_BINDTODEVICE...) answer ENOPROTOOPT.  File descriptors never cross the boundary:
- * sendmsg with SCM_RIGHTS is EINVAL, and an SCM_RIGHTS (or SCM_PIDFD) that arrives in
- * recvmsg is closed on the host, dropped, and reported as MSG_CTRUNC.
+ * SO_BINDTODEVICE...) answer ENOPROTOOPT.  File descriptors pass as the guest's own:
+ * sendmsg's SCM_RIGHTS carries the host fds behind the guest's, and recvmsg installs the
+ * fds that arrive in the guest's table (scm_install) — only kinds of object a guest could
+ * have opened itself through the policy's other doors: sockets, pipes, regular files and
+ * anonymous fds (eventfd, epoll...).  Directories (a dirfd would resolve paths past the
+ * policy), devices, and files of the kernel's pseudo filesystems (procfs, sysfs...) are
+ * closed on the host and dropped, as is SCM_PIDFD, with MSG_CTRUNC set.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +42,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -316,6 +322,10 @@ static int check_dest(struct proc *p, int domain, struct sockaddr_storage *ss, s
 /* ---- socket, socketpair ------------------------------------------------------------------ */
 
 #define SOCK_TYPE_MASK 0xf
+#ifndef UDPLITE_SEND_CSCOV /* linux/udp.h's, which clashes with netinet/udp.h */
+#define UDPLITE_SEND_CSCOV 10
+#define UDPLITE_RECV_CSCOV 11
+#endif
 
 static int check_socket_args(int domain, int type, int protocol)
 {
@@ -338,8 +348,8 @@ static int check_socket_args(int domain, int type, int protocol)
 		return -EPERM; /* as for an unprivileged user: no CAP_NET_RAW */
 	if (base == SOCK_STREAM)
 		return protocol == 0 || protocol == IPPROTO_TCP ? 0 : -EPROTONOSUPPORT;
-	if (base == SOCK_DGRAM)
-		return protocol == 0 || protocol == IPPROTO_UDP ? 0 : -EPROTONOSUPPORT;
+	if (base == SOCK_DGRAM) /* UDP-Lite: UDP with a partial checksum, the same policy */
+		return protocol == 0 || protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE ? 0 : -EPROTONOSUPPORT;
 	return -ESOCKTNOSUPPORT;
 }
 
@@ -650,6 +660,8 @@ static const struct sockopt sockopts[] = {
         {IPPROTO_TCP, TCP_SAVED_SYN, 0, 1},
         {IPPROTO_TCP, TCP_INFO, 0, 1},
         {IPPROTO_TCP, TCP_CC_INFO, 0, 1},
+        {IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV, 1, 1},
+        {IPPROTO_UDPLITE, UDPLITE_RECV_CSCOV, 1, 1},
         {IPPROTO_IP, IP_TOS, 1, 1},
         {IPPROTO_IP, IP_TTL, 1, 1},
         {IPPROTO_IP, IP_OPTIONS, 1, 1},
@@ -830,6 +842,72 @@ static void msg_ctx_free(struct msg_ctx *c)
 	c->hold = -1;
 }
 
+/* SCM_RIGHTS on the way out: each guest fd in the message replaced by its host fd (the
+ * kernel takes its own reference when the message is sent).  0 or -EBADF. */
+static int scm_to_host(struct proc *p, struct cmsghdr *cm)
+{
+	size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	for (size_t i = 0; i < nfd; i++) {
+		int fd;
+		memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+		struct fd_entry *e = fdtab_get(&p->fdt, fd);
+		if (!e)
+			return -EBADF;
+		memcpy(CMSG_DATA(cm) + i * sizeof(int), &e->host_fd, sizeof(int));
+	}
+	return 0;
+}
+
+/* May a received host fd become the guest's, and as what kind?  -1: no (see the top). */
+static int scm_kind(int h)
+{
+	struct stat st;
+	struct statfs sf;
+	if (fstat(h, &st) < 0 || fstatfs(h, &sf) < 0)
+		return -1;
+	switch (sf.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case BPF_FS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC: return -1;
+	}
+	switch (st.st_mode & S_IFMT) {
+	case S_IFSOCK: return FD_SOCKET;
+	case S_IFIFO: return FD_PIPE;
+	case S_IFREG: return FD_FILE;
+	case 0: return FD_EVENT; /* an anonymous inode: eventfd, timerfd, epoll, signalfd */
+	default: return -1; /* directories, devices, symlinks (O_PATH) */
+	}
+}
+
+/* SCM_RIGHTS on the way in: the fds that arrived (host fds, CLOEXEC on the host) become
+ * guest fds in place, or are closed and dropped (MSG_CTRUNC) when refused or when the
+ * table is full.  Returns the message's new length. */
+static size_t scm_install(struct proc *p, struct msghdr *m, struct cmsghdr *cm, size_t clen, bool cloexec)
+{
+	size_t nfd = (clen - CMSG_LEN(0)) / sizeof(int), kept = 0;
+	for (size_t i = 0; i < nfd; i++) {
+		int h;
+		memcpy(&h, CMSG_DATA(cm) + i * sizeof(int), sizeof(h));
+		int kind = scm_kind(h), g = -1;
+		if (kind < 0)
+			close(h);
+		else
+			g = fdtab_alloc(&p->fdt, 0, h, (enum fd_kind)kind, cloexec); /* closes h on failure */
+		if (g < 0) {
+			m->msg_flags |= MSG_CTRUNC;
+			continue;
+		}
+		memcpy(CMSG_DATA(cm) + kept++ * sizeof(int), &g, sizeof(g));
+	}
+	cm->cmsg_len = CMSG_LEN(kept * sizeof(int));
+	return kept ? cm->cmsg_len : 0;
+}
+
 /* Imports the guest's msghdr at `umsg` (copy_msghdr_from_user and the iovecs). */
 static int msg_import(struct proc *p, uint64_t umsg, bool recv, struct msg_ctx *c)
 {
@@ -896,14 +974,15 @@ static int msg_import(struct proc *p, uint64_t umsg, bool recv, struct msg_ctx *
 		if (!recv) {
 			if ((err = copy_from_guest(p, c->ctl, (uint64_t)c->guest.msg_control, ctllen)))
 				return err;
-			/* Walk the control messages: well formed, and no fds. */
+			/* Walk the control messages: well formed; guest fds become host fds. */
 			size_t off = 0;
 			while (off + sizeof(struct cmsghdr) <= ctllen) {
-				const struct cmsghdr *cm = (const struct cmsghdr *)(c->ctl + off);
+				struct cmsghdr *cm = (struct cmsghdr *)(c->ctl + off);
 				if (cm->cmsg_len < sizeof(struct cmsghdr) || cm->cmsg_len > ctllen - off)
 					return -EINVAL;
-				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-					return -EINVAL; /* no fd passing between guest and host */
+				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+				    (err = scm_to_host(p, cm)))
+					return err;
 				off += CMSG_ALIGN(cm->cmsg_len);
 			}
 		}
@@ -928,9 +1007,9 @@ static long msg_send(struct proc *p, int h, uint64_t umsg, int flags)
 	return r;
 }
 
-/* Drops the fds a control message brought (closing them on the host); keeps the rest.
- * Returns the bytes kept. */
-static size_t filter_control(struct msghdr *m)
+/* The control messages that arrived, as the guest gets them: SCM_RIGHTS fds installed
+ * (scm_install), SCM_PIDFD dropped (closed on the host).  Returns the bytes kept. */
+static size_t filter_control(struct proc *p, struct msghdr *m, bool cloexec)
 {
 	unsigned char *ctl = m->msg_control;
 	size_t used = m->msg_controllen, out = 0, off = 0;
@@ -940,7 +1019,14 @@ static size_t filter_control(struct msghdr *m)
 			break;
 		size_t clen = cm->cmsg_len > used - off ? used - off : cm->cmsg_len;
 		size_t step = CMSG_ALIGN(clen) > used - off ? used - off : CMSG_ALIGN(clen);
-		if (cm->cmsg_level == SOL_SOCKET && (cm->cmsg_type == SCM_RIGHTS || cm->cmsg_type == SCM_PIDFD)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			size_t len = scm_install(p, m, cm, clen, cloexec);
+			if (len) {
+				if (out != off)
+					memmove(ctl + out, ctl + off, len);
+				out += CMSG_ALIGN(len) > used - out ? len : CMSG_ALIGN(len);
+			}
+		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_PIDFD) {
 			size_t nfd = (clen - CMSG_LEN(0)) / sizeof(int);
 			for (size_t i = 0; i < nfd; i++) {
 				int fd;
@@ -966,12 +1052,12 @@ static long msg_recv(struct proc *p, int h, uint64_t umsg, int flags)
 	long r = msg_import(p, umsg, true, c);
 	if (r)
 		goto out;
-	/* Any fds that arrive are closed at once (filter_control); CLOEXEC covers the gap. */
+	/* Fds that arrive are CLOEXEC on the host always; the guest's flag is its own. */
 	r = host_result(recvmsg(h, &c->m, flags | MSG_CMSG_CLOEXEC));
 	if (r < 0)
 		goto out;
 	guest_wrote_iov(p, c->iov, c->m.msg_iovlen, (size_t)r); /* (MSG_TRUNC: stops at the end) */
-	size_t ctl_used = c->ctl ? filter_control(&c->m) : 0;
+	size_t ctl_used = c->ctl ? filter_control(p, &c->m, flags & MSG_CMSG_CLOEXEC) : 0;
 	int err = 0;
 	if (c->guest.msg_name)
 		err = addr_to_guest(p, -1, &c->name, c->m.msg_namelen, (uint64_t)c->guest.msg_name,
