@@ -56,6 +56,7 @@ int proc_create(struct proc **out, const struct proc_config *cfg)
 	fdtab_init(&p->fdt, GUEST_NOFILE);
 	p->pid = getpid();
 	cred_init(&p->cred);
+	uaccess_init();
 	err = sched_init(p);
 	if (!err)
 		err = install_stdio(p);

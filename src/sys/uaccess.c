@@ -1,5 +1,14 @@
-/* uaccess.c - checked copies between host buffers and guest memory. */
+/* uaccess.c - checked copies between host buffers and guest memory.
+ *
+ * Guest memory can hold file pages (filemap.c): a guest that shrinks a file it has mapped
+ * leaves pages past the new end, and touching those from the host raises SIGBUS.  The
+ * copies here run under a guard: SIGBUS during one of them makes the copy fail with
+ * EFAULT, as the kernel's own copy_from_user would, instead of killing kvmserver.  (Host
+ * syscalls given guest buffers get EFAULT from the kernel by themselves.) */
 #include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
 
 #include "sys/proc_impl.h"
@@ -54,22 +63,55 @@ void guest_wrote_iov(struct proc *p, const struct iovec *iov, size_t cnt, size_t
 	}
 }
 
+static __thread sigjmp_buf *bus_guard; /* set while this thread copies guest memory */
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	if (bus_guard)
+		siglongjmp(*bus_guard, 1);
+	/* Not ours: die of it as the default action would. */
+	signal(SIGBUS, SIG_DFL);
+	raise(SIGBUS);
+}
+
+static void install_sigbus(void)
+{
+	/* SA_NODEFER: the handler leaves by siglongjmp, so SIGBUS must not stay blocked. */
+	struct sigaction sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+void uaccess_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, install_sigbus);
+}
+
+/* memcpy that fails with -EFAULT instead of dying when a file page has gone. */
+static int guarded_copy(void *dst, const void *src, size_t size)
+{
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		bus_guard = NULL;
+		return -EFAULT;
+	}
+	bus_guard = &jb;
+	memcpy(dst, src, size);
+	bus_guard = NULL;
+	return 0;
+}
+
 int copy_from_guest(struct proc *p, void *dst, gva_t src, size_t size)
 {
 	const void *h = guest_buf(p, src, size, false);
-	if (!h)
-		return -EFAULT;
-	memcpy(dst, h, size);
-	return 0;
+	return h ? guarded_copy(dst, h, size) : -EFAULT;
 }
 
 int copy_to_guest(struct proc *p, gva_t dst, const void *src, size_t size)
 {
 	void *h = guest_buf(p, dst, size, true);
-	if (!h)
-		return -EFAULT;
-	memcpy(h, src, size);
-	return 0;
+	return h ? guarded_copy(h, src, size) : -EFAULT;
 }
 
 long strncpy_from_guest(struct proc *p, char *dst, gva_t src, size_t max)
@@ -84,9 +126,10 @@ long strncpy_from_guest(struct proc *p, char *dst, gva_t src, size_t max)
 		const char *h = vm_user_page(p->vm, at, false);
 		if (!h)
 			return -EFAULT;
-		const char *nul = memchr(h, 0, chunk);
-		size_t take = nul ? (size_t)(nul - h) + 1 : chunk;
-		memcpy(dst + n, h, take);
+		if (guarded_copy(dst + n, h, chunk))
+			return -EFAULT;
+		const char *nul = memchr(dst + n, 0, chunk);
+		size_t take = nul ? (size_t)(nul - (dst + n)) + 1 : chunk;
 		if (nul)
 			return (long)(n + take - 1);
 		n += take;

@@ -12,6 +12,8 @@
 
 struct proc;
 
+/* Once per process, before guest code runs: the SIGBUS guard of the copies below. */
+void uaccess_init(void);
 int copy_from_guest(struct proc *p, void *dst, gva_t src, size_t size);
 int copy_to_guest(struct proc *p, gva_t dst, const void *src, size_t size);
 /* Copies a NUL-terminated string of at most max-1 chars.  Returns its length, -EFAULT, or

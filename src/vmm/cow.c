@@ -364,12 +364,17 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	uint64_t dirty = vm->ndirty;
 	const uint64_t *l = vm->dirty_list;
 	qsort(vm->dirty_list, vm->ndirty, sizeof(uint64_t), cmp_u64);
+	/* Pages of the template's shared file maps are the file's: never restored. */
+	bool shared = fmap_has_shared(vm->tmpl);
 	for (size_t i = 0; i < vm->ndirty;) {
 		bool hot = bit_test(vm->hot_bits, l[i]);
+		bool skip = shared && fmap_shared_at(vm->tmpl, l[i] * PAGE_SIZE);
 		size_t j = i + 1;
-		while (j < vm->ndirty && l[j] == l[j - 1] + 1 && bit_test(vm->hot_bits, l[j]) == hot)
+		while (j < vm->ndirty && l[j] == l[j - 1] + 1 && bit_test(vm->hot_bits, l[j]) == hot &&
+		       (!shared || fmap_shared_at(vm->tmpl, l[j] * PAGE_SIZE) == skip))
 			j++;
-		restore_run(vm, l[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, hot);
+		if (!skip)
+			restore_run(vm, l[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, hot);
 		for (size_t k = i; k < j; k++)
 			bit_clear(vm->dirty_bits, l[k]);
 		i = j;

@@ -7,6 +7,13 @@
  * are read-only); before one becomes writable, vm_materialize turns it into ordinary
  * guest memory with the same content.  vm->fmaps is the VM's current list; a fork starts
  * with (and resets to) its template's.
+ *
+ * A writable shared file mapping (vm_map_file_shared) is the file's pages themselves, mapped
+ * MAP_SHARED in the template and in every fork alike: what the guest writes there is in the
+ * file, for every VM and every other process at once, as host files always are here.  Reset
+ * never copies such pages back (that would write the template's bytes over the file, racing
+ * other VMs' writes); a shared map the request made itself is unmapped by the reset like any
+ * other change of layout.
  */
 #define VMM_INTERNAL
 #include <errno.h>
@@ -30,10 +37,10 @@ int fmap_map_memfd(struct vm *vm, uint64_t gpa, uint64_t size)
 	return at == MAP_FAILED ? -errno : 0;
 }
 
-static int map_file(struct vm *vm, uint64_t gpa, uint64_t size, int fd, uint64_t off)
+static int map_file(struct vm *vm, uint64_t gpa, uint64_t size, int fd, uint64_t off, bool shared)
 {
-	void *at = mmap(vm->mem + gpa, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
-	                (off_t)off);
+	void *at = mmap(vm->mem + gpa, size, PROT_READ | PROT_WRITE,
+	                (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED | MAP_NORESERVE, fd, (off_t)off);
 	return at == MAP_FAILED ? -errno : 0;
 }
 
@@ -61,13 +68,13 @@ static int fmap_forget(struct vm *vm, uint64_t gpa, uint64_t size)
 		vm->fmaps[i] = vm->fmaps[--vm->nfmaps];
 		vm->fmaps_changed = true;
 		if (m.gpa < gpa) {
-			struct file_map head = {m.gpa, gpa - m.gpa, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off};
+			struct file_map head = {m.gpa, gpa - m.gpa, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off, m.shared};
 			if (head.fd < 0 || fmap_push(vm, head))
 				return -ENOMEM;
 		}
 		if (mend > end) {
-			struct file_map tail = {end, mend - end, fcntl(m.fd, F_DUPFD_CLOEXEC, 0),
-			                        m.off + (end - m.gpa)};
+			struct file_map tail = {end, mend - end, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off + (end - m.gpa),
+			                        m.shared};
 			if (tail.fd < 0 || fmap_push(vm, tail))
 				return -ENOMEM;
 		}
@@ -94,7 +101,7 @@ int fmap_clear(struct vm *vm, uint64_t gpa, uint64_t size)
 	return err;
 }
 
-int vm_map_file(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off)
+static int map_file_at(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off, bool shared)
 {
 	if ((addr | size | off) & ~PAGE_MASK || addr >= vm->user_size || size > vm->user_size - addr)
 		return -EINVAL;
@@ -108,9 +115,9 @@ int vm_map_file(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t 
 	int fd = err ? -1 : fcntl(host_fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return err ? err : -errno;
-	err = map_file(vm, addr, size, fd, off);
+	err = map_file(vm, addr, size, fd, off, shared);
 	if (!err)
-		err = fmap_push(vm, (struct file_map){addr, size, fd, off});
+		err = fmap_push(vm, (struct file_map){addr, size, fd, off, shared});
 	if (err) {
 		close(fd);
 		return err;
@@ -121,13 +128,23 @@ int vm_map_file(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t 
 	return 0;
 }
 
+int vm_map_file(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off)
+{
+	return map_file_at(vm, addr, size, host_fd, off, false);
+}
+
+int vm_map_file_shared(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off)
+{
+	return map_file_at(vm, addr, size, host_fd, off, true);
+}
+
 int vm_materialize(struct vm *vm, gva_t addr, uint64_t size)
 {
 	uint64_t end = addr + size;
 	for (size_t i = 0; i < vm->nfmaps; i++) {
 		const struct file_map *m = &vm->fmaps[i];
 		uint64_t lo = m->gpa > addr ? m->gpa : addr, hi = m->gpa + m->size < end ? m->gpa + m->size : end;
-		if (lo >= hi)
+		if (lo >= hi || m->shared) /* a shared map is writable as it is */
 			continue;
 		uint8_t *copy = malloc(hi - lo);
 		if (!copy)
@@ -160,7 +177,7 @@ int fmap_restore(struct vm *vm, uint64_t gpa, uint64_t size)
 		uint64_t lo = m->gpa > gpa ? m->gpa : gpa;
 		uint64_t hi = m->gpa + m->size < gpa + size ? m->gpa + m->size : gpa + size;
 		if (lo < hi) {
-			int err = map_file(vm, lo, hi - lo, m->fd, m->off + (lo - m->gpa));
+			int err = map_file(vm, lo, hi - lo, m->fd, m->off + (lo - m->gpa), m->shared);
 			if (err)
 				return err;
 		}
@@ -179,6 +196,22 @@ int fmap_copy_list(struct vm *vm, const struct vm *from)
 	}
 	vm->fmaps_changed = false;
 	return 0;
+}
+
+bool fmap_has_shared(const struct vm *vm)
+{
+	for (size_t i = 0; i < vm->nfmaps; i++)
+		if (vm->fmaps[i].shared)
+			return true;
+	return false;
+}
+
+bool fmap_shared_at(const struct vm *vm, uint64_t gpa)
+{
+	for (size_t i = 0; i < vm->nfmaps; i++)
+		if (vm->fmaps[i].shared && vm->fmaps[i].gpa <= gpa && gpa < vm->fmaps[i].gpa + vm->fmaps[i].size)
+			return true;
+	return false;
 }
 
 void fmap_fini(struct vm *vm)

@@ -47,7 +47,11 @@ int vm_dontneed_range(struct vm *vm, gva_t addr, uint64_t size);
  * cache's pages; memory only when written).  Everything page aligned.  The guest must only
  * get read/exec rights there; call vm_materialize before granting write. */
 int vm_map_file(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off);
-/* Turn any file pages in [addr, addr+size) into ordinary guest memory, same content. */
+/* The same with the file's own pages, MAP_SHARED: the guest may write them and its writes
+ * are the file's, in every fork too; reset leaves them as they are (filemap.c). */
+int vm_map_file_shared(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off);
+/* Turn any private file pages in [addr, addr+size) into ordinary guest memory, same
+ * content (shared ones stay the file's). */
 int vm_materialize(struct vm *vm, gva_t addr, uint64_t size);
 
 /* The host address of guest-virtual addr if the guest (user mode) may access that page for

@@ -83,6 +83,7 @@ struct vm {
 		uint64_t gpa, size;
 		int fd; /* owned (a dup) */
 		uint64_t off;
+		bool shared; /* MAP_SHARED: the guest writes the file itself (never restored) */
 	} * fmaps;
 	size_t nfmaps, cap_fmaps;
 	bool fmaps_changed; /* a fork's list differs from its template's: reset copies it */
@@ -138,6 +139,9 @@ bool fmap_any(const struct vm *vm, uint64_t gpa, uint64_t size);
 int fmap_clear(struct vm *vm, uint64_t gpa, uint64_t size);
 int fmap_restore(struct vm *vm, uint64_t gpa, uint64_t size);
 int fmap_copy_list(struct vm *vm, const struct vm *from);
+/* Whether any of vm's file maps is shared, and whether page gpa lies in one. */
+bool fmap_has_shared(const struct vm *vm);
+bool fmap_shared_at(const struct vm *vm, uint64_t gpa);
 void fmap_fini(struct vm *vm);
 
 /* cpu.c: descriptor tables and initial vCPU state (no memory allocation). */
