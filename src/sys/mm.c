@@ -87,7 +87,9 @@ long sys_brk(struct proc *p, const struct sys_args *a)
 {
 	struct mm *mm = &p->mm;
 	uint64_t want = a->a[0];
-	if (want < mm->brk_start)
+	/* Beyond the user range (where PAGE_UP would also wrap to 0 and unmap everything below
+	 * the old break) or below the heap: refused, the old break stays. */
+	if (want < mm->brk_start || want > mm->user_size)
 		return (long)mm->brk;
 	uint64_t old_end = PAGE_UP(mm->brk), new_end = PAGE_UP(want);
 	if (new_end > old_end) {
