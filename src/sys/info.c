@@ -29,7 +29,7 @@ long sys_gettid(struct proc *p, const struct sys_args *a)
 }
 long sys_getppid(struct proc *p, const struct sys_args *a)
 {
-	return getppid();
+	return PROC_GUEST_PPID;
 }
 long sys_getuid(struct proc *p, const struct sys_args *a)
 {

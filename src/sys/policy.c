@@ -428,6 +428,30 @@ int policy_open(const struct policy *pol, const char *path, int flags, mode_t mo
 	return open_checked(pol, path, flags, mode, need);
 }
 
+int policy_guest_path(const struct policy *pol, const char *host, char *out, size_t size)
+{
+	/* A volume (a root shown under another name) wins over the same path shown as itself
+	 * (the program's own file root, --allow-read): the guest's view is through volumes. */
+	const struct policy_root *best = NULL;
+	size_t best_score = 0;
+	for (size_t i = 0; pol && host[0] == '/' && i < pol->nroots; i++) {
+		const struct policy_root *r = &pol->roots[i];
+		size_t score = strlen(r->host) + (strcmp(r->host, r->guest) != 0 ? PATH_MAX : 0);
+		if (!(r->access & POLICY_READ) || !path_under(host, r->host) ||
+		    (r->file && strcmp(host, r->host) != 0) || never_on_host(r->guest) || (best && score <= best_score))
+			continue;
+		best = r;
+		best_score = score;
+	}
+	if (!best)
+		return -ENOENT;
+	const char *rest = strcmp(best->host, "/") == 0 ? host : host + strlen(best->host);
+	int n = snprintf(out, size, "%s%s", strcmp(best->guest, "/") == 0 ? "" : best->guest, rest);
+	if (n > 0 && (size_t)n < size && !out[0])
+		snprintf(out, size, "/");
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 /* The name `base` in directory d, if it is a mount point, must be allowed like an opened
  * object (an *at() call on it reaches the mounted filesystem's root). */
 static int mount_allowed(int d, const char *base)
