@@ -235,6 +235,14 @@ int main(int argc, char **argv)
 		explain_no_kvm(err);
 		goto out;
 	}
+	/* The flag's own bound (64 TiB) is the most any host could give; this host's KVM and
+	 * CPU may give less. */
+	uint64_t max_user = vm_max_user_size();
+	if (cfg.max_main_memory > max_user) {
+		log_msg("--max-main-memory %llu MiB: this host gives a guest at most %llu MiB",
+		        (unsigned long long)(cfg.max_main_memory >> 20), (unsigned long long)(max_user >> 20));
+		goto out;
+	}
 	/* A guest writing to a closed pipe gets EPIPE, not our death. */
 	signal(SIGPIPE, SIG_IGN);
 	struct policy *pol = make_policy(&cfg, path);

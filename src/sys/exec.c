@@ -21,7 +21,7 @@
 #define PAGE_DOWN(x) ((x) & ~(EXEC_PAGE - 1))
 #define PAGE_UP(x) (((x) + EXEC_PAGE - 1) & ~(EXEC_PAGE - 1))
 
-#define PIE_BASE 0x40000000ULL /* where ET_DYN executables go (1 GiB) */
+#define PIE_BASE 0x40000000ULL /* where ET_DYN executables go (1 GiB), in a big enough range */
 #define STACK_SIZE (8ULL << 20) /* RLIMIT_STACK's usual 8 MiB */
 #define STACK_GAP (16ULL << 20) /* between the stack and the mmap area */
 #define MAX_EXEC_SIZE (1ULL << 32)
@@ -306,7 +306,10 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 	img.base = 0;
 	if (img.info.is_dyn) {
 		uint64_t align = img.info.max_align > EXEC_PAGE ? img.info.max_align : EXEC_PAGE;
-		img.base = (PIE_BASE + align - 1) & ~(align - 1);
+		/* 1 GiB up, or a quarter of a smaller range: room below for fixed low mappings,
+		 * above for the heap, and the mmap area and stack at the top. */
+		uint64_t base = p->mm.user_size / 4 < PIE_BASE ? p->mm.user_size / 4 : PIE_BASE;
+		img.base = (base + align - 1) & ~(align - 1);
 	}
 	if (!realpath(path, p->exe_path))
 		snprintf(p->exe_path, sizeof(p->exe_path), "%s", path);

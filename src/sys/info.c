@@ -62,7 +62,7 @@ long sys_gettid(struct proc *p, const struct sys_args *a)
 }
 long sys_getppid(struct proc *p, const struct sys_args *a)
 {
-	return getppid();
+	return PROC_GUEST_PPID;
 }
 
 long sys_getrandom(struct proc *p, const struct sys_args *a)

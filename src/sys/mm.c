@@ -4,6 +4,7 @@
  * vm_map_range, content through vm_discard_range (fresh memory reads as zero).  File
  * mappings are copied into guest memory (MAP_PRIVATE semantics). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -87,7 +88,9 @@ long sys_brk(struct proc *p, const struct sys_args *a)
 {
 	struct mm *mm = &p->mm;
 	uint64_t want = a->a[0];
-	if (want < mm->brk_start)
+	/* Beyond the user range (where PAGE_UP would also wrap to 0 and unmap everything below
+	 * the old break) or below the heap: refused, the old break stays. */
+	if (want < mm->brk_start || want > mm->user_size)
 		return (long)mm->brk;
 	uint64_t old_end = PAGE_UP(mm->brk), new_end = PAGE_UP(want);
 	if (new_end > old_end) {
@@ -139,9 +142,11 @@ long sys_mmap(struct proc *p, const struct sys_args *a)
 		if (!S_ISREG(st.st_mode))
 			return -ENODEV;
 		/* We copy file contents in; a writable shared mapping would need writes to
-		 * reach the file, which this design does not do. */
+		 * reach the file, which this design does not do.  Of a file not open for
+		 * writing it is EACCES, as Linux answers. */
+		int acc = fcntl(fe->host_fd, F_GETFL) & O_ACCMODE;
 		if (type != MAP_PRIVATE && (prot & PROT_WRITE))
-			return -ENODEV;
+			return acc == O_RDWR ? -ENODEV : -EACCES;
 		v.kind = VMA_FILE;
 		v.dev = st.st_dev;
 		v.ino = st.st_ino;
@@ -208,6 +213,12 @@ long sys_mprotect(struct proc *p, const struct sys_args *a)
 		return 0;
 	if (!user_range(p, addr, size))
 		return -ENOMEM;
+	/* A shared file mapping never becomes writable: of an O_RDONLY file Linux refuses
+	 * (EACCES, no VM_MAYWRITE), and of any file writes would not reach it here (see mmap). */
+	for (const struct vma *v = vma_next(&p->mm, addr); (prot & PROT_WRITE) && v && v->start < addr + size;
+	     v = vma_next(&p->mm, v->end))
+		if (v->kind == VMA_FILE && (v->flags & MAP_TYPE) != MAP_PRIVATE)
+			return -EACCES;
 	int err = vma_protect(&p->mm, addr, addr + size, prot);
 	if (!err && (prot & PROT_WRITE))
 		err = vm_materialize(p->vm, addr, size); /* file pages become the guest's own */

@@ -76,6 +76,12 @@ int policy_open(const struct policy *pol, const char *path, int flags, mode_t mo
  */
 int policy_open_parent(const struct policy *pol, const char *path, enum policy_access access, const char **base);
 
+/* The guest's name for host path `host` (absolute, resolved, as the host's readlink shows
+ * it): translated through the most specific readable root whose host path holds it (a
+ * volume shows its own guest path).  Writes at most `size` bytes to out; 0, or -ENOENT when
+ * the guest cannot see that path at all. */
+int policy_guest_path(const struct policy *pol, const char *host, char *out, size_t size);
+
 /* Network decisions on a host-order view of the guest's sockaddr.  0 or -EPERM. */
 int policy_check_connect(const struct policy *pol, const struct sockaddr *sa, socklen_t len);
 int policy_check_listen(const struct policy *pol, const struct sockaddr *sa, socklen_t len);

@@ -59,8 +59,11 @@ struct proc {
 
 	const struct policy *policy; /* shared, owned by whoever created the process */
 	char cwd[PATH_MAX]; /* the guest's current directory: an absolute guest path */
-	char exe_path[PATH_MAX]; /* host path of the executable, for /proc/self/exe */
+	char exe_path[PATH_MAX]; /* host path of the executable (/proc/self/exe shows the guest's name) */
 	pid_t pid; /* what getpid() answers: the host process's pid */
+/* What getppid() answers: the guest has no parent it could see (kvmserver's parent is the
+ * host's), so, as a daemon started by init, 1; stable across forks and requests. */
+#define PROC_GUEST_PPID 1
 	int nice;
 	struct cred cred;
 	struct { /* sethostname/setdomainname (info.c); unset: the host's */

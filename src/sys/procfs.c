@@ -228,7 +228,7 @@ static void gen_status(struct proc *p, FILE *f)
 	fprintf(f,
 	        "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
 	        "TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t\n",
-	        comm(p, name), guest_umask(), (int)p->pid, (int)p->pid, (int)getppid(), getuid(), geteuid(), geteuid(),
+	        comm(p, name), guest_umask(), (int)p->pid, (int)p->pid, PROC_GUEST_PPID, getuid(), geteuid(), geteuid(),
 	        geteuid(), getgid(), getegid(), getegid(), getegid(), p->fdt.cap > 64 ? p->fdt.cap : 64);
 	fprintf(f,
 	        "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\nVmHWM:\t%8lu kB\n"
@@ -245,7 +245,7 @@ static void gen_stat(struct proc *p, FILE *f)
 	times(&t);
 	const struct mm *mm = &p->mm;
 	fprintf(f, "%d (%s) R %d %d %d 0 -1 4194304 0 0 0 0 %lu %lu 0 0 20 0 %d 0 0 %lu %lu 18446744073709551615 ",
-	        (int)p->pid, comm(p, name), (int)getppid(), (int)p->pid, (int)p->pid, (unsigned long)t.tms_utime,
+	        (int)p->pid, comm(p, name), PROC_GUEST_PPID, (int)p->pid, (int)p->pid, (unsigned long)t.tms_utime,
 	        (unsigned long)t.tms_stime, p->nthreads > 0 ? p->nthreads : 1, (unsigned long)mapped_bytes(mm),
 	        (unsigned long)(mapped_bytes(mm) >> 12));
 	fprintf(f, "0 0 %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 %lu 0 0 0 0 0\n", (unsigned long)mm->stack_end,
@@ -382,8 +382,28 @@ int procfs_open(struct proc *p, const struct pfs_node *n, int flags, enum fd_kin
 	}
 }
 
+/* What the guest is shown for host path `host` (a host readlink's answer): never a host
+ * path the guest cannot see.  Names that are no path (anon_inode:, memfd:) stay; the four
+ * emulated devices are themselves; a path under a readable root is the guest's name for it
+ * (through a volume); a terminal the guest cannot name is "/dev/pts/0", as a container's
+ * first pty; anything else "anon_inode:[host]". */
+static long guest_name(struct proc *p, const char *host, char *buf, size_t size)
+{
+	bool dev = false;
+	for (size_t i = 0; i < NDEVS; i++)
+		dev |= strcmp(host, devs[i]) == 0;
+	if (host[0] != '/' || strncmp(host, "/memfd:", 7) == 0 || dev)
+		return snprintf(buf, size, "%s", host);
+	if (policy_guest_path(p->policy, host, buf, size) == 0)
+		return (long)strlen(buf);
+	if (strncmp(host, "/dev/pts/", 9) == 0 || strncmp(host, "/dev/tty", 8) == 0)
+		return snprintf(buf, size, "/dev/pts/0");
+	return snprintf(buf, size, "anon_inode:[host]");
+}
+
 /* The target of /proc/self/fd/N: the guest path it was opened by, or what Linux shows
- * for pipes and sockets, or (inherited stdio) what the host shows for its fd. */
+ * for pipes and sockets, or (inherited stdio, O_TMPFILE files) the guest's name for what
+ * the host shows. */
 static long fd_target(struct proc *p, int fd, char *buf, size_t size)
 {
 	struct fd_entry *e = fdtab_get(&p->fdt, fd);
@@ -395,13 +415,13 @@ static long fd_target(struct proc *p, int fd, char *buf, size_t size)
 	if (fstat(e->host_fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		return snprintf(buf, size, "%s:[%lu]", S_ISFIFO(st.st_mode) ? "pipe" : "socket",
 		                (unsigned long)st.st_ino);
-	char link[64];
+	char link[64], host[PATH_MAX];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", e->host_fd);
-	ssize_t n = readlink(link, buf, size - 1);
+	ssize_t n = readlink(link, host, sizeof(host) - 1);
 	if (n < 0)
 		return snprintf(buf, size, "anon_inode:[unknown]");
-	buf[n] = 0;
-	return n;
+	host[n] = 0;
+	return guest_name(p, host, buf, size);
 }
 
 long procfs_readlink(struct proc *p, const struct pfs_node *n, char *buf, size_t size)
@@ -411,7 +431,7 @@ long procfs_readlink(struct proc *p, const struct pfs_node *n, char *buf, size_t
 	long len;
 	switch (n->what) {
 	case W_SELF: len = snprintf(buf, size, "%d", (int)p->pid); break;
-	case W_EXE: len = snprintf(buf, size, "%s", p->exe_path); break;
+	case W_EXE: len = guest_name(p, p->exe_path, buf, size); break;
 	case W_CWD: len = snprintf(buf, size, "%s", p->cwd); break;
 	case W_ROOT: len = snprintf(buf, size, "/"); break;
 	case W_DEVLINK: len = snprintf(buf, size, "%s", dev_links[n->fd][1]); break;

@@ -1,5 +1,6 @@
 /* kvm.c - open /dev/kvm, create and destroy VMs (like Solo5's hvt_init). */
 #define VMM_INTERNAL
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -101,9 +102,32 @@ struct vm *kvm_alloc_vm(uint64_t user_size, int *err)
 	return vm;
 }
 
+uint64_t vm_max_user_size(void)
+{
+	int kfd = kvm_fd();
+	if (kfd < 0)
+		return 0;
+	uint64_t max = 1ULL << 46; /* the guest's user half, 4-level paging, kernel area above */
+	/* User slots 0..n-2 (one per GiB) and the kernel area's slot n-1 (gmem.c); KVM
+	 * answers 0 before it reported the count (then 509, its old fixed number). */
+	int slots = ioctl(kfd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	uint64_t by_slots = (uint64_t)(slots > 1 ? slots - 1 : 508) * GMEM_SLOT_SIZE;
+	if (by_slots < max)
+		max = by_slots;
+	/* All of guest-physical memory (user range, kernel area, page-table pool of about
+	 * 1/512 of the range) lies below 2^MAXPHYADDR. */
+	unsigned eax, ebx, ecx, edx;
+	if (__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx) && (eax & 0xff) >= 32) {
+		uint64_t phys = 1ULL << (eax & 0xff), by_phys = phys / 512 * 510 - (64ULL << 20);
+		if (by_phys < max)
+			max = by_phys;
+	}
+	return max & ~((2ULL << 20) - 1);
+}
+
 int vm_create(struct vm **out, const struct vm_config *cfg)
 {
-	if (cfg->user_size < USER_MIN_ADDR || cfg->user_size % (2ULL << 20) || cfg->user_size > (1ULL << 46))
+	if (cfg->user_size < USER_MIN_ADDR || cfg->user_size % (2ULL << 20) || cfg->user_size > vm_max_user_size())
 		return -EINVAL;
 	int err;
 	struct vm *vm = kvm_alloc_vm(cfg->user_size, &err);

@@ -29,6 +29,10 @@ struct vm_config {
 int vm_kvm_available(void);
 
 int vm_create(struct vm **out, const struct vm_config *cfg);
+/* The largest user_size vm_create accepts on this host (a multiple of 2 MiB): the guest's
+ * half of the address space, KVM's memory slots (one per GiB, see gmem.c) and the CPU's
+ * physical address bits bound it.  0 when KVM is not usable. */
+uint64_t vm_max_user_size(void);
 void vm_destroy(struct vm *vm);
 uint64_t vm_user_size(const struct vm *vm);
 

@@ -58,6 +58,12 @@ int main(void)
     /* an absurd request fails the same way (beyond any user address space: 1 << 46 is
      * granted on a big machine that overcommits) */
     CHECK(raw_brk((uintptr_t)1 << 62) == b0 + (2u << 20));
+    /* the top addresses too: rounded up they wrap to 0, which must not unmap everything
+     * below the old break (the program's text with it) */
+    CHECK(raw_brk(UINTPTR_MAX) == b0 + (2u << 20));
+    CHECK(raw_brk(UINTPTR_MAX - 4094) == b0 + (2u << 20));
+    CHECK(p[0] == 0xab);
+    CHECK(raw_brk(0) == b0 + (2u << 20));
 
     /* sbrk on top */
     CHECK(raw_brk(b0) == b0);
