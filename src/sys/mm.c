@@ -2,7 +2,8 @@
  *
  * The bookkeeping is vma.c's; this file applies it to the VM: page-table rights through
  * vm_map_range, content through vm_discard_range (fresh memory reads as zero).  File
- * mappings are copied into guest memory (MAP_PRIVATE semantics). */
+ * mappings show the host page cache copy-on-write, or are copied in (map_file_pages); a
+ * shared mapping of a file open for writing is the file's own pages. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -71,17 +72,21 @@ int mm_fill_from_file(struct proc *p, int host_fd, uint64_t addr, uint64_t size,
 }
 
 /* The file's bytes at addr: shown copy-on-write from the host page cache when the guest
- * cannot write them (text, read-only data: most of a runtime's binary), copied otherwise. */
-static int map_file_pages(struct proc *p, int host_fd, uint64_t addr, uint64_t len, uint64_t off, int prot)
+ * cannot write them (text, read-only data: most of a runtime's binary), copied otherwise;
+ * a shared mapping of a file open for writing is the file's own pages (vm_map_file_shared),
+ * so writes reach the file and other processes' writes show.  Pages past the end of the
+ * file stay zero (Linux would SIGBUS there). */
+static int map_file_pages(struct proc *p, int host_fd, uint64_t addr, uint64_t len, uint64_t off, int prot, bool shared)
 {
 	struct stat st;
-	if (!(prot & PROT_WRITE) && fstat(host_fd, &st) == 0 && (uint64_t)st.st_size > off) {
-		/* Pages wholly inside the file; the rest stays zero (Linux would SIGBUS there). */
+	if ((shared || !(prot & PROT_WRITE)) && fstat(host_fd, &st) == 0 && (uint64_t)st.st_size > off) {
 		uint64_t in_file = (uint64_t)st.st_size - off < len ? (uint64_t)st.st_size - off : len;
+		if (shared)
+			return vm_map_file_shared(p->vm, addr, PAGE_UP(in_file), host_fd, off);
 		if (vm_map_file(p->vm, addr, PAGE_UP(in_file), host_fd, off) == 0)
 			return 0;
 	}
-	return mm_fill_from_file(p, host_fd, addr, len, off);
+	return shared ? 0 : mm_fill_from_file(p, host_fd, addr, len, off);
 }
 
 long sys_brk(struct proc *p, const struct sys_args *a)
@@ -141,12 +146,14 @@ long sys_mmap(struct proc *p, const struct sys_args *a)
 			return -errno;
 		if (!S_ISREG(st.st_mode))
 			return -ENODEV;
-		/* We copy file contents in; a writable shared mapping would need writes to
-		 * reach the file, which this design does not do.  Of a file not open for
-		 * writing it is EACCES, as Linux answers. */
+		/* A shared mapping may be written (now or after mprotect) only when the file is
+		 * open for writing: otherwise EACCES, as Linux answers. */
 		int acc = fcntl(fe->host_fd, F_GETFL) & O_ACCMODE;
-		if (type != MAP_PRIVATE && (prot & PROT_WRITE))
-			return acc == O_RDWR ? -ENODEV : -EACCES;
+		if (type != MAP_PRIVATE) {
+			if ((prot & PROT_WRITE) && acc != O_RDWR)
+				return -EACCES;
+			v.may_write = acc == O_RDWR;
+		}
 		v.kind = VMA_FILE;
 		v.dev = st.st_dev;
 		v.ino = st.st_ino;
@@ -171,7 +178,7 @@ long sys_mmap(struct proc *p, const struct sys_args *a)
 	v.end = addr + size;
 	int err = mm_map_fresh(p, &v);
 	if (!err && fe)
-		err = map_file_pages(p, fe->host_fd, addr, len, off, prot);
+		err = map_file_pages(p, fe->host_fd, addr, len, off, prot, type != MAP_PRIVATE && v.may_write);
 	if (!err && fe) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fe->host_fd);
@@ -213,11 +220,11 @@ long sys_mprotect(struct proc *p, const struct sys_args *a)
 		return 0;
 	if (!user_range(p, addr, size))
 		return -ENOMEM;
-	/* A shared file mapping never becomes writable: of an O_RDONLY file Linux refuses
-	 * (EACCES, no VM_MAYWRITE), and of any file writes would not reach it here (see mmap). */
+	/* A shared file mapping becomes writable only if its file was open for writing
+	 * (VM_MAYWRITE); of an O_RDONLY file Linux refuses with EACCES. */
 	for (const struct vma *v = vma_next(&p->mm, addr); (prot & PROT_WRITE) && v && v->start < addr + size;
 	     v = vma_next(&p->mm, v->end))
-		if (v->kind == VMA_FILE && (v->flags & MAP_TYPE) != MAP_PRIVATE)
+		if (v->kind == VMA_FILE && (v->flags & MAP_TYPE) != MAP_PRIVATE && !v->may_write)
 			return -EACCES;
 	int err = vma_protect(&p->mm, addr, addr + size, prot);
 	if (!err && (prot & PROT_WRITE))
@@ -366,8 +373,8 @@ long sys_mincore(struct proc *p, const struct sys_args *a)
 	return 0;
 }
 
-/* msync: file mappings here are private copies or read-only (mm.c's file-mapping rules),
- * so there is never anything to write back; the arguments are checked as Linux does. */
+/* msync: the arguments checked as Linux does; MS_SYNC writes shared file pages back on the
+ * host (private and anonymous memory has nothing to write). */
 long sys_msync(struct proc *p, const struct sys_args *a)
 {
 	uint64_t addr = a->a[0], len = a->a[1];
@@ -380,5 +387,9 @@ long sys_msync(struct proc *p, const struct sys_args *a)
 		return -ENOMEM;
 	if (end == addr)
 		return 0;
-	return user_range(p, addr, end - addr) && vma_covered(&p->mm, addr, end) ? 0 : -ENOMEM;
+	if (!user_range(p, addr, end - addr) || !vma_covered(&p->mm, addr, end))
+		return -ENOMEM;
+	/* Shared file pages are the host's mapping of the file: let the host write them back. */
+	void *h = (flags & MS_SYNC) ? guest_buf(p, addr, end - addr, false) : NULL;
+	return h && msync(h, end - addr, MS_SYNC) < 0 ? -errno : 0;
 }

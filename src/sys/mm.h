@@ -18,6 +18,7 @@ struct vma {
 	uint64_t offset; /* file offset of start (VMA_FILE) */
 	uint64_t dev, ino; /* for /proc/self/maps */
 	const char *name; /* file path, interned (never freed while the mm lives), or NULL */
+	bool may_write; /* a shared file mapping whose file is open for writing (mmap) */
 };
 
 struct mm {

@@ -28,8 +28,12 @@ static const char *const default_read[] = {
 
 /* Never opened on the host, whatever the rules: /proc of the host process would expose
  * kvmserver itself (its memory, its fds) and /dev its devices; the guest's own /proc/self
- * and /dev/null, /dev/zero, /dev/urandom are emulated in src/sys/fs.c. */
+ * and /dev/null, /dev/zero, /dev/urandom are emulated in src/sys/fs.c.  Except /dev/shm,
+ * which is no device but a tmpfs of files (POSIX shared memory and semaphores): the rules
+ * decide there as anywhere (--allow-all, --allow-write=/dev/shm), and the object check
+ * still looks at what was opened. */
 static const char *const never_host[] = {"/proc", "/dev"};
+static const char *const host_dirs_in_dev[] = {"/dev/shm"};
 
 /* Filesystems that are the host kernel's view of itself and its processes (kvmserver's own
  * memory, environment and fds in /proc; devices, cgroups, BPF objects, kernel knobs): never
@@ -337,6 +341,9 @@ static int deny(const struct policy *pol, const char *what, const char *path)
 
 static bool never_on_host(const char *path)
 {
+	for (size_t i = 0; i < sizeof(host_dirs_in_dev) / sizeof(host_dirs_in_dev[0]); i++)
+		if (path_under(path, host_dirs_in_dev[i]))
+			return false;
 	for (size_t i = 0; i < sizeof(never_host) / sizeof(never_host[0]); i++)
 		if (path_under(path, never_host[i]))
 			return true;

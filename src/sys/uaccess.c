@@ -63,7 +63,8 @@ void guest_wrote_iov(struct proc *p, const struct iovec *iov, size_t cnt, size_t
 	}
 }
 
-static __thread sigjmp_buf *bus_guard; /* set while this thread copies guest memory */
+/* volatile: the compiler knows memcpy does not read it and would drop the store */
+static __thread sigjmp_buf *volatile bus_guard; /* set while this thread copies guest memory */
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
