@@ -493,6 +493,8 @@ static struct fd_entry *shared_listener(struct proc *p, uint64_t fd)
 	return e && e->shared ? e : NULL;
 }
 
+static long shutdown_shared(struct proc *p, struct fd_entry *e, int how);
+
 long sys_listen(struct proc *p, const struct sys_args *a)
 {
 	int h = sock_fd(p, a->a[0]);
@@ -547,9 +549,13 @@ long sys_connect(struct proc *p, const struct sys_args *a)
 	if (h < 0)
 		return h;
 	int hold = -1, err;
-	/* AF_UNSPEC dissolves the association on every socket type: nothing to check. */
-	if (!(len >= sizeof(sa_family_t) && ss.ss_family == AF_UNSPEC) &&
-	    (err = check_dest(p, domain, &ss, &len, &hold)))
+	bool unspec = len >= sizeof(sa_family_t) && ss.ss_family == AF_UNSPEC;
+	/* AF_UNSPEC dissolves the association on every socket type (nothing to check); on a
+	 * listening socket it stops listening, as shutdown(SHUT_RD) does. */
+	struct fd_entry *shared = unspec ? shared_listener(p, a->a[0]) : NULL;
+	if (shared)
+		return shutdown_shared(p, shared, SHUT_RDWR);
+	if (!unspec && (err = check_dest(p, domain, &ss, &len, &hold)))
 		return err;
 	long r = host_result(connect(h, (struct sockaddr *)&ss, len));
 	if (hold >= 0)

@@ -7,6 +7,7 @@
  *   /setrcvbuf    setsockopt(listener, SO_RCVBUF, 4096): "set=R errno=E"
  *   /rcvbuf       "rcvbuf=N": the listener's SO_RCVBUF
  *   /backlog      listen(listener, 1) again: "listen=R"
+ *   /disconnect   connect(listener, AF_UNSPEC), which stops it listening: "connect=R listening=N"
  *   anything else "hello"
  * And before it accepts a connection it looks for FLAGFILE: while that exists, it aborts
  * there, so a request VM cannot take any connection (a VM that makes no progress). */
@@ -43,6 +44,12 @@ static int app(const char *path, char *body, size_t cap)
 		socklen_t len = sizeof v;
 		getsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &v, &len);
 		snprintf(body, cap, "rcvbuf=%d\n", v);
+	} else if (strcmp(path, "/disconnect") == 0) {
+		struct sockaddr sa = {.sa_family = AF_UNSPEC};
+		int r = connect(lfd, &sa, sizeof(sa)), on = 0;
+		socklen_t len = sizeof(on);
+		getsockopt(lfd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len);
+		snprintf(body, cap, "connect=%d listening=%d\n", r, on);
 	} else if (strcmp(path, "/backlog") == 0) {
 		snprintf(body, cap, "listen=%d\n", listen(lfd, 1));
 	} else {
