@@ -1,6 +1,7 @@
 /* main.c - kvmserver's entry point: parse the command line, run the program in a guest,
  * turn how it ended into our exit status. */
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <signal.h>
@@ -178,7 +179,8 @@ static int end_status(const struct config *cfg, struct proc *p, enum proc_end en
 }
 
 /* Run PROGRAM (already found at `path`) under the policy: to its end, or into serving. */
-static int run_program(const struct config *cfg, const char *path, struct policy *pol, char **env)
+static int run_program(const struct config *cfg, const char *path, struct policy *pol, char **env,
+                       unsigned closed_stdio)
 {
 	struct proc_config pcfg = {
 	        .user_size = cfg->max_main_memory,
@@ -186,6 +188,7 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	        .trace = cfg->verbose_syscalls,
 	        .policy = pol,
 	        .cwd = cfg->cwd,
+	        .closed_stdio = closed_stdio,
 	};
 	struct proc *p;
 	int err = proc_create(&p, &pcfg);
@@ -215,8 +218,29 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	return status;
 }
 
+/* Started with 0, 1 or 2 closed, the first files kvmserver opens (/dev/kvm, the policy's
+ * roots) would land there, and the guest's stdio would be dups of them.  So /dev/null goes
+ * onto each closed one before anything else is opened; the guest's stays closed.  Returns
+ * the closed ones as bits (proc_config.closed_stdio). */
+static unsigned cover_closed_stdio(void)
+{
+	unsigned closed = 0;
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* (the lower ones are open, so it lands on fd; without a /dev/null the guest's
+		 * stays closed all the same) */
+		int h = open("/dev/null", O_RDWR);
+		if (h >= 0 && h != fd)
+			close(h);
+		closed |= 1u << fd;
+	}
+	return closed;
+}
+
 int main(int argc, char **argv)
 {
+	unsigned closed_stdio = cover_closed_stdio();
 	struct config cfg;
 	int r = config_parse(&cfg, argc, argv);
 	if (r != 0) {
@@ -248,7 +272,7 @@ int main(int argc, char **argv)
 	struct policy *pol = make_policy(&cfg, path);
 	char **env = build_env(&cfg);
 	if (pol && env)
-		status = run_program(&cfg, path, pol, env);
+		status = run_program(&cfg, path, pol, env, closed_stdio);
 	policy_destroy(pol);
 	free(env);
 out:

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/server.h"
@@ -51,6 +52,41 @@ static const char *end_reason(struct proc *p, enum proc_end end, char *buf, size
 	}
 }
 
+/* A request VM that cannot make progress: its runs end (a crash, an exit, an error)
+ * before it takes a connection, so nothing stops it from being reset and run again at
+ * once, forever, with a log line each time.  From the second such run in a row it waits
+ * before the next, twice as long each time up to a second, and says so once; it logs again
+ * when it serves a connection. */
+#define BACKOFF_MAX_MS 1000
+
+struct backoff {
+	unsigned streak; /* runs in a row that took no connection */
+};
+
+/* After a run (and its reset): the pause before the next one, if any. */
+static void backoff_after_run(struct backoff *b, int id, bool progress, const char *why)
+{
+	if (progress) {
+		if (b->streak >= 2)
+			log_msg("vm %d: took a connection again after %u runs that took none", id, b->streak);
+		b->streak = 0;
+		return;
+	}
+	if (++b->streak < 2)
+		return;
+	if (b->streak == 2)
+		log_msg("vm %d: its runs end before it takes a connection (%s); retrying at most once a "
+		        "second, and not logging each run, until it serves one",
+		        id, why ? why : "the connection was closed");
+	unsigned shift = b->streak - 2 > 10 ? 10 : b->streak - 2;
+	unsigned ms = 1u << shift;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -62,16 +98,19 @@ static void *worker_main(void *arg)
 	}
 	proc_set_mode(p, w->cfg->ephemeral ? PROC_MODE_EPHEMERAL : PROC_MODE_SERVE);
 	proc_set_request_limit(p, (uint64_t)(w->cfg->max_request_time * 1e9));
+	struct backoff backoff = {0};
 	for (;;) {
 		if (w->cfg->ephemeral && (err = proc_await_connection(p))) {
 			log_msg("vm %d: cannot wait for a connection: %s", w->id, strerror(-err));
 			exit(1);
 		}
 		struct vm_stats before = *proc_vm_stats(p);
+		uint64_t conns = proc_connections_taken(p);
 		enum proc_end end = proc_run(p, 0);
 		char buf[256];
 		const char *why = end_reason(p, end, buf, sizeof(buf));
-		if (why)
+		bool progress = end == PROC_CONN_DONE || proc_connections_taken(p) != conns;
+		if (why && (progress || backoff.streak == 0))
 			log_msg("vm %d: %s; closing its connection and resetting it", w->id, why);
 		struct vm_reset_stats st;
 		err = proc_reset(p, &st);
@@ -79,6 +118,7 @@ static void *worker_main(void *arg)
 			log_msg("vm %d: reset failed: %s", w->id, strerror(-err));
 			exit(1);
 		}
+		backoff_after_run(&backoff, w->id, progress, why);
 		if (w->cfg->verbose)
 			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
 			        "us; "

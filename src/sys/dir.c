@@ -168,7 +168,7 @@ static long do_mkdirat(struct proc *p, int dirfd, uint64_t upath, mode_t mode)
 	int d = at_parent(p, dirfd, upath, false, &gp, &base);
 	if (d < 0)
 		return d;
-	long r = gp.dots ? -EEXIST : host(mkdirat(d, base, mode & 07777));
+	long r = gp.dots ? -EEXIST : host(mkdirat(d, base, mode & 07777 & ~p->umask));
 	close(d);
 	return r;
 }

@@ -313,6 +313,10 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 	}
 	if (!realpath(path, p->exe_path))
 		snprintf(p->exe_path, sizeof(p->exe_path), "%s", path);
+	/* The name PR_GET_NAME and /proc/self/comm show: the file name exec was given, as
+	 * Linux (TASK_COMM_LEN: 15 bytes and a NUL). */
+	const char *slash = strrchr(path, '/');
+	snprintf(p->comm, sizeof(p->comm), "%.15s", slash ? slash + 1 : path);
 
 	uint64_t sp = 0, entry = img.base + img.info.entry, interp_base = 0;
 	err = load_segments(p, &img, p->exe_path);

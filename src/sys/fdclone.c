@@ -3,12 +3,13 @@
  * A plain dup would share too much between request VMs: a file's offset, an epoll set, an
  * eventfd's counter, a pipe's buffer.  So each kind of host object gets what isolation
  * needs: listening sockets are shared on purpose (the kernel hands each connection to one
- * VM); files and directories open read-only are reopened at the same offset (files open
- * for writing, logs and stdio, stay shared); pipes are recreated as
- * pairs; eventfds and timerfds are recreated with the state the kernel reports in
- * /proc/self/fdinfo; epoll sets are rebuilt from their fdinfo registrations, pointing at
- * the new table's host fds.  Other objects (connected sockets, terminals, memfds) are
- * dup'd.
+ * VM), marked `shared` so that no request VM can change them for the others (net.c, io.c);
+ * regular files open read-only or read-write, and directories, are reopened at the same
+ * offset (files open only for writing, logs and stdio, stay shared); pipes and socketpairs
+ * are recreated as pairs (what the template left in them is not carried over); eventfds
+ * and timerfds are recreated with the state the kernel reports in /proc/self/fdinfo; epoll
+ * sets are rebuilt from their fdinfo registrations, pointing at the new table's host fds.
+ * Other objects (connected sockets, terminals, memfds) are dup'd.
  *
  * Working that out (fstat, readlink, fdinfo parsing) is done once per template: a frozen
  * template's table never changes, so fdtab_plan_clone records what each fd takes, and
@@ -70,6 +71,9 @@ enum step_how {
 	STEP_TIMERFD,
 	STEP_PIPE, /* the first fd of a template pipe: a new pipe for it and its peer */
 	STEP_PIPE_PEER, /* the other end, made with its pipe */
+	STEP_SOCKPAIR, /* the first fd of a template socketpair: a new pair, as for a pipe */
+	STEP_SOCKPAIR_PEER, /* its other end, made with it */
+	STEP_LISTENER, /* a listening socket: shared (a dup), marked so in the new table */
 	STEP_EPOLL,
 	STEP_TWIN, /* a dup of an earlier fd: shares that fd's new object */
 };
@@ -82,11 +86,13 @@ struct epoll_reg {
 
 struct clone_step {
 	enum step_how how;
-	int other; /* STEP_TWIN: the fd to dup; STEP_PIPE: its peer fd, or -1 */
-	int flags; /* open / eventfd / timerfd / pipe2 flags */
+	int other; /* STEP_TWIN: the fd to dup; STEP_PIPE, STEP_SOCKPAIR: its peer fd, or -1 */
+	int flags; /* open / eventfd / timerfd / pipe2 / socket flags; STEP_LISTENER: O_NONBLOCK
+	            * as the template's guest had it */
 	int clock; /* STEP_TIMERFD */
 	struct itimerspec left; /* STEP_TIMERFD: what the timer had left at the freeze */
 	int end; /* STEP_PIPE: 0 read end, 1 write end */
+	int peer_flags; /* STEP_SOCKPAIR: O_NONBLOCK of the other end */
 	off_t off; /* STEP_REOPEN */
 	uint64_t count; /* STEP_EVENTFD */
 	struct epoll_reg *regs; /* STEP_EPOLL */
@@ -174,6 +180,29 @@ static int plan_pipe(const struct fdtab *t, int fd, struct clone_step *steps)
 	return 0;
 }
 
+/* A socketpair end: a new pair per clone, so nothing one request VM writes into it reaches
+ * another (a runtime's wake-up socketpair, say). */
+static void plan_sockpair(const struct fdtab *t, int fd, struct clone_step *steps)
+{
+	const struct fd_entry *e = &t->e[fd];
+	struct clone_step *s = &steps[fd];
+	int type = 0, fl = fcntl(e->host_fd, F_GETFL);
+	socklen_t len = sizeof(type);
+	getsockopt(e->host_fd, SOL_SOCKET, SO_TYPE, &type, &len);
+	s->how = STEP_SOCKPAIR;
+	s->flags = type | ((fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0);
+	s->other = -1;
+	for (int o = fd + 1; o < t->cap; o++) {
+		const struct fd_entry *oe = &t->e[o];
+		if (oe->host_fd >= 0 && oe->ofd == e->pair && steps[o].how == STEP_NONE) {
+			s->other = o;
+			s->peer_flags = fcntl(oe->host_fd, F_GETFL) & O_NONBLOCK;
+			steps[o] = (struct clone_step){.how = STEP_SOCKPAIR_PEER};
+			return;
+		}
+	}
+}
+
 static int plan_one(const struct fdtab *t, int fd, bool exclusive, struct clone_step *steps)
 {
 	const struct fd_entry *e = &t->e[fd];
@@ -188,6 +217,14 @@ static int plan_one(const struct fdtab *t, int fd, bool exclusive, struct clone_
 		}
 	if (e->kind == FD_PIPE)
 		return plan_pipe(t, fd, steps);
+	if (e->kind == FD_SOCKET && e->pair) {
+		plan_sockpair(t, fd, steps);
+		return 0;
+	}
+	if (e->kind == FD_SOCKET && serve_is_listener(e->host_fd)) {
+		*s = (struct clone_step){.how = STEP_LISTENER, .flags = fdtab_nonblock(e) ? O_NONBLOCK : 0};
+		return 0;
+	}
 	if (e->kind == FD_EPOLL) {
 		s->how = STEP_EPOLL;
 		return plan_epoll(t, e->host_fd, exclusive, s);
@@ -200,9 +237,14 @@ static int plan_one(const struct fdtab *t, int fd, bool exclusive, struct clone_
 	s->how = STEP_DUP;
 	/* Read-only files and directories get their own description, at the template's
 	 * offset, so every request reads from where the template was.  Files open for
-	 * writing stay shared: logs and the stdout/stderr kvmserver itself writes to would
-	 * otherwise be overwritten by every request at the same offset. */
-	if ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && (fl & O_ACCMODE) == O_RDONLY) {
+	 * writing only stay shared: logs and the stdout/stderr kvmserver itself writes to would
+	 * otherwise be overwritten by every request at the same offset.  A regular file the
+	 * guest opened read-write (a data file; not the stdio it got from kvmserver, which
+	 * has no guest path) gets its own description too: its content is the host file's,
+	 * shared, but one request's reads and writes do not move the next one's offset. */
+	int acc = fl & O_ACCMODE;
+	if ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) &&
+	    (acc == O_RDONLY || (acc == O_RDWR && S_ISREG(st.st_mode) && e->path))) {
 		fd_link(e->host_fd, link, sizeof(link));
 		if (strncmp(link, "/memfd:", 7) != 0 && strncmp(link, "anon_inode:", 11) != 0) {
 			s->how = STEP_REOPEN;
@@ -262,11 +304,33 @@ static struct clone_plan *plan_make(const struct fdtab *t, bool exclusive, int *
 	return plan;
 }
 
+/* The listener step fd takes (its own, or the one it is a dup of), or NULL. */
+static const struct clone_step *listener_step(const struct clone_plan *plan, int fd)
+{
+	const struct clone_step *s = &plan->steps[fd];
+	if (s->how == STEP_TWIN)
+		s = &plan->steps[s->other];
+	return s->how == STEP_LISTENER ? s : NULL;
+}
+
 int fdtab_plan_clone(struct fdtab *t, bool exclusive)
 {
 	int err;
 	plan_free(t->plan);
 	t->plan = plan_make(t, exclusive, &err);
+	/* From now on the listeners are shared: the template's guest view of O_NONBLOCK is
+	 * kept per fd, and the host description is made non-blocking once, so that no
+	 * request VM's accept can block in the host on a connection another VM took. */
+	for (int fd = 0; t->plan && fd < t->plan->n; fd++) {
+		const struct clone_step *l = listener_step(t->plan, fd);
+		if (!l)
+			continue;
+		t->e[fd].shared = true;
+		t->e[fd].nonblock = l->flags & O_NONBLOCK;
+		int fl = fcntl(t->e[fd].host_fd, F_GETFL);
+		if (fl >= 0)
+			fcntl(t->e[fd].host_fd, F_SETFL, fl | O_NONBLOCK);
+	}
 	return err;
 }
 
@@ -303,6 +367,28 @@ void fdtab_rearm_timers(struct fdtab *dst, const struct fdtab *tmpl)
 	for (int fd = 0; plan && fd < plan->n && fd < dst->cap; fd++)
 		if (plan->steps[fd].how == STEP_TIMERFD && dst->e[fd].host_fd >= 0)
 			arm_timerfd(dst->e[fd].host_fd, &plan->steps[fd], tmpl->e[fd].host_fd, true);
+}
+
+void fdtab_epoll_repoint(struct fdtab *t, int old_h, int new_h)
+{
+	char info[16384];
+	for (int fd = 0; fd < t->cap; fd++) {
+		if (t->e[fd].host_fd < 0 || t->e[fd].kind != FD_EPOLL)
+			continue;
+		int ep = t->e[fd].host_fd;
+		fd_info(ep, info, sizeof(info));
+		for (const char *line = strstr(info, "tfd:"); line; line = strstr(line + 4, "tfd:")) {
+			int tfd;
+			unsigned events;
+			unsigned long long data;
+			if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 || tfd != old_h)
+				continue;
+			struct epoll_event ev = {.events = events & ~(unsigned)EPOLLEXCLUSIVE, .data.u64 = data};
+			epoll_ctl(ep, EPOLL_CTL_DEL, old_h, NULL);
+			epoll_ctl(ep, EPOLL_CTL_ADD, new_h, &ev);
+			break;
+		}
+	}
 }
 
 static int make_epoll(const struct fdtab *dst, const struct clone_step *s)
@@ -359,6 +445,21 @@ static int make_one(struct fdtab *dst, const struct fdtab *src, const struct clo
 			close(pv[!s->end]);
 		return pv[s->end];
 	}
+	case STEP_SOCKPAIR: {
+		int sv[2];
+		if (socketpair(AF_UNIX, (s->flags & ~SOCK_NONBLOCK) | SOCK_CLOEXEC, 0, sv) < 0)
+			return -errno;
+		if (s->flags & SOCK_NONBLOCK)
+			fcntl(sv[0], F_SETFL, O_NONBLOCK);
+		if (s->other >= 0) {
+			if (s->peer_flags & O_NONBLOCK)
+				fcntl(sv[1], F_SETFL, O_NONBLOCK);
+			dst->e[s->other].host_fd = sv[1];
+		} else {
+			close(sv[1]);
+		}
+		return sv[0];
+	}
 	case STEP_EPOLL: return make_epoll(dst, s);
 	case STEP_TWIN: nfd = fcntl(dst->e[s->other].host_fd, F_DUPFD_CLOEXEC, 0); return nfd < 0 ? -errno : nfd;
 	default: break;
@@ -372,7 +473,8 @@ static int make_one(struct fdtab *dst, const struct fdtab *src, const struct clo
 static int pass_of(const struct clone_plan *plan, const struct clone_step *s)
 {
 	switch (s->how) {
-	case STEP_PIPE: return 0;
+	case STEP_PIPE:
+	case STEP_SOCKPAIR: return 0;
 	case STEP_TWIN: return plan->steps[s->other].how == STEP_EPOLL ? 4 : 2;
 	case STEP_EPOLL: return 3;
 	default: return 1;
@@ -403,7 +505,8 @@ int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive)
 	for (int pass = 0; !err && pass < 5; pass++) {
 		for (int fd = 0; !err && fd < src->cap; fd++) {
 			const struct clone_step *s = &plan->steps[fd];
-			if (s->how == STEP_NONE || s->how == STEP_PIPE_PEER || pass_of(plan, s) != pass)
+			if (s->how == STEP_NONE || s->how == STEP_PIPE_PEER || s->how == STEP_SOCKPAIR_PEER ||
+			    pass_of(plan, s) != pass)
 				continue;
 			int h = make_one(dst, src, s, fd, tmp == NULL);
 			if (h < 0) {
@@ -421,6 +524,11 @@ int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive)
 		dst->e[fd] = src->e[fd];
 		dst->e[fd].host_fd = h;
 		dst->e[fd].path = src->e[fd].path ? strdup(src->e[fd].path) : NULL;
+		const struct clone_step *l = listener_step(plan, fd);
+		if (l) {
+			dst->e[fd].shared = true;
+			dst->e[fd].nonblock = l->flags & O_NONBLOCK;
+		}
 	}
 	plan_free(tmp);
 	if (err)

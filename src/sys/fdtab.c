@@ -1,5 +1,6 @@
 /* fdtab.c - guest fd numbers to host fds (an array indexed by guest fd, like redis ae.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -70,6 +71,21 @@ struct fd_entry *fdtab_get(struct fdtab *t, int fd)
 	if (fd < 0 || fd >= t->cap || t->e[fd].host_fd < 0)
 		return NULL;
 	return &t->e[fd];
+}
+
+bool fdtab_nonblock(const struct fd_entry *e)
+{
+	if (e->shared)
+		return e->nonblock;
+	int fl = fcntl(e->host_fd, F_GETFL);
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+void fdtab_set_nonblock(struct fdtab *t, unsigned ofd, bool on)
+{
+	for (int fd = 0; fd < t->cap; fd++)
+		if (t->e[fd].host_fd >= 0 && t->e[fd].shared && t->e[fd].ofd == ofd)
+			t->e[fd].nonblock = on;
 }
 
 int fdtab_close(struct fdtab *t, int fd)

@@ -31,6 +31,11 @@ struct fd_entry {
 	int owner; /* F_SETOWN's pid, recorded for F_GETOWN */
 	char *path; /* the guest path it was opened by (owned; NULL if none): dirfd-relative
 	                   * opens and /proc/self/fd readlink use it */
+	bool shared; /* a request VM's listening socket: the host object is the template's,
+	              * shared by every request VM, so what would change it is emulated for
+	              * this VM alone (net.c, io.c) and its host fd is always non-blocking */
+	bool nonblock; /* shared: O_NONBLOCK as the guest sees it */
+	unsigned pair; /* a socketpair end: the other end's ofd (fdclone.c recreates the pair) */
 };
 
 struct clone_plan;
@@ -52,6 +57,10 @@ int fdtab_alloc(struct fdtab *t, int min_fd, int host_fd, enum fd_kind kind, boo
 int fdtab_install(struct fdtab *t, int fd, int host_fd, enum fd_kind kind, bool cloexec);
 /* The entry for guest fd `fd`, or NULL (the caller returns -EBADF). */
 struct fd_entry *fdtab_get(struct fdtab *t, int fd);
+/* Whether the guest sees e as non-blocking (O_NONBLOCK). */
+bool fdtab_nonblock(const struct fd_entry *e);
+/* Sets the guest's O_NONBLOCK on every shared entry of description ofd. */
+void fdtab_set_nonblock(struct fdtab *t, unsigned ofd, bool on);
 /* Closes guest fd `fd`: 0 or -EBADF. */
 int fdtab_close(struct fdtab *t, int fd);
 /* The clock a host timerfd runs on, from its fdinfo (fdclone.c). */
@@ -63,6 +72,9 @@ int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive);
  * template's): fdtab_clone then only makes the new objects.  fdtab_fini frees it. */
 int fdtab_plan_clone(struct fdtab *t, bool exclusive);
 void fdtab_plan_free(struct fdtab *t);
+/* Every epoll set in t that watches host fd old_h watches new_h instead, with the same
+ * events and data (fdclone.c; a shared listener replaced for one request VM, net.c). */
+void fdtab_epoll_repoint(struct fdtab *t, int old_h, int new_h);
 /* Re-arm, from now, the timerfds dst cloned from frozen template tmpl with what they had
  * left at the freeze (a fork's monotonic clock restarting, fork.c).  dst must be as
  * cloned: the guest has not run since. */

@@ -142,6 +142,10 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 	memcpy(p->cwd, tmpl->cwd, sizeof(p->cwd));
 	p->cred = tmpl->cred;
 	p->uts = tmpl->uts;
+	/* The process attributes a request may change, as the template had them. */
+	memcpy(p->comm, tmpl->comm, sizeof(p->comm));
+	p->nice = tmpl->nice;
+	p->umask = tmpl->umask;
 	p->exited = false;
 	p->exit_code = 0;
 	memset(&p->crash, 0, sizeof(p->crash));
@@ -152,6 +156,8 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 	p->itimer_ns = tmpl->itimer_ns; /* host time of the freeze: restart_monotonic moves it */
 	p->itimer_interval_ns = tmpl->itimer_interval_ns;
 	int err = clone_mm(&p->mm, &tmpl->mm);
+	if (!err)
+		err = net_unix_names_copy(p, tmpl);
 	if (!err)
 		err = fdtab_clone(&p->fdt, &tmpl->fdt, true);
 	if (!err)

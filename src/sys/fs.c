@@ -155,7 +155,7 @@ static long open_gpath(struct proc *p, struct gpath *gp, int flags, mode_t mode,
 			if (link)
 				return -ELOOP;
 		}
-		h = policy_open(p->policy, gp->path, hflags, mode & 07777);
+		h = policy_open(p->policy, gp->path, hflags, mode & 07777 & ~p->umask);
 	}
 	if (h < 0)
 		return h;
@@ -534,7 +534,10 @@ long sys_fadvise64(struct proc *p, const struct sys_args *a)
 
 long sys_umask(struct proc *p, const struct sys_args *a)
 {
-	return umask((mode_t)a->a[0] & 0777); /* one guest per kvmserver: the host's is the guest's */
+	/* The process's own (proc.c): never the host's, which every worker thread shares. */
+	mode_t old = p->umask;
+	p->umask = (mode_t)a->a[0] & 0777;
+	return old;
 }
 
 /* An optional guest loff_t: *has says whether the guest passed one. */

@@ -137,18 +137,19 @@ long sys_close(struct proc *p, const struct sys_args *a)
  * install: growing the table can move it. */
 static long install_dup(struct proc *p, const struct fd_entry *e, int h, int min_fd, int at, bool cloexec)
 {
-	unsigned ofd = e->ofd;
-	enum fd_kind kind = e->kind;
+	struct fd_entry copy = *e;
 	char *path = e->path ? strdup(e->path) : NULL;
-	int nfd =
-	        at >= 0 ? fdtab_install(&p->fdt, at, h, kind, cloexec) : fdtab_alloc(&p->fdt, min_fd, h, kind, cloexec);
+	int nfd = at >= 0 ? fdtab_install(&p->fdt, at, h, copy.kind, cloexec)
+	                  : fdtab_alloc(&p->fdt, min_fd, h, copy.kind, cloexec);
 	if (nfd < 0) {
 		free(path);
 		return nfd;
 	}
 	struct fd_entry *ne = fdtab_get(&p->fdt, nfd);
-	ne->ofd = ofd;
-	ne->path = path;
+	copy.host_fd = h;
+	copy.cloexec = cloexec;
+	copy.path = path;
+	*ne = copy; /* the description's: ofd, shared, nonblock, socketpair peer */
 	return nfd;
 }
 
@@ -224,11 +225,17 @@ long sys_fcntl(struct proc *p, const struct sys_args *a)
 	case F_SETFD: e->cloexec = a->a[2] & FD_CLOEXEC; return 0;
 	case F_GETFL: {
 		int fl = fcntl(e->host_fd, F_GETFL);
+		if (fl >= 0 && e->shared)
+			fl = (fl & ~O_NONBLOCK) | (e->nonblock ? O_NONBLOCK : 0);
 		return fl < 0 ? -errno : fl | (e->async ? O_ASYNC : 0);
 	}
 	case F_SETFL: {
 		int fl = (int)a->a[2];
-		if (fcntl(e->host_fd, F_SETFL, fl & ~O_ASYNC) < 0)
+		/* A shared listener's description is every request VM's: this VM's O_NONBLOCK
+		 * is kept on its side (fdtab.h), as O_ASYNC is for every fd. */
+		if (e->shared)
+			fdtab_set_nonblock(&p->fdt, e->ofd, fl & O_NONBLOCK);
+		else if (fcntl(e->host_fd, F_SETFL, fl & ~O_ASYNC) < 0)
 			return -errno;
 		set_async(p, e, fl & O_ASYNC);
 		return 0;
@@ -289,6 +296,11 @@ long sys_ioctl(struct proc *p, const struct sys_args *a)
 	case FIONBIO: {
 		int on;
 		int err = copy_from_guest(p, &on, a->a[2], sizeof(on));
+		struct fd_entry *e = fdtab_get(&p->fdt, (int)a->a[0]);
+		if (!err && e->shared) {
+			fdtab_set_nonblock(&p->fdt, e->ofd, on != 0); /* as F_SETFL */
+			return 0;
+		}
 		return err ? err : host_result(ioctl(h, FIONBIO, &on));
 	}
 	case FIOASYNC: {

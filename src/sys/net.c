@@ -37,7 +37,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
-#include <pthread.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,30 +108,53 @@ static int addr_from_guest(struct proc *p, uint64_t uaddr, int ulen, struct sock
  * the host kernel then reports as its address.  This small table remembers the guest's own
  * name for each (by the socket's inode, and by the host string for peers), so getsockname,
  * getpeername, accept and recvfrom show the guest its own names.  A host name it does not
- * know is shown as an unnamed address rather than leak a host path. */
+ * know is shown as an unnamed address rather than leak a host path.  The table is the
+ * process's (p->unix_names, allocated at the first bind): a request VM starts from a copy
+ * of its template's, again at every reset, so the names one request binds are not seen by
+ * another, nor can they push the template's out of the table. */
 #define UNIX_NAMES 64
-static struct unix_name {
-	ino_t ino; /* 0: free */
-	char host[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-	char guest[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-	socklen_t guest_len; /* the length getsockname reports for it */
+struct unix_names {
+	struct unix_name {
+		ino_t ino; /* 0: free */
+		char host[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+		char guest[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+		socklen_t guest_len; /* the length getsockname reports for it */
+		unsigned long seq;
+	} v[UNIX_NAMES];
 	unsigned long seq;
-} unix_names[UNIX_NAMES];
-static unsigned long unix_seq;
-static pthread_mutex_t unix_names_lock = PTHREAD_MUTEX_INITIALIZER; /* VMs run on threads */
+};
+
+int net_unix_names_copy(struct proc *dst, const struct proc *src)
+{
+	if (!src->unix_names) {
+		net_unix_names_free(dst);
+		return 0;
+	}
+	if (!dst->unix_names && !(dst->unix_names = malloc(sizeof(*dst->unix_names))))
+		return -ENOMEM;
+	memcpy(dst->unix_names, src->unix_names, sizeof(*dst->unix_names));
+	return 0;
+}
+
+void net_unix_names_free(struct proc *p)
+{
+	free(p->unix_names);
+	p->unix_names = NULL;
+}
 
 /* `guest` is the guest's NUL-terminated path. */
-static void unix_name_remember(int h, const char *host, const char *guest)
+static void unix_name_remember(struct proc *p, int h, const char *host, const char *guest)
 {
 	struct stat st;
 	if (fstat(h, &st) < 0)
 		return;
-	pthread_mutex_lock(&unix_names_lock);
-	struct unix_name *slot = &unix_names[0];
+	if (!p->unix_names && !(p->unix_names = calloc(1, sizeof(*p->unix_names))))
+		return; /* (the name is then shown as unnamed) */
+	struct unix_name *names = p->unix_names->v, *slot = &names[0];
 	for (int i = 0; i < UNIX_NAMES; i++) {
-		if (unix_names[i].ino == st.st_ino || unix_names[i].seq < slot->seq) {
-			slot = &unix_names[i];
-			if (unix_names[i].ino == st.st_ino)
+		if (names[i].ino == st.st_ino || names[i].seq < slot->seq) {
+			slot = &names[i];
+			if (names[i].ino == st.st_ino)
 				break;
 		}
 	}
@@ -143,13 +166,12 @@ static void unix_name_remember(int h, const char *host, const char *guest)
 	slot->guest[gn] = 0;
 	/* What Linux reports for a path name: the path and its NUL. */
 	slot->guest_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(slot->guest) + 1);
-	slot->seq = ++unix_seq;
-	pthread_mutex_unlock(&unix_names_lock);
+	slot->seq = ++p->unix_names->seq;
 }
 
 /* Rewrites a host AF_UNIX address for the guest.  `h` is the socket when the address is its
  * own (getsockname), else -1. */
-static void unix_name_for_guest(int h, struct sockaddr_storage *ss, socklen_t *len)
+static void unix_name_for_guest(struct proc *p, int h, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_un *un = (struct sockaddr_un *)ss;
 	size_t off = offsetof(struct sockaddr_un, sun_path);
@@ -163,17 +185,16 @@ static void unix_name_for_guest(int h, struct sockaddr_storage *ss, socklen_t *l
 		return;
 	/* Our own socket by its inode; else (a peer, an accepted socket) the newest name
 	 * bound with this host string. */
-	const struct unix_name *best = NULL;
+	const struct unix_name *best = NULL, *names = p->unix_names ? p->unix_names->v : NULL;
 	struct stat st;
 	bool have_ino = h >= 0 && fstat(h, &st) == 0;
-	pthread_mutex_lock(&unix_names_lock);
-	if (have_ino)
+	if (names && have_ino)
 		for (int i = 0; i < UNIX_NAMES && !best; i++)
-			if (unix_names[i].ino && unix_names[i].ino == st.st_ino)
-				best = &unix_names[i];
-	if (!best) {
+			if (names[i].ino && names[i].ino == st.st_ino)
+				best = &names[i];
+	if (names && !best) {
 		for (int i = 0; i < UNIX_NAMES; i++) {
-			const struct unix_name *u = &unix_names[i];
+			const struct unix_name *u = &names[i];
 			if (u->ino && strcmp(u->host, host) == 0 && (!best || u->seq > best->seq))
 				best = u;
 		}
@@ -185,7 +206,6 @@ static void unix_name_for_guest(int h, struct sockaddr_storage *ss, socklen_t *l
 		memcpy(un->sun_path, best->guest, strlen(best->guest));
 		*len = best->guest_len;
 	}
-	pthread_mutex_unlock(&unix_names_lock);
 }
 
 /* A sockaddr out (move_addr_to_user): copies min(*ulen, klen) bytes, then writes klen. */
@@ -195,7 +215,7 @@ static int addr_to_guest(struct proc *p, int h, struct sockaddr_storage *ss, soc
 	if (klen > sizeof(*ss))
 		klen = sizeof(*ss);
 	if (ss->ss_family == AF_UNIX)
-		unix_name_for_guest(h, ss, &klen);
+		unix_name_for_guest(p, h, ss, &klen);
 	int len;
 	int err = copy_from_guest(p, &len, ulenp, sizeof(len));
 	if (err)
@@ -387,6 +407,10 @@ long sys_socketpair(struct proc *p, const struct sys_args *a)
 		fdtab_close(&p->fdt, g0);
 		return g1;
 	}
+	/* Each end knows the other: a request VM gets a new pair (fdclone.c). */
+	struct fd_entry *e0 = fdtab_get(&p->fdt, g0), *e1 = fdtab_get(&p->fdt, g1);
+	e0->pair = e1->ofd;
+	e1->pair = e0->ofd;
 	int gv[2] = {g0, g1};
 	err = copy_to_guest(p, a->a[3], gv, sizeof(gv));
 	if (err) {
@@ -448,21 +472,36 @@ long sys_bind(struct proc *p, const struct sys_args *a)
 		} else {
 			if ((err = unix_path_to_host(p, UNIX_BIND, &ss, &len, &hold, gpath)))
 				return err;
+			/* The socket file's mode is the socket inode's less the umask (unix_bind),
+			 * and the host's umask is 0 (proc.c): apply the guest's. */
+			fchmod(h, 0777 & ~p->umask);
 			err = bind(h, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
 			close(hold);
 			if (!err)
-				unix_name_remember(h, ((struct sockaddr_un *)&ss)->sun_path, gpath);
+				unix_name_remember(p, h, ((struct sockaddr_un *)&ss)->sun_path, gpath);
 			return err;
 		}
 	}
 	return host_result(bind(h, (struct sockaddr *)&ss, len));
 }
 
+/* The entry of guest fd `fd` if it is a listener shared with the other request VMs
+ * (fdtab.h): nothing this VM does may change the host socket. */
+static struct fd_entry *shared_listener(struct proc *p, uint64_t fd)
+{
+	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
+	return e && e->shared ? e : NULL;
+}
+
+static long shutdown_shared(struct proc *p, struct fd_entry *e, int how);
+
 long sys_listen(struct proc *p, const struct sys_args *a)
 {
 	int h = sock_fd(p, a->a[0]);
 	if (h < 0)
 		return h;
+	if (shared_listener(p, a->a[0]))
+		return 0; /* listening already; its backlog is every request VM's, kept */
 	int domain = sock_domain(h);
 	if (domain < 0)
 		return domain;
@@ -510,9 +549,13 @@ long sys_connect(struct proc *p, const struct sys_args *a)
 	if (h < 0)
 		return h;
 	int hold = -1, err;
-	/* AF_UNSPEC dissolves the association on every socket type: nothing to check. */
-	if (!(len >= sizeof(sa_family_t) && ss.ss_family == AF_UNSPEC) &&
-	    (err = check_dest(p, domain, &ss, &len, &hold)))
+	bool unspec = len >= sizeof(sa_family_t) && ss.ss_family == AF_UNSPEC;
+	/* AF_UNSPEC dissolves the association on every socket type (nothing to check); on a
+	 * listening socket it stops listening, as shutdown(SHUT_RD) does. */
+	struct fd_entry *shared = unspec ? shared_listener(p, a->a[0]) : NULL;
+	if (shared)
+		return shutdown_shared(p, shared, SHUT_RDWR);
+	if (!unspec && (err = check_dest(p, domain, &ss, &len, &hold)))
 		return err;
 	long r = host_result(connect(h, (struct sockaddr *)&ss, len));
 	if (hold >= 0)
@@ -530,8 +573,25 @@ static long do_accept(struct proc *p, uint64_t fd, uint64_t uaddr, uint64_t ulen
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));
-	int nh = accept4(h, uaddr ? (struct sockaddr *)&ss : NULL, uaddr ? &len : NULL,
-	                 SOCK_CLOEXEC | (flags & SOCK_NONBLOCK));
+	const struct fd_entry *shared = shared_listener(p, fd);
+	int nh;
+	for (;;) {
+		/* A shared listener's host description is non-blocking (fdclone.c): a guest
+		 * that sees it blocking waits here until a connection is there, and waits
+		 * again when another request VM took it first. */
+		if (shared) {
+			struct pollfd pf = {.fd = h, .events = POLLIN};
+			int r = poll(&pf, 1, shared->nonblock ? 0 : -1);
+			if (r < 0)
+				return -errno; /* EINTR: the request's deadline */
+			if (r == 0)
+				return -EAGAIN;
+		}
+		nh = accept4(h, uaddr ? (struct sockaddr *)&ss : NULL, uaddr ? &len : NULL,
+		             SOCK_CLOEXEC | (flags & SOCK_NONBLOCK));
+		if (nh >= 0 || !shared || shared->nonblock || (errno != EAGAIN && errno != EWOULDBLOCK))
+			break;
+	}
 	if (nh < 0)
 		return -errno;
 	if (uaddr) {
@@ -578,12 +638,52 @@ long sys_getpeername(struct proc *p, const struct sys_args *a)
 	return sock_name(p, a, true);
 }
 
+/* shutdown(2) of a shared listener, for this request VM alone.  Linux ignores SHUT_WR on a
+ * listening socket; SHUT_RD and SHUT_RDWR disconnect it, leaving a socket that is no longer
+ * listening (accept: EINVAL; poll: POLLHUP).  Done to the host socket that would refuse
+ * every later connection of every request VM, so here this VM's fds of it (the description
+ * and its dups) move to a new, unconnected socket of the same kind, and its epoll sets
+ * follow; the next reset brings the listener back.  (Natively the port stays bound to the
+ * shut-down socket; the new one is unbound.) */
+static long shutdown_shared(struct proc *p, struct fd_entry *e, int how)
+{
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	if (how == SHUT_WR)
+		return 0;
+	int domain = sock_domain(e->host_fd), type = sock_type(e->host_fd);
+	if (domain < 0 || type < 0)
+		return domain < 0 ? domain : type;
+	int nh = socket(domain, type | SOCK_CLOEXEC | (e->nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (nh < 0)
+		return -errno;
+	unsigned ofd = e->ofd;
+	for (int fd = 0; fd < p->fdt.cap; fd++) {
+		struct fd_entry *d = &p->fdt.e[fd];
+		if (d->host_fd < 0 || !d->shared || d->ofd != ofd)
+			continue;
+		int h = fcntl(nh, F_DUPFD_CLOEXEC, 0);
+		if (h < 0) {
+			int err = -errno;
+			close(nh);
+			return err;
+		}
+		fdtab_epoll_repoint(&p->fdt, d->host_fd, h);
+		close(d->host_fd);
+		d->host_fd = h;
+		d->shared = false;
+	}
+	close(nh);
+	return 0;
+}
+
 long sys_shutdown(struct proc *p, const struct sys_args *a)
 {
 	int h = sock_fd(p, a->a[0]);
 	if (h < 0)
 		return h;
-	return host_result(shutdown(h, (int)a->a[1]));
+	struct fd_entry *e = shared_listener(p, a->a[0]);
+	return e ? shutdown_shared(p, e, (int)a->a[1]) : host_result(shutdown(h, (int)a->a[1]));
 }
 
 /* ---- socket options ---------------------------------------------------------------------- */
@@ -737,6 +837,15 @@ long sys_setsockopt(struct proc *p, const struct sys_args *a)
 	err = n ? copy_from_guest(p, buf, a->a[3], n) : 0;
 	if (err)
 		return err;
+	if (shared_listener(p, a->a[0])) {
+		/* The listener is every request VM's: setting an option to the value it has
+		 * is allowed (programs repeat SO_REUSEADDR), changing it is not. */
+		unsigned char cur[OPT_MAX];
+		socklen_t cn = sizeof(cur);
+		if (getsockopt(h, level, name, cur, &cn) == 0 && cn == n && memcmp(cur, buf, n) == 0)
+			return 0;
+		return -EPERM;
+	}
 	return host_result(setsockopt(h, level, name, n ? buf : NULL, (socklen_t)n));
 }
 

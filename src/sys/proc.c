@@ -2,6 +2,7 @@
  * act on the process as a whole (exit, arch_prctl, thread-area registration). */
 #include <asm/prctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,10 +20,14 @@
 
 #define GUEST_NOFILE 1024 /* RLIMIT_NOFILE's usual soft limit */
 
-/* The guest's 0, 1 and 2 are dups of ours, so it can close them without closing ours. */
+/* The guest's 0, 1 and 2 are dups of ours, so it can close them without closing ours; one
+ * that kvmserver was started without stays closed (main.c put /dev/null on ours, so that
+ * none of kvmserver's own fds lands there). */
 static int install_stdio(struct proc *p)
 {
 	for (int fd = 0; fd < 3; fd++) {
+		if (p->cfg.closed_stdio & (1u << fd))
+			continue;
 		int h = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (h < 0)
 			h = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -35,6 +40,20 @@ static int install_stdio(struct proc *p)
 	return 0;
 }
 
+/* The guest's umask is its own (p->umask, which starts as kvmserver's was), applied by the
+ * calls that create files (fs.c, dir.c, net.c): the host's is shared by every worker
+ * thread, so it is cleared once, at the first process, and never changed again. */
+static mode_t umask_at_start(void)
+{
+	static bool read;
+	static mode_t m;
+	if (!read) {
+		m = umask(0);
+		read = true;
+	}
+	return m;
+}
+
 int proc_create(struct proc **out, const struct proc_config *cfg)
 {
 	struct proc *p = calloc(1, sizeof(*p));
@@ -42,6 +61,7 @@ int proc_create(struct proc **out, const struct proc_config *cfg)
 		return -ENOMEM;
 	p->cfg = *cfg;
 	p->policy = cfg->policy;
+	p->umask = umask_at_start();
 	if (cfg->cwd)
 		snprintf(p->cwd, sizeof(p->cwd), "%s", cfg->cwd);
 	else if (!getcwd(p->cwd, sizeof(p->cwd)))
@@ -75,6 +95,7 @@ void proc_destroy(struct proc *p)
 	fdtab_fini(&p->fdt);
 	sched_fini(p);
 	vma_fini(&p->mm);
+	net_unix_names_free(p);
 	vm_destroy(p->vm);
 	free(p);
 }

@@ -82,7 +82,14 @@ struct proc {
 
 	bool sigio_logged; /* -v said once that SIGIO is not delivered (io.c) */
 	uint8_t enosys_logged[512 / 8]; /* --verbose names each unimplemented call once */
+	mode_t umask; /* the guest's: applied to the modes of the files it creates */
+	struct unix_names *unix_names; /* guest names of bound AF_UNIX sockets (net.c), or NULL */
+	uint64_t conns_taken; /* connections accepted on a listener since proc_fork (serve.c) */
 };
+
+/* A request VM's AF_UNIX name table becomes a copy of its template's (net.c). */
+int net_unix_names_copy(struct proc *dst, const struct proc *src);
+void net_unix_names_free(struct proc *p);
 
 /* The clocks that restart at the template's freeze time in a fork (fork.c): the guest
  * reads host time minus p->mono_offset_ns on them; CLOCK_REALTIME stays the host's. */

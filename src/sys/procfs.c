@@ -208,16 +208,8 @@ static void gen_maps(struct proc *p, FILE *f)
 
 static const char *comm(struct proc *p, char buf[16])
 {
-	const char *slash = strrchr(p->exe_path, '/');
-	snprintf(buf, 16, "%.15s", slash ? slash + 1 : p->exe_path); /* TASK_COMM_LEN */
+	snprintf(buf, 16, "%.15s", p->comm); /* set at exec, and by PR_SET_NAME */
 	return buf;
-}
-
-static unsigned guest_umask(void)
-{
-	mode_t m = umask(022);
-	umask(m);
-	return m;
 }
 
 static void gen_status(struct proc *p, FILE *f)
@@ -228,8 +220,9 @@ static void gen_status(struct proc *p, FILE *f)
 	fprintf(f,
 	        "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
 	        "TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t\n",
-	        comm(p, name), guest_umask(), (int)p->pid, (int)p->pid, PROC_GUEST_PPID, getuid(), geteuid(), geteuid(),
-	        geteuid(), getgid(), getegid(), getegid(), getegid(), p->fdt.cap > 64 ? p->fdt.cap : 64);
+	        comm(p, name), (unsigned)p->umask, (int)p->pid, (int)p->pid, PROC_GUEST_PPID, p->cred.ruid,
+	        p->cred.euid, p->cred.suid, p->cred.fsuid, p->cred.rgid, p->cred.egid, p->cred.sgid, p->cred.fsgid,
+	        p->fdt.cap > 64 ? p->fdt.cap : 64);
 	fprintf(f,
 	        "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\nVmHWM:\t%8lu kB\n"
 	        "VmRSS:\t%8lu kB\nVmData:\t%8lu kB\nVmStk:\t%8lu kB\nVmSwap:\t       0 kB\nThreads:\t%d\n"

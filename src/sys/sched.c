@@ -265,8 +265,7 @@ static int host_fd_of(struct proc *p, uint64_t fd)
 	if (!e)
 		return -1;
 	/* A non-blocking fd never blocks: let the call return EAGAIN itself. */
-	int fl = fcntl(e->host_fd, F_GETFL);
-	return fl >= 0 && (fl & O_NONBLOCK) ? -1 : e->host_fd;
+	return fdtab_nonblock(e) ? -1 : e->host_fd;
 }
 
 static int64_t ms_timeout(int ms)

@@ -65,10 +65,8 @@ static enum proc_wait_kind listener_wait(struct proc *p, const struct sys_args *
 	switch (a->nr) {
 	case __NR_accept:
 	case __NR_accept4: {
-		int h = host_of(p, a->a[0]);
-		return h >= 0 && serve_listener_fd(p, (int)a->a[0]) && !(fcntl(h, F_GETFL) & O_NONBLOCK)
-		               ? PROC_WAIT_ACCEPT
-		               : 0;
+		struct fd_entry *e = fdtab_get(&p->fdt, (int)a->a[0]);
+		return e && serve_listener_fd(p, (int)a->a[0]) && !fdtab_nonblock(e) ? PROC_WAIT_ACCEPT : 0;
 	}
 	case __NR_epoll_wait:
 	case __NR_epoll_pwait:
@@ -172,6 +170,11 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 	return false;
 }
 
+uint64_t proc_connections_taken(const struct proc *p)
+{
+	return p->conns_taken;
+}
+
 void serve_after(struct proc *p, const struct sys_args *a, long ret)
 {
 	switch (a->nr) {
@@ -179,6 +182,7 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 	case __NR_accept4:
 		if (ret < 0 || !serve_listener_fd(p, (int)a->a[0]))
 			return;
+		p->conns_taken++;
 		if (p->max_request_ns)
 			vm_set_deadline(p->vm, vm_now_ns() + p->max_request_ns);
 		if (p->mode == PROC_MODE_EPHEMERAL && !p->conn_ino) {

@@ -21,6 +21,9 @@ struct proc_config {
 	bool trace; /* one strace-like line per syscall on stderr */
 	const struct policy *policy; /* required; shared, must outlive the process */
 	const char *cwd; /* initial guest cwd (absolute); NULL = the host's cwd */
+	/* Bit fd (0-2): kvmserver was started with that fd closed, and so is the guest's
+	 * (EBADF, and its first open gets it, as on Linux). */
+	unsigned closed_stdio;
 };
 
 /* Creates the VM and a process with stdin/stdout/stderr.  *why gets a reason on failure. */
@@ -53,6 +56,9 @@ enum proc_wait_kind { PROC_WAIT_NONE, PROC_WAIT_EPOLL, PROC_WAIT_POLL, PROC_WAIT
 void proc_set_mode(struct proc *p, enum proc_mode mode);
 /* The kind of wait a PROC_LISTENING stop is at. */
 enum proc_wait_kind proc_wait_kind(const struct proc *p);
+/* How many connections the process has accepted on a listening socket, ever: a request VM
+ * whose run ends with this unchanged made no progress (src/server backs off). */
+uint64_t proc_connections_taken(const struct proc *p);
 /* After PROC_LISTENING: let that wait run this time (warm-up traffic is coming). */
 void proc_continue_wait(struct proc *p);
 /* Per-connection limit for request VMs (ns, 0 = none): PROC_TIMEOUT when exceeded. */
