@@ -142,6 +142,8 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 	memcpy(p->cwd, tmpl->cwd, sizeof(p->cwd));
 	p->cred = tmpl->cred;
 	p->uts = tmpl->uts;
+	p->nptys = tmpl->nptys; /* the ptys a request opens are forgotten with it */
+	memcpy(p->ptys, tmpl->ptys, sizeof(p->ptys));
 	/* The process attributes a request may change, as the template had them. */
 	memcpy(p->comm, tmpl->comm, sizeof(p->comm));
 	p->nice = tmpl->nice;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sys/syscalls.h"
+#include "sys/procfs.h"
 #include "sys/uaccess.h"
 #include "util/log.h"
 
@@ -278,13 +279,37 @@ long sys_fcntl(struct proc *p, const struct sys_args *a)
 	}
 }
 
+/* An ioctl whose argument points to `size` bytes the host reads. */
+static long ioctl_in(struct proc *p, int h, unsigned long req, uint64_t uarg, size_t size)
+{
+	unsigned char buf[64];
+	int err = copy_from_guest(p, buf, uarg, size);
+	return err ? err : host_result(ioctl(h, req, buf));
+}
+
+/* TIOCGPTPEER: the slave of a pty master the guest opened, as a new guest fd. */
+static long pty_peer(struct proc *p, int h, int flags)
+{
+	int num;
+	if (flags & ~(O_ACCMODE | O_NOCTTY | O_NONBLOCK | O_CLOEXEC))
+		return -EINVAL;
+	if (ioctl(h, TIOCGPTN, &num) < 0 || !pty_owned(p, num))
+		return -ENOTTY;
+	int s = ioctl(h, TIOCGPTPEER, (flags & (O_ACCMODE | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		return -errno;
+	return fdtab_alloc(&p->fdt, 0, s, FD_FILE, flags & O_CLOEXEC);
+}
+
 long sys_ioctl(struct proc *p, const struct sys_args *a)
 {
 	int h = host_fd(p, a->a[0]);
 	if (h < 0)
 		return h;
-	/* Terminal queries go to the host fd, so a guest on a terminal sees a terminal and
-	 * one on a pipe or file gets ENOTTY, as Linux answers.  The kernel's struct termios
+	/* Terminal calls go to the host fd, so a guest on a terminal sees a terminal and
+	 * one on a pipe or file gets ENOTTY, as Linux answers; the pty calls work on the
+	 * pseudo-terminals the guest opened (procfs.c).  Nothing that changes a controlling
+	 * terminal or a process group of the host's (TIOCSCTTY, TIOCSPGRP) is passed.  The kernel's struct termios
 	 * is 36 bytes (asm-generic/termbits.h), not glibc's. */
 	unsigned long req = a->a[1];
 	unsigned char buf[64];
@@ -292,7 +317,22 @@ long sys_ioctl(struct proc *p, const struct sys_args *a)
 	switch (req) {
 	case TCGETS: size = 36; break;
 	case TIOCGWINSZ: size = sizeof(struct winsize); break;
-	case FIONREAD: size = sizeof(int); break;
+	case FIONREAD:
+	case TIOCOUTQ:
+	case TIOCGPTN:
+	case TIOCGPTLCK:
+	case TIOCGPKT: size = sizeof(int); break;
+	case TCSETS:
+	case TCSETSW:
+	case TCSETSF: return ioctl_in(p, h, req, a->a[2], 36);
+	case TIOCSWINSZ: return ioctl_in(p, h, req, a->a[2], sizeof(struct winsize));
+	case TIOCSPTLCK:
+	case TIOCPKT: return ioctl_in(p, h, req, a->a[2], sizeof(int));
+	case TCFLSH:
+	case TCXONC:
+	case TCSBRK:
+	case TCSBRKP: return host_result(ioctl(h, req, (int)a->a[2])); /* by value */
+	case TIOCGPTPEER: return pty_peer(p, h, (int)a->a[2]);
 	case FIONBIO: {
 		int on;
 		int err = copy_from_guest(p, &on, a->a[2], sizeof(on));

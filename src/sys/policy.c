@@ -198,6 +198,7 @@ int policy_create(struct policy **out, const struct policy_config *cfg, const ch
 	int err = 0;
 	for (size_t i = 0; !err && i < sizeof(default_read) / sizeof(default_read[0]); i++)
 		err = add_root(pol, default_read[i], default_read[i], POLICY_READ, false, why);
+	pol->write_all = cfg->write_all;
 	if (!err && (cfg->read_all || cfg->write_all))
 		err = add_root(pol, "/", "/", POLICY_READ | (cfg->write_all ? POLICY_WRITE : 0), true, why);
 	for (size_t i = 0; !err && i < cfg->nread; i++)
@@ -493,4 +494,9 @@ int policy_open_parent(const struct policy *pol, const char *path, enum policy_a
 		return deny(pol, "host object", path);
 	}
 	return d;
+}
+
+bool policy_pty_allowed(const struct policy *pol)
+{
+	return pol->write_all;
 }

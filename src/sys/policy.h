@@ -51,6 +51,10 @@ struct policy_config {
 int policy_create(struct policy **out, const struct policy_config *cfg, const char **why);
 void policy_destroy(struct policy *pol);
 
+/* Whether the guest may have pseudo-terminals of its own (/dev/ptmx): where the rules give
+ * it every file (--allow-all, --allow-write with no list). */
+bool policy_pty_allowed(const struct policy *pol);
+
 /* Adds a read-only allowance for one file (the program, its interpreter).  Before sharing. */
 int policy_allow_file(struct policy *pol, const char *host_path);
 

@@ -19,6 +19,7 @@ struct policy {
 	size_t nroots;
 	struct net_rules *net;
 	bool verbose;
+	bool write_all; /* every file: pseudo-terminals too (policy_pty_allowed) */
 };
 
 /* policy_net.c: parse the connect/listen lists (resolving names) into pol->net. */

@@ -80,6 +80,9 @@ struct proc {
 		uint64_t handler, flags, restorer, mask;
 	} sigactions[65];
 
+#define PROC_MAX_PTYS 16
+	int ptys[PROC_MAX_PTYS]; /* the pty numbers opened through /dev/ptmx (procfs.c) */
+	int nptys;
 	bool sigio_logged; /* -v said once that SIGIO is not delivered (io.c) */
 	uint8_t enosys_logged[512 / 8]; /* --verbose names each unimplemented call once */
 	mode_t umask; /* the guest's: applied to the modes of the files it creates */

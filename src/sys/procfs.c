@@ -1,5 +1,8 @@
 /* procfs.c - the emulated /proc and /dev: the guest sees its own process only (never
- * kvmserver's), and of /dev only the four harmless nodes, opened on the host as they are.
+ * kvmserver's), and of /dev only the four harmless nodes, opened on the host as they are,
+ * and, where the policy gives everything (pty_allowed: --allow-all or --allow-write with
+ * no list), /dev/ptmx and the /dev/pts/N of the pseudo-terminals the guest opened itself
+ * (never another pty of the host's).
  * Formats follow Linux's fs/proc (task_mmu.c for maps, array.c for status and stat). */
 #include <dirent.h>
 #include <errno.h>
@@ -7,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <sys/times.h>
@@ -40,6 +44,8 @@ enum {
 	W_ROOT,
 	W_FD, /* links */
 	W_DEV, /* host device node devs[fd] */
+	W_PTMX, /* /dev/ptmx: a new pseudo-terminal */
+	W_PTS, /* /dev/pts/N of a pty the guest opened (fd = N) */
 	W_DEVLINK, /* dev_links[fd] */
 };
 
@@ -84,6 +90,35 @@ static const struct pfs_name *find_name(const struct pfs_name *v, size_t n, cons
 	return NULL;
 }
 
+bool pty_owned(const struct proc *p, int num)
+{
+	for (int i = 0; i < p->nptys; i++)
+		if (p->ptys[i] == num)
+			return true;
+	return false;
+}
+
+/* A new host pty for the guest: the master's fd, its number remembered so the guest may
+ * open its /dev/pts/N. */
+static int open_ptmx(struct proc *p, int flags)
+{
+	if (!policy_pty_allowed(p->policy))
+		return -EACCES;
+	if (p->nptys >= PROC_MAX_PTYS)
+		return -ENOSPC;
+	int h = posix_openpt((flags & (O_ACCMODE | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC);
+	if (h < 0)
+		return -errno;
+	int num;
+	if (ioctl(h, TIOCGPTN, &num) < 0) {
+		close(h);
+		return -EIO;
+	}
+	if (!pty_owned(p, num))
+		p->ptys[p->nptys++] = num;
+	return h;
+}
+
 int procfs_lookup(struct proc *p, char path[PATH_MAX], bool follow, struct pfs_node *n)
 {
 	*n = (struct pfs_node){.fd = -1};
@@ -93,6 +128,18 @@ int procfs_lookup(struct proc *p, char path[PATH_MAX], bool follow, struct pfs_n
 			continue;
 		*n = (struct pfs_node){.what = W_DEV, .fd = (int)i};
 		return path[l] ? -ENOTDIR : PFS_NODE;
+	}
+	if (strcmp(path, "/dev/ptmx") == 0) {
+		*n = (struct pfs_node){.what = W_PTMX, .fd = -1};
+		return PFS_NODE;
+	}
+	if (strncmp(path, "/dev/pts/", 9) == 0) {
+		char *end;
+		long num = strtol(path + 9, &end, 10);
+		if (end == path + 9 || *end || num < 0 || !pty_owned(p, (int)num))
+			return -ENOENT; /* no other pty of the host's is the guest's to see */
+		*n = (struct pfs_node){.what = W_PTS, .fd = (int)num};
+		return PFS_NODE;
 	}
 	for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++) {
 		size_t l = strlen(dev_links[i][0]);
@@ -360,6 +407,14 @@ int procfs_open(struct proc *p, const struct pfs_node *n, int flags, enum fd_kin
 		snprintf(path, PATH_MAX, "%s", devs[n->fd]);
 		h = open(devs[n->fd], (flags & ~(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
 		return h < 0 ? -errno : h;
+	case W_PTMX: snprintf(path, PATH_MAX, "/dev/ptmx"); return open_ptmx(p, flags);
+	case W_PTS: {
+		char pts[32];
+		snprintf(pts, sizeof(pts), "/dev/pts/%d", n->fd);
+		snprintf(path, PATH_MAX, "%s", pts);
+		h = open(pts, (flags & (O_ACCMODE | O_NONBLOCK)) | O_CLOEXEC | O_NOCTTY);
+		return h < 0 ? -errno : h;
+	}
 	case W_EXE:
 		if (write)
 			return -ETXTBSY;
@@ -389,6 +444,10 @@ static long guest_name(struct proc *p, const char *host, char *buf, size_t size)
 		return snprintf(buf, size, "%s", host);
 	if (policy_guest_path(p->policy, host, buf, size) == 0)
 		return (long)strlen(buf);
+	if (strncmp(host, "/dev/pts/", 9) == 0 && pty_owned(p, atoi(host + 9)))
+		return snprintf(buf, size, "%s", host); /* one of the guest's own */
+	if (strcmp(host, "/dev/ptmx") == 0 || strcmp(host, "/dev/pts/ptmx") == 0)
+		return snprintf(buf, size, "/dev/ptmx");
 	if (strncmp(host, "/dev/pts/", 9) == 0 || strncmp(host, "/dev/tty", 8) == 0)
 		return snprintf(buf, size, "/dev/pts/0");
 	return snprintf(buf, size, "anon_inode:[host]");
@@ -459,6 +518,12 @@ int procfs_stat(struct proc *p, const struct pfs_node *n, struct stat *st)
 	}
 	switch (n->what) {
 	case W_DEV: return stat(devs[n->fd], st) < 0 ? -errno : 0;
+	case W_PTMX: return stat("/dev/ptmx", st) < 0 ? -errno : 0;
+	case W_PTS: {
+		char pts[32];
+		snprintf(pts, sizeof(pts), "/dev/pts/%d", n->fd);
+		return stat(pts, st) < 0 ? -errno : 0;
+	}
 	case W_EXE: return stat(p->exe_path, st) < 0 ? -errno : 0;
 	case W_FD: return fs_fd_stat(p, fdtab_get(&p->fdt, n->fd), st);
 	default:

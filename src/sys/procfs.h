@@ -66,6 +66,8 @@ struct pfs_node {
 /* Looks up the normalised guest path `path`: PFS_HOST (not emulated), PFS_NODE (*n filled),
  * PFS_REDIRECT (a magic link: `path` rewritten to its target, look it up again), -errno. */
 int procfs_lookup(struct proc *p, char path[PATH_MAX], bool follow, struct pfs_node *n);
+/* Whether /dev/pts/num is a pty this guest opened through /dev/ptmx (io.c's TIOCGPTPEER). */
+bool pty_owned(const struct proc *p, int num);
 /* Opens node n with open(2) flags: a host fd, *kind for the fdtab, and `path` rewritten to
  * the guest path the fd entry keeps ("" for none).  -errno (EACCES for writes). */
 int procfs_open(struct proc *p, const struct pfs_node *n, int flags, enum fd_kind *kind, char path[PATH_MAX]);
