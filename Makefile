@@ -55,6 +55,7 @@ $(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
 
 # --- libvmm.a: the KVM guest core -------------------------------------------------------------
 VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o
+VMM_OBJS += image.o
 VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
 $(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin $(BUILD)/guest/vdso.so
 	@mkdir -p $(dir $@)
@@ -70,6 +71,7 @@ SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o pol
 SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o futex.o sched.o schedpolicy.o serve.o fork.o fdclone.o
 SYS_OBJS += net.o poll.o epoll.o event.o
 SYS_OBJS += dir.o procfs.o
+SYS_OBJS += snapfile.o snapshot.o
 SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
 $(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh
@@ -82,6 +84,7 @@ $(BUILD)/libsys.a: $(SYS_OBJS)
 UTIL_OBJS += log.o
 UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
 SERVER_OBJS += main.o config.o server.o warmup.o
+SERVER_OBJS += snapshot.o
 SERVER_OBJS := $(addprefix $(BUILD)/server/,$(SERVER_OBJS))
 
 $(BUILD)/kvmserver: $(SERVER_OBJS) $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS)

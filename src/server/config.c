@@ -12,9 +12,14 @@
 
 static const char usage[] =
         "Usage: kvmserver [OPTIONS] run PROGRAM [ARGS...]\n"
+        "       kvmserver [OPTIONS] snapshot -o FILE PROGRAM [ARGS...]\n"
+        "       kvmserver [OPTIONS] snaprun FILE\n"
         "\n"
         "Run an unmodified Linux x86-64 program inside a KVM guest with no guest kernel;\n"
         "its system calls are emulated by kvmserver.  PROGRAM is looked up on PATH.\n"
+        "`snapshot` runs a server to where it first waits for connections and saves that\n"
+        "state to FILE; `snaprun` serves from FILE without running the start-up again\n"
+        "(the permissions are the snapshot's; the server-mode options are snaprun's).\n"
         "\n"
         "Options:\n"
         "  -h, --help                 show this help and exit\n"
@@ -238,14 +243,33 @@ int config_parse(struct config *cfg, int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind >= argc || strcmp(argv[optind], "run") != 0) {
-		log_msg(optind >= argc ? "missing command: expected 'run PROGRAM [ARGS...]' (see --help)"
-		                       : "unknown command '%s': expected 'run PROGRAM [ARGS...]' (see --help)",
-		        argv[optind]);
+	const char *cmd = optind < argc ? argv[optind] : NULL;
+	if (cmd && strcmp(cmd, "snaprun") == 0) {
+		if (optind + 2 != argc) {
+			log_msg("'snaprun' wants exactly one FILE (see --help)");
+			return -1;
+		}
+		cfg->command = CMD_SNAPRUN;
+		cfg->snapshot = argv[optind + 1];
+		return 0;
+	}
+	if (cmd && strcmp(cmd, "snapshot") == 0) {
+		/* snapshot -o FILE PROGRAM [ARGS...] */
+		if (optind + 2 >= argc || strcmp(argv[optind + 1], "-o") != 0) {
+			log_msg("'snapshot' wants -o FILE then PROGRAM [ARGS...] (see --help)");
+			return -1;
+		}
+		cfg->command = CMD_SNAPSHOT;
+		cfg->snapshot = argv[optind + 2];
+		optind += 2;
+	} else if (!cmd || strcmp(cmd, "run") != 0) {
+		log_msg(!cmd ? "missing command: expected 'run PROGRAM [ARGS...]' (see --help)"
+		             : "unknown command '%s': expected 'run PROGRAM [ARGS...]' (see --help)",
+		        cmd);
 		return -1;
 	}
 	if (optind + 1 >= argc) {
-		log_msg("missing PROGRAM after 'run' (see --help)");
+		log_msg("missing PROGRAM after '%s' (see --help)", cmd);
 		return -1;
 	}
 	cfg->program = argv[optind + 1];

@@ -24,6 +24,8 @@ struct config {
 	} allow_read, allow_write, allow_env, allow_connect, allow_listen, volumes, env;
 	bool read_all, write_all, env_all, connect_all, listen_all;
 	const char *cwd;
+	enum { CMD_RUN, CMD_SNAPSHOT, CMD_SNAPRUN } command;
+	const char *snapshot; /* snapshot -o FILE / snaprun FILE */
 	const char *program; /* as given */
 	char **argv; /* PROGRAM ARGS..., NULL terminated (points into main's argv) */
 };

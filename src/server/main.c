@@ -85,7 +85,7 @@ static int parse_volumes(const struct config *cfg, struct policy_volume **out)
 	return 0;
 }
 
-static struct policy *make_policy(const struct config *cfg, const char *program)
+struct policy *make_policy(const struct config *cfg, const char *program)
 {
 	struct policy_volume *volumes;
 	if (parse_volumes(cfg, &volumes))
@@ -208,7 +208,9 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	uint64_t started = vm_now_ns();
 	uint64_t deadline = cfg->max_boot_time > 0 ? started + (uint64_t)(cfg->max_boot_time * 1e9) : 0;
 	enum proc_end end = proc_run(p, deadline);
-	int status = end == PROC_LISTENING ? server_run(cfg, p, path, started) : end_status(cfg, p, end);
+	int status = end != PROC_LISTENING            ? end_status(cfg, p, end)
+	             : cfg->command == CMD_SNAPSHOT ? snapshot_write(cfg, p, path, started)
+	                                            : server_run(cfg, p, path, started);
 	if (cfg->verbose) {
 		const struct vm_stats *s = proc_vm_stats(p);
 		log_msg("vm exits %llu, syscalls %llu, faults %llu", (unsigned long long)s->exits,
@@ -248,6 +250,15 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	}
 	int status = 1;
+	if (cfg.command == CMD_SNAPRUN) {
+		int err = vm_kvm_available();
+		if (err)
+			explain_no_kvm(err);
+		signal(SIGPIPE, SIG_IGN);
+		status = err ? 1 : snaprun_main(&cfg);
+		config_free(&cfg);
+		return status;
+	}
 	char path[PATH_MAX];
 	int err = find_program(cfg.program, path);
 	if (err) {

@@ -17,4 +17,12 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
  * until it is back at a wait with all of them answered.  0, or -1 after a log line. */
 int warmup_run(const struct config *cfg, struct proc *p, uint64_t deadline_ns);
 
+/* main.c: the permission policy the command line (cfg) gives PROGRAM; NULL after a log line. */
+struct policy *make_policy(const struct config *cfg, const char *program);
+
+/* snapshot.c: `snapshot -o FILE`: save main_proc, stopped at PROC_LISTENING (after the
+ * warm-up, if any), to cfg->snapshot.  `snaprun FILE`: serve from it.  Exit statuses. */
+int snapshot_write(const struct config *cfg, struct proc *main_proc, const char *path, uint64_t started_ns);
+int snaprun_main(const struct config *cfg);
+
 #endif

@@ -35,7 +35,9 @@ void proc_set_request_limit(struct proc *p, uint64_t ns)
 
 int proc_freeze(struct proc *p)
 {
-	p->frozen_ns = vm_now_ns();
+	/* The guest's clock, which runs mono_offset_ns behind the host's in a process made
+	 * from a snapshot (snapshot.c). */
+	p->frozen_ns = vm_now_ns() - (uint64_t)p->mono_offset_ns;
 	int err = fdtab_plan_clone(&p->fdt, true);
 	return err ? err : vm_freeze(p->vm);
 }
@@ -164,7 +166,7 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 		err = fdtab_clone(&p->fdt, &tmpl->fdt, true);
 	if (!err)
 		err = clone_threads(p, tmpl);
-	p->mono_offset_ns = 0; /* the template's threads and vDSO page, as just copied */
+	p->mono_offset_ns = tmpl->mono_offset_ns; /* the template's threads and vDSO page, as just copied */
 	if (!err)
 		err = restart_monotonic(p);
 	if (!err)

@@ -169,4 +169,42 @@ uint64_t vm_now_ns(void); /* CLOCK_MONOTONIC in ns */
  * scheduler preempts with it.  Per-thread like vm_set_deadline. */
 int vm_set_tick(struct vm *vm, uint64_t interval_ns);
 
+/* --- snapshot images (image.c) ----------------------------------------------------------------
+ * A VM stopped at a syscall exit, as data for a snapshot file, and back into a fresh VM of
+ * the same user size: vCPU state and page-table bookkeeping, the guest-physical extents that
+ * hold data (the memfd's, not file overlays), the memory slots in use and the file
+ * overlays (vm_map_file).  Loading: vm_image_clear, the extents written at vm_image_mem,
+ * the slots, then vm_image_load_cpu, then the files again with vm_map_file. */
+struct vm_cpu_image {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xcrs xcrs;
+	uint64_t fs_base;
+	uint64_t where, user_rip, user_rflags, user_rsp;
+	uint64_t pt_pool_start, pt_pool_end, pt_pool_next, pt_root;
+	uint64_t user_size, phys_size;
+};
+struct vm_file_map_info {
+	uint64_t gpa, size, off;
+	int fd; /* the VM's (do not close) */
+};
+uint64_t vm_phys_size(const struct vm *vm);
+int vm_image_cpu(struct vm *vm, struct vm_cpu_image *out, void *xsave);
+/* -EINVAL when the image does not fit this VM (size, page-table pool, not at a syscall). */
+int vm_image_load_cpu(struct vm *vm, const struct vm_cpu_image *c, const void *xsave);
+int vm_image_extents(struct vm *vm, int (*fn)(void *ctx, uint64_t gpa, uint64_t size), void *ctx);
+int vm_image_read(struct vm *vm, uint64_t gpa, void *buf, size_t size);
+int vm_image_clear(struct vm *vm);
+/* Where to write guest-physical [gpa, gpa+size) when loading; NULL when out of range. */
+void *vm_image_mem(struct vm *vm, uint64_t gpa, uint64_t size);
+unsigned vm_image_nslots(const struct vm *vm);
+bool vm_image_slot_on(const struct vm *vm, unsigned slot);
+int vm_image_add_slot(struct vm *vm, unsigned slot);
+size_t vm_image_nfmaps(const struct vm *vm);
+void vm_image_fmap(const struct vm *vm, size_t i, struct vm_file_map_info *out);
+/* Rewrite the vDSO's clock conversion for this host, monotonic offset_ns behind it. */
+int vm_vdso_rebase(struct vm *vm, gva_t addr, int64_t offset_ns);
+/* A hash of the CPU features a guest sees here. */
+uint64_t vm_cpu_fingerprint(void);
+
 #endif
