@@ -104,11 +104,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/libsys.a $
 
 unit: $(UNIT_TESTS)
 
-# libFuzzer target for the ELF parser (clang).
-fuzz: $(BUILD)/fuzz/elf_fuzz
+# libFuzzer targets for the ELF parser and the snapshot reader (clang).
+fuzz: $(BUILD)/fuzz/elf_fuzz $(BUILD)/fuzz/snapshot_fuzz
 $(BUILD)/fuzz/elf_fuzz: tests/fuzz/elf_fuzz.c src/vmm/elf.c src/vmm/elf.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/elf_fuzz.c src/vmm/elf.c
+$(BUILD)/fuzz/snapshot_fuzz: tests/fuzz/snapshot_fuzz.c src/sys/snapfile.c src/sys/snapfile.h
+	@mkdir -p $(dir $@)
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/snapshot_fuzz.c src/sys/snapfile.c
 
 deps:
 	$(Q)tools/install-deps
