@@ -197,7 +197,8 @@ static int describe_socket(struct proc *p, int fd, struct snap_fd *f, char *why,
 			struct stat st;
 			uint64_t other_ino = f->family == AF_UNIX && fstat(h, &st) == 0 ? unix_peer_ino(st.st_ino) : 0;
 			int other = -1;
-			for (int o = 0; other_ino && o < p->fdt.cap; o++)
+			/* The peer's first fd (later dups of it are twins of that one). */
+			for (int o = 0; other_ino && other < 0 && o < p->fdt.cap; o++)
 				if (p->fdt.e[o].host_fd >= 0 && fstat(p->fdt.e[o].host_fd, &st) == 0 && st.st_ino == other_ino)
 					other = o;
 			int pending = 0;
@@ -709,6 +710,25 @@ int proc_snapshot_save(struct proc *p, const char *path, const char *program, co
 	h.meta_hash = snap_hash(w.p, w.len);
 	h.mem_off = (sizeof(h) + w.len + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
 	h.mem_len = mem_len;
+	/* What snaprun will check, checked now: a file this build cannot read back is not
+	 * written at all. */
+	uint8_t *whole = malloc(sizeof(h) + w.len);
+	struct snap_image img;
+	char reason[200] = "out of memory";
+	int bad = !whole;
+	if (whole) {
+		memcpy(whole, &h, sizeof(h));
+		memcpy(whole + sizeof(h), w.p, w.len);
+		bad = snap_parse(whole, sizeof(h) + w.len, h.mem_off + h.mem_len, h.build_id, &img, reason,
+		                 sizeof(reason));
+		if (!bad)
+			snap_image_free(&img);
+		free(whole);
+	}
+	if (bad) {
+		free(w.p);
+		return WHY("internal error: the snapshot would not read back (%s)", reason);
+	}
 
 	/* Written beside the target and renamed over it: a reader never sees half a file. */
 	char tmp[PATH_MAX];
