@@ -208,7 +208,7 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	uint64_t started = vm_now_ns();
 	uint64_t deadline = cfg->max_boot_time > 0 ? started + (uint64_t)(cfg->max_boot_time * 1e9) : 0;
 	enum proc_end end = proc_run(p, deadline);
-	int status = end != PROC_LISTENING            ? end_status(cfg, p, end)
+	int status = end != PROC_LISTENING          ? end_status(cfg, p, end)
 	             : cfg->command == CMD_SNAPSHOT ? snapshot_write(cfg, p, path, started)
 	                                            : server_run(cfg, p, path, started);
 	if (cfg->verbose) {

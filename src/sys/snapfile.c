@@ -414,7 +414,8 @@ static void parse_mm(struct rd *r, struct snap_image *img)
 		if (r->bad)
 			break;
 		if (!page_aligned(v->start | v->end) || v->start >= v->end || v->start < prev_end ||
-		    v->end > img->user_size || v->kind < 0 || v->kind > 3 || v->name < -1 || v->name >= (int64_t)img->nnames)
+		    v->end > img->user_size || v->kind < 0 || v->kind > 3 || v->name < -1 ||
+		    v->name >= (int64_t)img->nnames)
 			fail(r, "bad mapping");
 		prev_end = v->end;
 	}
@@ -588,7 +589,8 @@ static void parse_fds(struct rd *r, struct snap_image *img)
 	img->fd_cap = i32(r);
 	img->fd_limit = i32(r);
 	img->next_ofd = u32(r);
-	if (!r->bad && (img->fd_cap < 0 || img->fd_limit < 3 || img->fd_limit > (1 << 20) || img->fd_cap > img->fd_limit))
+	if (!r->bad &&
+	    (img->fd_cap < 0 || img->fd_limit < 3 || img->fd_limit > (1 << 20) || img->fd_cap > img->fd_limit))
 		return (void)fail(r, "bad fd table size");
 	uint64_t n = u64(r);
 	img->fds = alloc_items(r, n, 36, sizeof(*img->fds));
@@ -621,7 +623,8 @@ int snap_parse(const uint8_t *buf, size_t len, uint64_t file_size, uint64_t expe
 			bad = "the snapshot was made by a different kvmserver build";
 		else if (h->meta_len > SNAP_META_MAX || h->meta_len > len - sizeof(*h))
 			bad = "truncated snapshot (metadata)";
-		else if (h->mem_off < sizeof(*h) + h->meta_len || h->mem_off > file_size || h->mem_len > file_size - h->mem_off)
+		else if (h->mem_off < sizeof(*h) + h->meta_len || h->mem_off > file_size ||
+		         h->mem_len > file_size - h->mem_off)
 			bad = "truncated snapshot (memory)";
 		else if (!page_aligned(h->mem_off))
 			bad = "bad memory offset";

@@ -138,8 +138,10 @@ static int sock_int(int h, int level, int name)
 /* The socket options a listener passes on to accepted sockets or needs to bind again. */
 static void save_sockopts(int h, int family, struct snap_fd *f)
 {
-	static const int opts[][2] = {{SOL_SOCKET, SO_REUSEADDR}, {SOL_SOCKET, SO_REUSEPORT},
-	                              {SOL_SOCKET, SO_KEEPALIVE}, {IPPROTO_TCP, TCP_NODELAY},
+	static const int opts[][2] = {{SOL_SOCKET, SO_REUSEADDR},
+	                              {SOL_SOCKET, SO_REUSEPORT},
+	                              {SOL_SOCKET, SO_KEEPALIVE},
+	                              {IPPROTO_TCP, TCP_NODELAY},
 	                              {IPPROTO_IPV6, IPV6_V6ONLY}};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]) && f->nopts < SNAP_SOCKOPTS; i++) {
 		if ((opts[i][0] == IPPROTO_TCP && f->type != SOCK_STREAM) ||
@@ -181,8 +183,8 @@ static int describe_socket(struct proc *p, int fd, struct snap_fd *f, char *why,
 	bool named = getsockname(h, (struct sockaddr *)&ss, &len) == 0;
 	bool un_path = f->family == AF_UNIX && named && len > offsetof(struct sockaddr_un, sun_path) &&
 	               ((struct sockaddr_un *)&ss)->sun_path[0] != 0;
-	bool inet_bound = (f->family == AF_INET || f->family == AF_INET6) && named &&
-	                  ((struct sockaddr_in *)&ss)->sin_port != 0;
+	bool inet_bound =
+	        (f->family == AF_INET || f->family == AF_INET6) && named && ((struct sockaddr_in *)&ss)->sin_port != 0;
 	bool un_abstract = f->family == AF_UNIX && named && len > offsetof(struct sockaddr_un, sun_path) + 1 &&
 	                   ((struct sockaddr_un *)&ss)->sun_path[0] == 0;
 	if (serve_is_listener(h)) {
@@ -199,7 +201,8 @@ static int describe_socket(struct proc *p, int fd, struct snap_fd *f, char *why,
 			int other = -1;
 			/* The peer's first fd (later dups of it are twins of that one). */
 			for (int o = 0; other_ino && other < 0 && o < p->fdt.cap; o++)
-				if (p->fdt.e[o].host_fd >= 0 && fstat(p->fdt.e[o].host_fd, &st) == 0 && st.st_ino == other_ino)
+				if (p->fdt.e[o].host_fd >= 0 && fstat(p->fdt.e[o].host_fd, &st) == 0 &&
+				    st.st_ino == other_ino)
 					other = o;
 			int pending = 0;
 			if (other < 0)
@@ -277,8 +280,8 @@ static int describe_fd(struct proc *p, int fd, struct snap_fd *f, uint8_t **data
 {
 	const struct fd_entry *e = &p->fdt.e[fd];
 	int h = e->host_fd;
-	*f = (struct snap_fd){.fd = fd, .kind = e->kind, .cloexec = e->cloexec, .ofd = e->ofd, .gpath = e->path,
-	                      .other = -1};
+	*f = (struct snap_fd){
+	        .fd = fd, .kind = e->kind, .cloexec = e->cloexec, .ofd = e->ofd, .gpath = e->path, .other = -1};
 	int fl = fcntl(h, F_GETFL);
 	f->flags = fl < 0 ? 0 : fl;
 	for (int o = 0; o < fd; o++)
@@ -839,8 +842,8 @@ static int load_memory(struct proc *p, const struct snap_image *img, int fd, cha
 }
 
 /* A file the snapshot names, opened again if it is the same file. */
-static int open_same(const char *path, int flags, uint64_t ino, uint64_t size, int64_t msec, int64_t mnsec,
-                     bool check, char *why, size_t whylen)
+static int open_same(const char *path, int flags, uint64_t ino, uint64_t size, int64_t msec, int64_t mnsec, bool check,
+                     char *why, size_t whylen)
 {
 	int h = open(path, flags | O_CLOEXEC);
 	if (h < 0)
@@ -881,8 +884,14 @@ static int load_mm(struct proc *p, const struct snap_image *img, char *why, size
 	mm->stack_end = img->stack_end;
 	for (size_t k = 0; k < img->nvmas; k++) {
 		const struct snap_vma *s = &img->vmas[k];
-		struct vma v = {.start = s->start, .end = s->end, .prot = s->prot, .flags = s->flags,
-		                .kind = (enum vma_kind)s->kind, .offset = s->offset, .dev = s->dev, .ino = s->ino};
+		struct vma v = {.start = s->start,
+		                .end = s->end,
+		                .prot = s->prot,
+		                .flags = s->flags,
+		                .kind = (enum vma_kind)s->kind,
+		                .offset = s->offset,
+		                .dev = s->dev,
+		                .ino = s->ino};
 		if (s->name >= 0 && !(v.name = vma_intern(mm, img->names[s->name])))
 			return WHY("out of memory");
 		if (vma_insert(mm, &v))
@@ -1102,7 +1111,8 @@ static int load_fds(struct proc *p, const struct snap_image *img, char *why, siz
 				h = epoll_create1(EPOLL_CLOEXEC);
 				for (uint32_t k = 0; h >= 0 && k < f->nregs; k++) {
 					struct fd_entry *t = fdtab_get(&p->fdt, f->regs[k].fd);
-					struct epoll_event ev = {.events = f->regs[k].events, .data.u64 = f->regs[k].data};
+					struct epoll_event ev = {.events = f->regs[k].events,
+					                         .data.u64 = f->regs[k].data};
 					if (!t || epoll_ctl(h, EPOLL_CTL_ADD, t->host_fd, &ev) < 0) {
 						close(h);
 						return WHY("fd %d: cannot register fd %d in its epoll set again", f->fd,

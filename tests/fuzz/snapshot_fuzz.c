@@ -14,12 +14,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant '%s' broken\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                   \
-		}                                                                                  \
+#define CHECK(cond)                                                                                                    \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			fprintf(stderr, "%s:%d: invariant '%s' broken\n", __FILE__, __LINE__, #cond);                  \
+			abort();                                                                                       \
+		}                                                                                                      \
 	} while (0)
 
 static const struct snap_fd *rec(const struct snap_image *img, int32_t fd)
