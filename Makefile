@@ -71,7 +71,7 @@ SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o pol
 SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o futex.o sched.o schedpolicy.o serve.o fork.o fdclone.o
 SYS_OBJS += net.o poll.o epoll.o event.o
 SYS_OBJS += dir.o procfs.o
-SYS_OBJS += snapfile.o snapshot.o
+SYS_OBJS += snapfile.o snapsave.o snapload.o
 SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
 $(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh

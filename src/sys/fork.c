@@ -36,7 +36,7 @@ void proc_set_request_limit(struct proc *p, uint64_t ns)
 int proc_freeze(struct proc *p)
 {
 	/* The guest's clock, which runs mono_offset_ns behind the host's in a process made
-	 * from a snapshot (snapshot.c). */
+	 * from a snapshot (snapload.c). */
 	p->frozen_ns = vm_now_ns() - (uint64_t)p->mono_offset_ns;
 	int err = fdtab_plan_clone(&p->fdt, true);
 	return err ? err : vm_freeze(p->vm);

@@ -4,7 +4,7 @@
  * lengths against what is left, counts against the bytes they need, offsets and sizes
  * against the file and the address space, strings NUL-terminated.  The parsed image
  * points into its own copy of the metadata.  Pure (no KVM): tests/fuzz/snapshot_fuzz.c
- * feeds it arbitrary bytes.  Applying an image to a process is snapshot.c's job.
+ * feeds it arbitrary bytes.  Applying an image to a process is snapload.c's job.
  *
  * Layout (little-endian, x86-64 only):
  *   struct snap_header                       fixed, at 0

@@ -1,5 +1,5 @@
 /* snapshot_fuzz.c - libFuzzer target for snap_parse(), the snapshot file reader: no crash
- * on any input, and every accepted image satisfies what snapshot.c's restore relies on.
+ * on any input, and every accepted image satisfies what snapload.c relies on.
  * Build with `make fuzz`; run e.g.
  *   build/fuzz/snapshot_fuzz -max_total_time=60 tests/fuzz/snapshot_corpus
  * The corpus holds the header and metadata of real snapshots (their memory left out).
