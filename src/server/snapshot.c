@@ -84,6 +84,9 @@ int snaprun_main(const struct config *cfg)
 	from_list(&pc.allow_connect, &img.connect);
 	from_list(&pc.allow_listen, &img.listen);
 	struct policy *pol = make_policy(&pc, img.exe_path);
+	/* As `run` allows it: by its real path and by the name it was given (if absolute). */
+	if (pol && img.program[0] == '/')
+		policy_allow_file(pol, img.program);
 	int status = 1;
 	struct proc *p = NULL;
 	if (pol) {
