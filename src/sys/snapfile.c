@@ -5,14 +5,16 @@
  * none, then the bytes; a list = u32 or u64 count then the items):
  *   PROC    u64 user_size, str program, exe_path, cwd, 16 bytes comm, i32 pid, nice,
  *           next_tid, wait_kind, u64 vdso_addr, frozen_ns, itimer_ns, itimer_interval_ns,
- *           65 x 4 u64 sigactions
+ *           65 x 4 u64 sigactions, u32 umask, u32 size + struct cred, u32 size + uts
  *   POLICY  u32 read_all, write_all, connect_all, listen_all; str lists read, write,
  *           volumes, connect, listen
  *   VM      u32 size + struct vm_cpu_image, u64 size + XSAVE image, u32 n + n slot bytes
  *   MEM     u64 n, n x (u64 gpa, size, offset from mem_off)
- *   FMAPS   u64 n, n x (u64 gpa, size, off, dev, ino, file size, i64 mtime s, ns, str path)
+ *   FMAPS   u64 n, n x (u64 gpa, size, off, dev, ino, file size, i64 mtime s, ns, str path,
+ *           u32 shared)
  *   MM      u64 mmap_top, brk_start, brk, stack_start, stack_end; str list names (u64);
- *           u64 n, n x (u64 start, end, offset, dev, ino, i32 prot, flags, kind, name)
+ *           u64 n, n x (u64 start, end, offset, dev, ino, i32 prot, flags, kind, name,
+ *           u32 may_write)
  *   THREADS u32 sizeof(struct thread), u64 n, u64 cur, n x (struct thread, XSAVE image)
  *   FDS     i32 cap, limit, u32 next_ofd, u64 n, n x fd record (see parse_fd)
  *   END
@@ -282,9 +284,21 @@ static void parse_proc(struct rd *r, struct snap_image *img)
 	for (int i = 0; i < 65; i++)
 		for (int k = 0; k < 4; k++)
 			img->sigactions[i][k] = u64(r);
+	img->umask = u32(r) & 0777;
+	if (u32(r) != sizeof(img->cred) && !r->bad)
+		fail(r, "credentials of another build");
+	const void *cred = take(r, sizeof(img->cred));
+	if (cred)
+		memcpy(&img->cred, cred, sizeof(img->cred));
+	img->uts_size = u32(r);
+	if (!r->bad && img->uts_size != sizeof(((struct proc *)0)->uts))
+		fail(r, "host names of another build");
+	img->uts = r->bad ? NULL : take(r, img->uts_size);
 	if (r->bad)
 		return;
-	if (img->user_size < USER_MIN_ADDR || img->user_size % (2ULL << 20) || img->user_size > (1ULL << 46))
+	if (img->cred.ngroups < 0 || img->cred.ngroups > CRED_MAX_GROUPS)
+		fail(r, "bad credentials");
+	else if (img->user_size < USER_MIN_ADDR || img->user_size % (2ULL << 20) || img->user_size > (1ULL << 46))
 		fail(r, "bad address-space size");
 	else if (img->cwd[0] != '/' || strlen(img->cwd) >= 4096 || strlen(img->exe_path) >= 4096)
 		fail(r, "bad working directory or executable path");
@@ -367,7 +381,7 @@ static void parse_fmaps(struct rd *r, struct snap_image *img)
 {
 	tag(r, SNAP_TAG_FMAPS);
 	uint64_t n = u64(r);
-	img->fmaps = alloc_items(r, n, 68, sizeof(*img->fmaps));
+	img->fmaps = alloc_items(r, n, 72, sizeof(*img->fmaps));
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
 		struct snap_fmap *m = &img->fmaps[img->nfmaps++];
 		m->gpa = u64(r);
@@ -379,6 +393,7 @@ static void parse_fmaps(struct rd *r, struct snap_image *img)
 		m->mtime_sec = i64(r);
 		m->mtime_nsec = i64(r);
 		m->path = str_req(r, "file mapping without a path");
+		m->shared = u32(r) != 0;
 		if (!r->bad && (!page_aligned(m->gpa | m->size | m->off) || m->size == 0 || m->gpa >= img->user_size ||
 		                m->size > img->user_size - m->gpa || m->path[0] != '/'))
 			fail(r, "bad file mapping");
@@ -398,7 +413,7 @@ static void parse_mm(struct rd *r, struct snap_image *img)
 	for (uint64_t i = 0; i < nn && !r->bad; i++)
 		img->names[img->nnames++] = str_req(r, "empty mapping name");
 	uint64_t n = u64(r);
-	img->vmas = alloc_items(r, n, 56, sizeof(*img->vmas));
+	img->vmas = alloc_items(r, n, 60, sizeof(*img->vmas));
 	uint64_t prev_end = 0;
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
 		struct snap_vma *v = &img->vmas[img->nvmas++];
@@ -411,6 +426,7 @@ static void parse_mm(struct rd *r, struct snap_image *img)
 		v->flags = i32(r);
 		v->kind = i32(r);
 		v->name = i32(r);
+		v->may_write = u32(r) != 0;
 		if (r->bad)
 			break;
 		if (!page_aligned(v->start | v->end) || v->start >= v->end || v->start < prev_end ||
@@ -451,8 +467,8 @@ static void parse_threads(struct rd *r, struct snap_image *img)
 	}
 }
 
-/* One fd record: i32 fd, u32 how, kind, cloexec, ofd, str guest path, i32 other, flags,
- * stdio, then what its kind needs. */
+/* One fd record: i32 fd, u32 how, kind, cloexec, ofd, async, pair, i32 owner, str guest
+ * path, i32 other, flags, stdio, then what its kind needs. */
 static void parse_fd(struct rd *r, struct snap_image *img, struct snap_fd *f)
 {
 	f->fd = i32(r);
@@ -460,6 +476,9 @@ static void parse_fd(struct rd *r, struct snap_image *img, struct snap_fd *f)
 	f->kind = u32(r);
 	f->cloexec = u32(r);
 	f->ofd = u32(r);
+	f->async = u32(r) != 0;
+	f->pair = u32(r);
+	f->owner = i32(r);
 	f->gpath = str(r);
 	f->other = i32(r);
 	f->flags = i32(r);
@@ -593,7 +612,7 @@ static void parse_fds(struct rd *r, struct snap_image *img)
 	    (img->fd_cap < 0 || img->fd_limit < 3 || img->fd_limit > (1 << 20) || img->fd_cap > img->fd_limit))
 		return (void)fail(r, "bad fd table size");
 	uint64_t n = u64(r);
-	img->fds = alloc_items(r, n, 36, sizeof(*img->fds));
+	img->fds = alloc_items(r, n, 48, sizeof(*img->fds));
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
 		struct snap_fd *f = &img->fds[img->nfds++];
 		parse_fd(r, img, f);

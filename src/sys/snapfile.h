@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sys/proc_impl.h"
 #include "sys/sched.h"
 #include "vmm/vmm.h"
 
@@ -62,6 +63,8 @@ struct snap_epoll_reg {
 struct snap_fd {
 	int32_t fd;
 	uint32_t how, kind, cloexec, ofd;
+	uint32_t async, pair; /* fd_entry's: O_ASYNC as the guest set it; a socketpair's peer ofd */
+	int32_t owner; /* F_SETOWN */
 	const char *gpath; /* the guest path it was opened by, or NULL */
 	int32_t other; /* SFD_TWIN: the earlier fd; SFD_PIPE/SFD_SOCKPAIR: the peer, or -1 */
 	int32_t flags; /* F_GETFL flags (eventfd/timerfd: their create flags) */
@@ -94,11 +97,13 @@ struct snap_fmap {
 	uint64_t gpa, size, off, dev, ino, fsize;
 	int64_t mtime_sec, mtime_nsec;
 	const char *path;
+	uint32_t shared; /* MAP_SHARED of a file open for writing: the file's live pages */
 };
 
 struct snap_vma {
 	uint64_t start, end, offset, dev, ino;
 	int32_t prot, flags, kind, name; /* name: index into names, -1 for none */
+	uint32_t may_write;
 };
 
 struct snap_extent {
@@ -123,6 +128,10 @@ struct snap_image {
 	uint64_t frozen_ns; /* the guest's monotonic clock at the freeze */
 	uint64_t itimer_ns, itimer_interval_ns; /* guest monotonic time */
 	uint64_t sigactions[65][4];
+	uint32_t umask;
+	struct cred cred;
+	const uint8_t *uts; /* struct proc's uts, uts_size bytes */
+	uint32_t uts_size;
 	/* the policy, as the command line gave it */
 	uint32_t read_all, write_all, connect_all, listen_all;
 	struct snap_strlist read, write, volumes, connect, listen;

@@ -119,14 +119,18 @@ static int open_same(const char *path, int flags, uint64_t ino, uint64_t size, i
 	return h;
 }
 
+/* Private file pages must be what they were (the memory around them relies on it); a
+ * shared mapping shows the file's live pages, as on Linux, whatever they hold now. */
 static int load_fmaps(struct proc *p, const struct snap_image *img, char *why, size_t whylen)
 {
 	for (size_t i = 0; i < img->nfmaps; i++) {
 		const struct snap_fmap *m = &img->fmaps[i];
-		int h = open_same(m->path, O_RDONLY, m->ino, m->fsize, m->mtime_sec, m->mtime_nsec, true, why, whylen);
+		int h = open_same(m->path, m->shared ? O_RDWR : O_RDONLY, m->ino, m->fsize, m->mtime_sec, m->mtime_nsec,
+		                  !m->shared, why, whylen);
 		if (h < 0)
 			return -1;
-		int err = vm_map_file(p->vm, m->gpa, m->size, h, m->off);
+		int err = m->shared ? vm_map_file_shared(p->vm, m->gpa, m->size, h, m->off)
+		                    : vm_map_file(p->vm, m->gpa, m->size, h, m->off);
 		close(h);
 		if (err)
 			return WHY("%s: cannot map it again: %s", m->path, strerror(-err));
@@ -153,7 +157,8 @@ static int load_mm(struct proc *p, const struct snap_image *img, char *why, size
 		                .kind = (enum vma_kind)s->kind,
 		                .offset = s->offset,
 		                .dev = s->dev,
-		                .ino = s->ino};
+		                .ino = s->ino,
+		                .may_write = s->may_write};
 		if (s->name >= 0 && !(v.name = vma_intern(mm, img->names[s->name])))
 			return WHY("out of memory");
 		if (vma_insert(mm, &v))
@@ -395,6 +400,9 @@ static int load_fds(struct proc *p, const struct snap_image *img, char *why, siz
 					return WHY("fd %d: cannot install it", fds[k]);
 				struct fd_entry *e = fdtab_get(&p->fdt, r->fd);
 				e->ofd = r->ofd;
+				e->async = r->async;
+				e->pair = r->pair;
+				e->owner = r->owner;
 				if (r->gpath && !(e->path = strdup(r->gpath)))
 					return WHY("out of memory");
 			}
@@ -446,6 +454,9 @@ int proc_snapshot_restore(const struct snap_image *img, int fd, const struct pro
 	memcpy(p->comm, img->comm, sizeof(p->comm));
 	p->pid = img->pid; /* what the program saw at start-up (tids derive from it) */
 	p->nice = img->nice;
+	p->umask = (mode_t)img->umask;
+	p->cred = img->cred;
+	memcpy(&p->uts, img->uts, sizeof(p->uts));
 	p->vdso_addr = img->vdso_addr;
 	p->wait_kind = (enum proc_wait_kind)img->wait_kind;
 	p->mode = PROC_MODE_BOOT;

@@ -273,8 +273,17 @@ static int describe_fd(struct proc *p, int fd, struct snap_fd *f, uint8_t **data
 {
 	const struct fd_entry *e = &p->fdt.e[fd];
 	int h = e->host_fd;
-	*f = (struct snap_fd){
-	        .fd = fd, .kind = e->kind, .cloexec = e->cloexec, .ofd = e->ofd, .gpath = e->path, .other = -1};
+	*f = (struct snap_fd){.fd = fd,
+	                      .kind = e->kind,
+	                      .cloexec = e->cloexec,
+	                      .ofd = e->ofd,
+	                      .async = e->async,
+	                      .pair = e->pair,
+	                      .owner = e->owner,
+	                      .gpath = e->path,
+	                      .other = -1};
+	if (e->shared)
+		return WHY("fd %d: a request VM's shared listener cannot be saved in a snapshot", fd);
 	int fl = fcntl(h, F_GETFL);
 	f->flags = fl < 0 ? 0 : fl;
 	for (int o = 0; o < fd; o++)
@@ -348,6 +357,8 @@ static int describe_fd(struct proc *p, int fd, struct snap_fd *f, uint8_t **data
 		return WHY("fd %d (%s) cannot be saved in a snapshot", fd, link);
 	}
 	case FD_FILE:
+		if (strcmp(link, "/dev/ptmx") == 0 || strncmp(link, "/dev/pts/", 9) == 0)
+			return WHY("fd %d: a pseudo-terminal cannot be saved in a snapshot", fd);
 		if (link[0] != '/' || strstr(link, " (deleted)"))
 			return WHY("fd %d (%s) cannot be saved in a snapshot", fd, link);
 		f->how = SFD_FILE;
@@ -376,6 +387,9 @@ static void put_fd(struct snap_wbuf *w, const struct snap_fd *f)
 	snap_put_u32(w, f->kind);
 	snap_put_u32(w, f->cloexec);
 	snap_put_u32(w, f->ofd);
+	snap_put_u32(w, f->async);
+	snap_put_u32(w, f->pair);
+	snap_put_u32(w, (uint32_t)f->owner);
 	snap_put_str(w, f->gpath);
 	snap_put_u32(w, (uint32_t)f->other);
 	snap_put_u32(w, (uint32_t)f->flags);
@@ -515,6 +529,7 @@ static int put_fmaps(struct proc *p, struct snap_wbuf *w, char *why, size_t whyl
 		snap_put_u64(w, (uint64_t)st.st_mtim.tv_sec);
 		snap_put_u64(w, (uint64_t)st.st_mtim.tv_nsec);
 		snap_put_str(w, link);
+		snap_put_u32(w, m.shared);
 	}
 	return 0;
 }
@@ -546,6 +561,7 @@ static void put_mm(const struct mm *mm, struct snap_wbuf *w)
 		snap_put_u32(w, (uint32_t)v->flags);
 		snap_put_u32(w, (uint32_t)v->kind);
 		snap_put_u32(w, (uint32_t)name);
+		snap_put_u32(w, v->may_write);
 	}
 }
 
@@ -632,6 +648,11 @@ static int build_meta(struct proc *p, const char *program, const struct snap_pol
 		snap_put_u64(w, p->sigactions[i].restorer);
 		snap_put_u64(w, p->sigactions[i].mask);
 	}
+	snap_put_u32(w, (uint32_t)p->umask);
+	snap_put_u32(w, sizeof(p->cred));
+	snap_put(w, &p->cred, sizeof(p->cred));
+	snap_put_u32(w, sizeof(p->uts));
+	snap_put(w, &p->uts, sizeof(p->uts));
 
 	snap_put_tag(w, SNAP_TAG_POLICY);
 	snap_put_u32(w, pol->read_all);

@@ -148,7 +148,8 @@ size_t vm_image_nfmaps(const struct vm *vm)
 void vm_image_fmap(const struct vm *vm, size_t i, struct vm_file_map_info *out)
 {
 	const struct file_map *m = &vm->fmaps[i];
-	*out = (struct vm_file_map_info){.gpa = m->gpa, .size = m->size, .off = m->off, .fd = m->fd};
+	*out = (struct vm_file_map_info){
+	        .gpa = m->gpa, .size = m->size, .off = m->off, .fd = m->fd, .shared = m->shared};
 }
 
 static int64_t clock_ns(clockid_t clock)

@@ -187,6 +187,7 @@ struct vm_cpu_image {
 struct vm_file_map_info {
 	uint64_t gpa, size, off;
 	int fd; /* the VM's (do not close) */
+	bool shared; /* MAP_SHARED (the file's own pages) */
 };
 uint64_t vm_phys_size(const struct vm *vm);
 int vm_image_cpu(struct vm *vm, struct vm_cpu_image *out, void *xsave);
