@@ -211,6 +211,10 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	int status = end != PROC_LISTENING          ? end_status(cfg, p, end)
 	             : cfg->command == CMD_SNAPSHOT ? snapshot_write(cfg, p, path, started)
 	                                            : server_run(cfg, p, path, started);
+	if (end != PROC_LISTENING && cfg->command == CMD_SNAPSHOT) {
+		log_msg("no snapshot written: the program ended before it waited for a connection");
+		status = status ? status : 1;
+	}
 	if (cfg->verbose) {
 		const struct vm_stats *s = proc_vm_stats(p);
 		log_msg("vm exits %llu, syscalls %llu, faults %llu", (unsigned long long)s->exits,
