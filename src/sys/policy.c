@@ -438,6 +438,12 @@ int policy_open(const struct policy *pol, const char *path, int flags, mode_t mo
 	return open_checked(pol, path, flags, mode, need);
 }
 
+int policy_check_object(int fd)
+{
+	struct stat st;
+	return object_allowed(fd, &st);
+}
+
 int policy_guest_path(const struct policy *pol, const char *host, char *out, size_t size)
 {
 	/* A volume (a root shown under another name) wins over the same path shown as itself
