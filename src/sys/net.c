@@ -42,9 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -971,19 +969,8 @@ static int scm_to_host(struct proc *p, struct cmsghdr *cm)
 static int scm_kind(int h)
 {
 	struct stat st;
-	struct statfs sf;
-	if (fstat(h, &st) < 0 || fstatfs(h, &sf) < 0)
+	if (policy_check_object(h) || fstat(h, &st) < 0)
 		return -1;
-	switch (sf.f_type) {
-	case PROC_SUPER_MAGIC:
-	case SYSFS_MAGIC:
-	case DEBUGFS_MAGIC:
-	case TRACEFS_MAGIC:
-	case SECURITYFS_MAGIC:
-	case BPF_FS_MAGIC:
-	case CGROUP_SUPER_MAGIC:
-	case CGROUP2_SUPER_MAGIC: return -1;
-	}
 	switch (st.st_mode & S_IFMT) {
 	case S_IFSOCK: return FD_SOCKET;
 	case S_IFIFO: return FD_PIPE;
