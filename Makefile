@@ -79,9 +79,9 @@ $(BUILD)/libsys.a: $(SYS_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 # --- util and the server front end -----------------------------------------------------------
-UTIL_OBJS += log.o
+UTIL_OBJS += log.o toml.o
 UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
-SERVER_OBJS += main.o config.o server.o warmup.o
+SERVER_OBJS += main.o config.o config_file.o server.o warmup.o
 SERVER_OBJS := $(addprefix $(BUILD)/server/,$(SERVER_OBJS))
 
 $(BUILD)/kvmserver: $(SERVER_OBJS) $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS)
@@ -101,11 +101,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/libsys.a $
 
 unit: $(UNIT_TESTS)
 
-# libFuzzer target for the ELF parser (clang).
-fuzz: $(BUILD)/fuzz/elf_fuzz
+# libFuzzer targets for the ELF and TOML parsers (clang).
+fuzz: $(BUILD)/fuzz/elf_fuzz $(BUILD)/fuzz/toml_fuzz
 $(BUILD)/fuzz/elf_fuzz: tests/fuzz/elf_fuzz.c src/vmm/elf.c src/vmm/elf.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/elf_fuzz.c src/vmm/elf.c
+$(BUILD)/fuzz/toml_fuzz: tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml.h
+	@mkdir -p $(dir $@)
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/toml_fuzz.c src/util/toml.c -lm
 
 deps:
 	$(Q)tools/install-deps
