@@ -186,6 +186,7 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	        .trace = cfg->verbose_syscalls,
 	        .policy = pol,
 	        .cwd = cfg->cwd,
+	        .max_address_space = cfg->max_address_space,
 	};
 	struct proc *p;
 	int err = proc_create(&p, &pcfg);
