@@ -54,7 +54,7 @@ $(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
 	$(Q)bash tools/gen-guest-syms.sh $< > $@
 
 # --- libvmm.a: the KVM guest core -------------------------------------------------------------
-VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o
+VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o dirtycount.o
 VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
 $(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin $(BUILD)/guest/vdso.so
 	@mkdir -p $(dir $@)
@@ -70,6 +70,7 @@ SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o pol
 SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o futex.o sched.o schedpolicy.o serve.o fork.o fdclone.o
 SYS_OBJS += net.o poll.o epoll.o event.o
 SYS_OBJS += dir.o procfs.o
+SYS_OBJS += limits.o
 SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
 $(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh
@@ -79,9 +80,9 @@ $(BUILD)/libsys.a: $(SYS_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 # --- util and the server front end -----------------------------------------------------------
-UTIL_OBJS += log.o
+UTIL_OBJS += log.o toml.o
 UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
-SERVER_OBJS += main.o config.o server.o warmup.o
+SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o
 SERVER_OBJS := $(addprefix $(BUILD)/server/,$(SERVER_OBJS))
 
 $(BUILD)/kvmserver: $(SERVER_OBJS) $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS)
@@ -101,11 +102,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/libsys.a $
 
 unit: $(UNIT_TESTS)
 
-# libFuzzer target for the ELF parser (clang).
-fuzz: $(BUILD)/fuzz/elf_fuzz
+# libFuzzer targets for the ELF and TOML parsers (clang).
+fuzz: $(BUILD)/fuzz/elf_fuzz $(BUILD)/fuzz/toml_fuzz
 $(BUILD)/fuzz/elf_fuzz: tests/fuzz/elf_fuzz.c src/vmm/elf.c src/vmm/elf.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/elf_fuzz.c src/vmm/elf.c
+$(BUILD)/fuzz/toml_fuzz: tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml.h
+	@mkdir -p $(dir $@)
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/toml_fuzz.c src/util/toml.c -lm
 
 deps:
 	$(Q)tools/install-deps

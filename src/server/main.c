@@ -189,6 +189,7 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	        .policy = pol,
 	        .cwd = cfg->cwd,
 	        .closed_stdio = closed_stdio,
+	        .max_address_space = cfg->max_address_space,
 	};
 	struct proc *p;
 	int err = proc_create(&p, &pcfg);

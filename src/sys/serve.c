@@ -183,6 +183,8 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 		if (ret < 0 || !serve_listener_fd(p, (int)a->a[0]))
 			return;
 		p->conns_taken++;
+		if (p->conn_counter)
+			__atomic_fetch_add(p->conn_counter, 1, __ATOMIC_RELAXED);
 		if (p->max_request_ns)
 			vm_set_deadline(p->vm, vm_now_ns() + p->max_request_ns);
 		if (p->mode == PROC_MODE_EPHEMERAL && !p->conn_ino) {

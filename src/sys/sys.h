@@ -24,6 +24,7 @@ struct proc_config {
 	/* Bit fd (0-2): kvmserver was started with that fd closed, and so is the guest's
 	 * (EBADF, and its first open gets it, as on Linux). */
 	unsigned closed_stdio;
+	uint64_t max_address_space; /* bytes the guest's mappings may total; 0 = no limit */
 };
 
 /* Creates the VM and a process with stdin/stdout/stderr.  *why gets a reason on failure. */
@@ -41,6 +42,7 @@ enum proc_end {
 	PROC_ERROR, /* the VM could not run */
 	PROC_LISTENING, /* PROC_MODE_BOOT: stopped at a wait for connections (proc_wait_kind) */
 	PROC_CONN_DONE, /* PROC_MODE_EPHEMERAL: its one connection is closed */
+	PROC_MEMORY_LIMIT, /* a request VM dirtied more than proc_set_memory_limit allows */
 };
 
 /* How the syscall layer treats connections (server mode). */
@@ -63,6 +65,13 @@ uint64_t proc_connections_taken(const struct proc *p);
 void proc_continue_wait(struct proc *p);
 /* Per-connection limit for request VMs (ns, 0 = none): PROC_TIMEOUT when exceeded. */
 void proc_set_request_limit(struct proc *p, uint64_t ns);
+/* Request VMs: PROC_MEMORY_LIMIT when more than `bytes` of pages are dirtied since the fork
+ * or last reset (0 = no limit; limits.c), and the page count that crossed it. */
+void proc_set_memory_limit(struct proc *p, uint64_t bytes);
+uint64_t proc_memory_limit_pages(const struct proc *p);
+/* Count each connection the guest accepts from a listener into *counter (an atomic add:
+ * another thread may read it), NULL = stop counting. */
+void proc_set_connection_counter(struct proc *p, uint64_t *counter);
 
 /* After PROC_LISTENING: make p the template request VMs are forked from.  p never runs
  * again and must outlive its forks. */
