@@ -26,7 +26,13 @@ static const char usage[] =
         "Server mode (a program that waits for connections on a listening socket):\n"
         "  -t, --threads N            request VMs forked from the paused program (0 = CPUs; default 1)\n"
         "  -e, --ephemeral            each request VM serves one connection, then is reset\n"
-        "      --warmup N             send N requests (GET /) before forking, to warm a JIT\n"
+        "      --warmup N             send N warm-up requests before forking, to warm a JIT\n"
+        "                             (default: 0, or 1000 with --warmup-request)\n"
+        "      --warmup-request REQ   what warm-up sends, in turn (repeatable; default GET /):\n"
+        "                             'METHOD PATH' plus optional '\\n'-separated header lines,\n"
+        "                             a blank line and a body; or @FILE of such requests\n"
+        "      --drain-timeout S      on SIGTERM/SIGINT wait at most S s for open connections\n"
+        "                             (default 30; 0 = no limit)\n"
         "      --max-request-time S   reset a request VM that spends more than S seconds on a connection\n"
         "\n"
         "Permissions (deny by default; lists are comma-separated, flags may repeat):\n"
@@ -61,6 +67,8 @@ enum {
 	OPT_ENV,
 	OPT_WARMUP,
 	OPT_MAX_REQUEST_TIME,
+	OPT_WARMUP_REQUEST,
+	OPT_DRAIN_TIMEOUT,
 };
 
 static const struct option options[] = {
@@ -73,6 +81,8 @@ static const struct option options[] = {
         {"ephemeral", no_argument, NULL, 'e'},
         {"warmup", required_argument, NULL, OPT_WARMUP},
         {"max-request-time", required_argument, NULL, OPT_MAX_REQUEST_TIME},
+        {"warmup-request", required_argument, NULL, OPT_WARMUP_REQUEST},
+        {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
         {"allow-all", no_argument, NULL, OPT_ALLOW_ALL},
         {"allow-read", optional_argument, NULL, OPT_ALLOW_READ},
         {"allow-write", optional_argument, NULL, OPT_ALLOW_WRITE},
@@ -146,6 +156,8 @@ int config_parse(struct config *cfg, int argc, char **argv)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_main_memory = DEFAULT_USER_SIZE;
 	cfg->threads = 1;
+	cfg->warmup = -1;
+	cfg->drain_timeout = 30;
 	opterr = 0;
 	int c;
 	double v;
@@ -176,6 +188,15 @@ int config_parse(struct config *cfg, int argc, char **argv)
 			if (parse_count("warmup", optarg, 1000000, &v))
 				return -1;
 			cfg->warmup = (int)v;
+			break;
+		case OPT_WARMUP_REQUEST:
+			if (strlist_add(&cfg->warmup_requests, optarg))
+				return -1;
+			break;
+		case OPT_DRAIN_TIMEOUT:
+			if (parse_number("drain-timeout", optarg, 0, 1e6, &v))
+				return -1;
+			cfg->drain_timeout = v;
 			break;
 		case OPT_MAX_REQUEST_TIME:
 			if (parse_number("max-request-time", optarg, 0, 1e6, &v))
@@ -248,6 +269,8 @@ int config_parse(struct config *cfg, int argc, char **argv)
 		log_msg("missing PROGRAM after 'run' (see --help)");
 		return -1;
 	}
+	if (cfg->warmup < 0)
+		cfg->warmup = cfg->warmup_requests.n ? 1000 : 0;
 	cfg->program = argv[optind + 1];
 	cfg->argv = &argv[optind + 1];
 	return 0;
@@ -256,7 +279,7 @@ int config_parse(struct config *cfg, int argc, char **argv)
 void config_free(struct config *cfg)
 {
 	struct strlist *lists[] = {&cfg->allow_read,   &cfg->allow_write, &cfg->allow_env, &cfg->allow_connect,
-	                           &cfg->allow_listen, &cfg->volumes,     &cfg->env};
+	                           &cfg->allow_listen, &cfg->volumes,     &cfg->env,         &cfg->warmup_requests};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		free(lists[i]->v);
 		lists[i]->v = NULL;

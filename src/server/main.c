@@ -247,7 +247,15 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return r > 0 ? 0 : 2;
 	}
+	if (warmup_load(&cfg)) {
+		config_free(&cfg);
+		return 2;
+	}
 	int status = 1;
+	/* Sockets from systemd socket activation, before anything else opens fds. */
+	int nsock = sys_activation_init();
+	if (nsock < 0)
+		log_msg("socket activation: %s (LISTEN_FDS ignored)", strerror(-nsock));
 	char path[PATH_MAX];
 	int err = find_program(cfg.program, path);
 	if (err) {

@@ -1,6 +1,7 @@
 /* server.c - server mode: freeze the program where it waits for connections, fork the
  * request VMs, run each on its own thread, and reset ephemeral ones after each connection
- * (the worker_state cycle WAIT/SERVE -> RESET -> WAIT). */
+ * (the worker_state cycle WAIT/SERVE -> RESET -> WAIT).  While draining (lifecycle.c) an
+ * ephemeral worker takes no new connection and ends. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/lifecycle.h"
 #include "server/server.h"
 #include "util/log.h"
 
@@ -100,9 +102,15 @@ static void *worker_main(void *arg)
 	proc_set_request_limit(p, (uint64_t)(w->cfg->max_request_time * 1e9));
 	struct backoff backoff = {0};
 	for (;;) {
-		if (w->cfg->ephemeral && (err = proc_await_connection(p))) {
-			log_msg("vm %d: cannot wait for a connection: %s", w->id, strerror(-err));
-			exit(1);
+		if (w->cfg->ephemeral) {
+			err = proc_await_connection_or(p, lifecycle_drain_fd());
+			if (err == -ECANCELED || lifecycle_draining())
+				break; /* draining: take no new connection */
+			if (err) {
+				log_msg("vm %d: cannot wait for a connection: %s", w->id, strerror(-err));
+				exit(1);
+			}
+			lifecycle_busy(true);
 		}
 		struct vm_stats before = *proc_vm_stats(p);
 		uint64_t conns = proc_connections_taken(p);
@@ -131,7 +139,10 @@ static void *worker_main(void *arg)
 			        (unsigned long long)(proc_vm_stats(p)->syscalls - before.syscalls),
 			        (unsigned long long)(proc_vm_stats(p)->faults - before.faults),
 			        (unsigned long long)((proc_vm_stats(p)->guest_ns - before.guest_ns) / 1000));
+		if (w->cfg->ephemeral)
+			lifecycle_busy(false);
 	}
+	proc_destroy(p);
 	return NULL;
 }
 
@@ -151,11 +162,17 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 		snprintf(warm, sizeof(warm), " warmup=%llums", (unsigned long long)(warm_ns / 1000000));
 	const char *kind = wait_name(proc_wait_kind(main_proc));
 
+	int err = lifecycle_start(cfg->ephemeral, cfg->drain_timeout);
+	if (err) {
+		log_msg("cannot set up signal handling: %s", strerror(-err));
+		return 1;
+	}
 	if (threads == 1 && !cfg->ephemeral) {
 		/* As upstream: the main VM itself keeps serving, nothing is forked. */
 		printf("Program '%s' loaded. %s vm=1 init=%llums%s rss=%luMB\n", path, kind,
 		       (unsigned long long)(init_ns / 1000000), warm, rss_mb());
 		fflush(stdout);
+		lifecycle_ready();
 		proc_set_mode(main_proc, PROC_MODE_RUN);
 		proc_continue_wait(main_proc);
 		enum proc_end end = proc_run(main_proc, 0);
@@ -166,7 +183,7 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 		return end == PROC_CRASHED ? 128 + proc_crash(main_proc)->signal : 1;
 	}
 
-	int err = proc_freeze(main_proc);
+	err = proc_freeze(main_proc);
 	if (err) {
 		log_msg("cannot freeze the program: %s", strerror(-err));
 		return 1;
@@ -184,7 +201,10 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 	printf("Program '%s' loaded. %s vm=%d%s init=%llums%s rss=%luMB\n", path, kind, threads,
 	       cfg->ephemeral ? " ephemeral" : "", (unsigned long long)(init_ns / 1000000), warm, rss_mb());
 	fflush(stdout);
+	lifecycle_ready();
 	for (int i = 0; i < threads; i++)
 		pthread_join(workers[i].thread, NULL);
+	free(workers);
+	log_msg("drained: every connection is done; exiting");
 	return 0;
 }
