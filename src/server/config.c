@@ -279,7 +279,7 @@ int config_parse(struct config *cfg, int argc, char **argv)
 void config_free(struct config *cfg)
 {
 	struct strlist *lists[] = {&cfg->allow_read,   &cfg->allow_write, &cfg->allow_env, &cfg->allow_connect,
-	                           &cfg->allow_listen, &cfg->volumes,     &cfg->env,         &cfg->warmup_requests};
+	                           &cfg->allow_listen, &cfg->volumes,     &cfg->env,       &cfg->warmup_requests};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		free(lists[i]->v);
 		lists[i]->v = NULL;
