@@ -1,7 +1,9 @@
 /* lifecycle.c - stopping a serving kvmserver, and sd_notify.
  *
- * The signals are blocked in every thread and taken by one thread of ours (sigwait), so
- * no VM thread is ever interrupted by them.  The first SIGTERM or SIGINT starts the
+ * The signals are blocked in every thread from the start (so also inside KVM_RUN, whose
+ * signal mask is derived from the thread's) and taken by one thread of ours (sigwait), so
+ * no VM thread is ever interrupted by them.  Until kvmserver serves, each of them ends it
+ * as its default action would (status 128+N).  Serving, the first SIGTERM or SIGINT starts the
  * drain: the drain eventfd becomes readable, which wakes every ephemeral request VM
  * waiting for a connection (proc_await_connection_or); those stop, and the busy ones stop
  * after their connection, so connections still in the listen queue stay there (systemd
@@ -26,7 +28,7 @@
 #include "util/log.h"
 
 static int drain_fd = -1;
-static atomic_bool draining;
+static atomic_bool serving, draining;
 static atomic_int busy;
 static bool drainable;
 static double timeout_s;
@@ -64,6 +66,12 @@ static void *signal_thread(void *arg)
 		}
 		if (sig < 0)
 			continue; /* EAGAIN: look at the deadline again; EINTR */
+		if (!atomic_load(&serving)) {
+			/* Starting up, or a program that is no server: as if the signal had
+			 * killed us (the default action), without a core. */
+			fflush(NULL);
+			_exit(128 + sig);
+		}
 		if (sig == SIGHUP) {
 			log_msg("SIGHUP: reloading is not supported (the template cannot be replaced under "
 			        "running request VMs); ignored");
@@ -91,11 +99,9 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-int lifecycle_start(bool ephemeral, double drain_timeout)
+int lifecycle_start(void)
 {
 	static sigset_t set;
-	drainable = ephemeral;
-	timeout_s = drain_timeout;
 	drain_fd = eventfd(0, EFD_CLOEXEC);
 	if (drain_fd < 0)
 		return -errno;
@@ -110,6 +116,13 @@ int lifecycle_start(bool ephemeral, double drain_timeout)
 	if (!err)
 		pthread_detach(t);
 	return -err;
+}
+
+void lifecycle_serving(bool ephemeral, double drain_timeout)
+{
+	drainable = ephemeral;
+	timeout_s = drain_timeout;
+	atomic_store(&serving, true);
 }
 
 void lifecycle_ready(void)

@@ -162,11 +162,7 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 		snprintf(warm, sizeof(warm), " warmup=%llums", (unsigned long long)(warm_ns / 1000000));
 	const char *kind = wait_name(proc_wait_kind(main_proc));
 
-	int err = lifecycle_start(cfg->ephemeral, cfg->drain_timeout);
-	if (err) {
-		log_msg("cannot set up signal handling: %s", strerror(-err));
-		return 1;
-	}
+	lifecycle_serving(cfg->ephemeral, cfg->drain_timeout);
 	if (threads == 1 && !cfg->ephemeral) {
 		/* As upstream: the main VM itself keeps serving, nothing is forked. */
 		printf("Program '%s' loaded. %s vm=1 init=%llums%s rss=%luMB\n", path, kind,
@@ -183,7 +179,7 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 		return end == PROC_CRASHED ? 128 + proc_crash(main_proc)->signal : 1;
 	}
 
-	err = proc_freeze(main_proc);
+	int err = proc_freeze(main_proc);
 	if (err) {
 		log_msg("cannot freeze the program: %s", strerror(-err));
 		return 1;
