@@ -10,7 +10,8 @@
  * of the text (less one final newline), so a file of several requests gives each body but
  * the last a Content-Length.  On the command line `\n` stands for a line break and `\\`
  * for a backslash.  kvmserver adds Host, User-Agent and Content-Length when they are
- * missing and always sends Connection: close (replacing any Connection header). */
+ * missing and always sends Connection: close (replacing any Connection header).  A request
+ * is at most 64 KiB: it is written whole before the program reads it. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +26,8 @@
 
 #include "server/server.h"
 #include "util/log.h"
+
+#define MAX_REQUEST (64 * 1024)
 
 struct wreq {
 	char *wire; /* what goes on the connection */
@@ -177,6 +180,11 @@ static int parse_one(const char *text, size_t end, size_t *pos, struct wreq *out
 	err |= buf_str(&w, "\r\n") | buf_add(&w, text + body, blen);
 	if (err) {
 		*why = "out of memory";
+		goto fail;
+	}
+	/* Written whole before the program runs: it must fit the sockets' buffers. */
+	if (w.len > MAX_REQUEST) {
+		*why = "longer than 64 KiB";
 		goto fail;
 	}
 	*out = (struct wreq){.wire = w.p, .len = w.len, .line = shown};
