@@ -21,7 +21,7 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 $(WARNINGS) $(SANFLAGS) -MMD -MP -Isrc -I$(BUILD)/gen -D_GNU_SOURCE
 LDFLAGS += $(SANFLAGS)
-LDLIBS  += -lpthread -lrt
+LDLIBS  += -lpthread -lrt -lsystemd
 
 ifeq ($(VERBOSE),1)
 Q =
@@ -69,7 +69,7 @@ $(BUILD)/libvmm.a: $(VMM_OBJS)
 SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o policy.o policy_net.o
 SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o futex.o sched.o schedpolicy.o serve.o fork.o fdclone.o
 SYS_OBJS += net.o poll.o epoll.o event.o
-SYS_OBJS += dir.o procfs.o
+SYS_OBJS += dir.o procfs.o activation.o
 SYS_OBJS += limits.o
 SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
 $(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
@@ -82,7 +82,7 @@ $(BUILD)/libsys.a: $(SYS_OBJS)
 # --- util and the server front end -----------------------------------------------------------
 UTIL_OBJS += log.o toml.o
 UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
-SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o
+SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o lifecycle.o
 SERVER_OBJS := $(addprefix $(BUILD)/server/,$(SERVER_OBJS))
 
 $(BUILD)/kvmserver: $(SERVER_OBJS) $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS)

@@ -36,7 +36,13 @@ static const char usage[] =
         "Server mode (a program that waits for connections on a listening socket):\n"
         "  -t, --threads N            request VMs forked from the paused program (0 = CPUs; default 1)\n"
         "  -e, --ephemeral            each request VM serves one connection, then is reset\n"
-        "      --warmup N             send N requests (GET /) before forking, to warm a JIT\n"
+        "      --warmup N             send N warm-up requests before forking, to warm a JIT\n"
+        "                             (default: 0, or 1000 with --warmup-request)\n"
+        "      --warmup-request REQ   what warm-up sends, in turn (repeatable; default GET /):\n"
+        "                             'METHOD PATH' plus optional '\\n'-separated header lines,\n"
+        "                             a blank line and a body; or @FILE of such requests\n"
+        "      --drain-timeout S      on SIGTERM/SIGINT wait at most S s for open connections\n"
+        "                             (default 30; 0 = no limit)\n"
         "      --max-request-time S   reset a request VM that spends more than S seconds on a connection\n"
         "      --max-request-memory MiB  reset a request VM that dirties more than MiB (0 = no limit)\n"
         "      --metrics HOST:PORT|PATH  serve Prometheus metrics at /metrics (TCP, or a unix socket)\n"
@@ -80,6 +86,8 @@ enum {
 	OPT_LOG_REQUESTS,
 	OPT_PRINT_CONFIG,
 	OPT_HELP_ALL,
+	OPT_WARMUP_REQUEST,
+	OPT_DRAIN_TIMEOUT,
 };
 
 const struct option config_options[] = {
@@ -99,6 +107,8 @@ const struct option config_options[] = {
         {"max-address-space", required_argument, NULL, OPT_MAX_ADDRESS_SPACE},
         {"metrics", required_argument, NULL, OPT_METRICS},
         {"log-requests", no_argument, NULL, OPT_LOG_REQUESTS},
+        {"warmup-request", required_argument, NULL, OPT_WARMUP_REQUEST},
+        {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
         {"allow-all", no_argument, NULL, OPT_ALLOW_ALL},
         {"allow-read", optional_argument, NULL, OPT_ALLOW_READ},
         {"allow-write", optional_argument, NULL, OPT_ALLOW_WRITE},
@@ -313,6 +323,15 @@ int config_option(struct config *cfg, int c, char *arg)
 		cfg->metrics = arg;
 		break;
 	case OPT_LOG_REQUESTS: cfg->log_requests = true; break;
+	case OPT_WARMUP_REQUEST:
+		if (strlist_add(&cfg->warmup_requests, arg))
+			return -1;
+		break;
+	case OPT_DRAIN_TIMEOUT:
+		if (parse_number("drain-timeout", arg, 0, 1e6, &v))
+			return -1;
+		cfg->drain_timeout = v;
+		break;
 	case OPT_PRINT_CONFIG: cfg->print_config = true; break;
 	default: config_error("option code %d has no handler", c); return -1;
 	}
@@ -331,6 +350,8 @@ int config_parse(struct config *cfg, int argc, char **argv)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_main_memory = DEFAULT_USER_SIZE;
 	cfg->threads = 1;
+	cfg->warmup = -1;
+	cfg->drain_timeout = 30;
 	opterr = 0;
 	int c;
 	/* First pass: help, and the file, which is applied before every other option so
@@ -378,6 +399,8 @@ int config_parse(struct config *cfg, int argc, char **argv)
 		        cfg->config_file ? cfg->config_file : "");
 		return -1;
 	}
+	if (cfg->warmup < 0) /* unset: --warmup-request alone warms a JIT up for real */
+		cfg->warmup = cfg->warmup_requests.n ? 1000 : 0;
 	if (cfg->print_config) {
 		config_print(cfg, stdout);
 		return 1;
@@ -389,8 +412,9 @@ void config_free(struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->owned.n; i++)
 		free((char *)cfg->owned.v[i]);
-	struct strlist *lists[] = {&cfg->allow_read,   &cfg->allow_write, &cfg->allow_env, &cfg->allow_connect,
-	                           &cfg->allow_listen, &cfg->volumes,     &cfg->env,       &cfg->owned};
+	struct strlist *lists[] = {&cfg->allow_read,    &cfg->allow_write,  &cfg->allow_env,
+	                           &cfg->allow_connect, &cfg->allow_listen, &cfg->volumes,
+	                           &cfg->env,           &cfg->owned,        &cfg->warmup_requests};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		free(lists[i]->v);
 		lists[i]->v = NULL;

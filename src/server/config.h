@@ -16,7 +16,8 @@ struct config {
 	/* Server mode. */
 	int threads; /* request VMs; 0 = number of CPUs */
 	bool ephemeral; /* reset each request VM after its connection */
-	int warmup; /* requests kvmserver sends before freezing the template */
+	int warmup; /* requests kvmserver sends before freezing the template (-1: not given) */
+	double drain_timeout; /* seconds SIGTERM waits for open connections; 0 = no limit */
 	double max_request_time; /* seconds per connection; 0 = no limit */
 	/* The permission policy (upstream kvmserver's flags): lists are comma-separated and
 	 * the flags may repeat. */
@@ -25,6 +26,7 @@ struct config {
 		size_t n;
 		bool from_file; /* set by -c FILE: the first command-line entry replaces the list */
 	} allow_read, allow_write, allow_env, allow_connect, allow_listen, volumes, env;
+	struct strlist warmup_requests; /* --warmup-request SPEC or @FILE, as given (warmup.c) */
 	bool read_all, write_all, env_all, connect_all, listen_all;
 	const char *cwd;
 	/* Limits on request VMs and on the guest's mappings (bytes; 0 = none). */

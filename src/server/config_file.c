@@ -313,11 +313,13 @@ void config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "threads = %d\n", cfg->threads);
 	put_bool(out, "ephemeral", cfg->ephemeral);
 	fprintf(out, "warmup = %d\n", cfg->warmup);
+	put_array(out, "warmup-request", cfg->warmup_requests.v, cfg->warmup_requests.n);
 	put_double(out, "max-request-time", cfg->max_request_time);
 	fprintf(out, "max-request-memory = %llu # MiB, 0 = no limit\n",
 	        (unsigned long long)(cfg->max_request_memory >> 20));
 	put_key_string(out, "metrics", cfg->metrics);
 	put_bool(out, "log-requests", cfg->log_requests);
+	put_double(out, "drain-timeout", cfg->drain_timeout);
 	fputs("# permissions\n", out);
 	put_allow(out, "allow-read", cfg->read_all, &cfg->allow_read);
 	put_allow(out, "allow-write", cfg->write_all, &cfg->allow_write);

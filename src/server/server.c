@@ -1,6 +1,7 @@
 /* server.c - server mode: freeze the program where it waits for connections, fork the
  * request VMs, run each on its own thread, and reset ephemeral ones after each connection
- * (the worker_state cycle WAIT/SERVE -> RESET -> WAIT). */
+ * (the worker_state cycle WAIT/SERVE -> RESET -> WAIT).  While draining (lifecycle.c) an
+ * ephemeral worker takes no new connection and ends. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "server/metrics.h"
+#include "server/lifecycle.h"
 #include "server/server.h"
 #include "util/log.h"
 
@@ -122,9 +124,15 @@ static void *worker_main(void *arg)
 	proc_set_memory_limit(p, w->cfg->max_request_memory);
 	proc_set_connection_counter(p, metrics_connection_counter());
 	for (;;) {
-		if (w->cfg->ephemeral && (err = proc_await_connection(p))) {
-			log_msg("vm %d: cannot wait for a connection: %s", w->id, strerror(-err));
-			exit(1);
+		if (w->cfg->ephemeral) {
+			err = proc_await_connection_or(p, lifecycle_drain_fd());
+			if (err == -ECANCELED || lifecycle_draining())
+				break; /* draining: take no new connection */
+			if (err) {
+				log_msg("vm %d: cannot wait for a connection: %s", w->id, strerror(-err));
+				exit(1);
+			}
+			lifecycle_busy(true);
 		}
 		metrics_busy(1);
 		uint64_t t0 = vm_now_ns();
@@ -167,7 +175,10 @@ static void *worker_main(void *arg)
 			        (unsigned long long)(proc_vm_stats(p)->faults - before.faults),
 			        (unsigned long long)((proc_vm_stats(p)->guest_ns - before.guest_ns) / 1000));
 		backoff_after_run(&backoff, w->id, progress, why);
+		if (w->cfg->ephemeral)
+			lifecycle_busy(false);
 	}
+	proc_destroy(p);
 	return NULL;
 }
 
@@ -191,6 +202,7 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 	metrics_set_vms(threads);
 	if (cfg->metrics && metrics_start(cfg->metrics))
 		return 1;
+	lifecycle_serving(cfg->ephemeral, cfg->drain_timeout);
 	if (threads == 1 && !cfg->ephemeral) {
 		/* As upstream: the main VM itself keeps serving, nothing is forked. */
 		proc_set_connection_counter(main_proc, metrics_connection_counter());
@@ -198,6 +210,7 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 		printf("Program '%s' loaded. %s vm=1 init=%llums%s rss=%luMB\n", path, kind,
 		       (unsigned long long)(init_ns / 1000000), warm, rss_mb());
 		fflush(stdout);
+		lifecycle_ready();
 		proc_set_mode(main_proc, PROC_MODE_RUN);
 		proc_continue_wait(main_proc);
 		enum proc_end end = proc_run(main_proc, 0);
@@ -226,7 +239,10 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 	printf("Program '%s' loaded. %s vm=%d%s init=%llums%s rss=%luMB\n", path, kind, threads,
 	       cfg->ephemeral ? " ephemeral" : "", (unsigned long long)(init_ns / 1000000), warm, rss_mb());
 	fflush(stdout);
+	lifecycle_ready();
 	for (int i = 0; i < threads; i++)
 		pthread_join(workers[i].thread, NULL);
+	free(workers);
+	log_msg("drained: every connection is done; exiting");
 	return 0;
 }

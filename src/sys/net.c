@@ -15,6 +15,8 @@
  *    directory, so neither `..` nor a symlink can lead to a host socket outside the
  *    rules, and the host connects to /proc/self/fd/<that fd>.  The host name must fit
  *    sun_path: a last component longer than about 90 bytes is ENAMETOOLONG.
+ *  - after those checks, a bind to the address of a socket kvmserver inherited from
+ *    systemd (socket activation) takes that socket instead (activation.c).
  *
  * Socket types are limited to what the policy understands: SOCK_STREAM, SOCK_DGRAM and (for
  * AF_UNIX) SOCK_SEQPACKET, with protocol 0/TCP/UDP/UDP-Lite for IP.  Raw and packet sockets, SCTP
@@ -49,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sys/activation.h"
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
 #include "sys/wait_args.h"
@@ -457,6 +460,8 @@ long sys_bind(struct proc *p, const struct sys_args *a)
 			uint16_t port = ((struct sockaddr_in *)&check)->sin_port; /* same offset in sin6 */
 			if (port && (err = policy_check_listen(p->policy, (struct sockaddr *)&check, len)))
 				return err;
+			if (port && (err = activation_take(h, domain, &check, len)))
+				return err < 0 ? err : 0;
 		}
 	} else if (domain == AF_UNIX && ss.ss_family == AF_UNIX) {
 		const struct sockaddr_un *un = (const struct sockaddr_un *)&ss;
@@ -470,10 +475,15 @@ long sys_bind(struct proc *p, const struct sys_args *a)
 		} else {
 			if ((err = unix_path_to_host(p, UNIX_BIND, &ss, &len, &hold, gpath)))
 				return err;
-			/* The socket file's mode is the socket inode's less the umask (unix_bind),
-			 * and the host's umask is 0 (proc.c): apply the guest's. */
-			fchmod(h, 0777 & ~p->umask);
-			err = bind(h, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+			err = activation_take(h, domain, &ss, len);
+			if (err == 0) {
+				/* The socket file's mode is the socket inode's less the umask
+				 * (unix_bind), and the host's umask is 0 (proc.c): apply the guest's. */
+				fchmod(h, 0777 & ~p->umask);
+				err = bind(h, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+			} else if (err > 0) {
+				err = 0;
+			}
 			close(hold);
 			if (!err)
 				unix_name_remember(p, h, ((struct sockaddr_un *)&ss)->sun_path, gpath);

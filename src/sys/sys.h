@@ -27,6 +27,11 @@ struct proc_config {
 	uint64_t max_address_space; /* bytes the guest's mappings may total; 0 = no limit */
 };
 
+/* systemd socket activation: take the sockets passed in LISTEN_FDS (for this pid), and
+ * unset LISTEN_*.  Afterwards a guest bind(2) to the address of one of them gets that
+ * socket (activation.c).  Call once, before any guest runs.  Returns how many. */
+int sys_activation_init(void);
+
 /* Creates the VM and a process with stdin/stdout/stderr.  *why gets a reason on failure. */
 int proc_create(struct proc **out, const struct proc_config *cfg);
 void proc_destroy(struct proc *p);
@@ -85,6 +90,8 @@ int proc_reset(struct proc *p, struct vm_reset_stats *st);
 /* An ephemeral request VM: wait, running no guest code, until one of its listeners has a
  * connection, then restart its monotonic clock at the template's freeze time (fork.c). */
 int proc_await_connection(struct proc *p);
+/* The same, but -ECANCELED (and no clock restart) as soon as cancel_fd is readable. */
+int proc_await_connection_or(struct proc *p, int cancel_fd);
 
 /* Runs the process until it ends or deadline_ns (CLOCK_MONOTONIC; 0 = none; replaces any
  * deadline set before, such as a request VM's per-connection one). */
