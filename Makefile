@@ -21,7 +21,7 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 $(WARNINGS) $(SANFLAGS) -MMD -MP -Isrc -I$(BUILD)/gen -D_GNU_SOURCE
 LDFLAGS += $(SANFLAGS)
-LDLIBS  += -lpthread -lrt
+LDLIBS  += -lpthread -lrt -lsystemd
 
 ifeq ($(VERBOSE),1)
 Q =
@@ -54,7 +54,7 @@ $(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
 	$(Q)bash tools/gen-guest-syms.sh $< > $@
 
 # --- libvmm.a: the KVM guest core -------------------------------------------------------------
-VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o
+VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o dirtycount.o
 VMM_OBJS += image.o
 VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
 $(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin $(BUILD)/guest/vdso.so
@@ -70,7 +70,8 @@ $(BUILD)/libvmm.a: $(VMM_OBJS)
 SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o policy.o policy_net.o
 SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o futex.o sched.o schedpolicy.o serve.o fork.o fdclone.o
 SYS_OBJS += net.o poll.o epoll.o event.o
-SYS_OBJS += dir.o procfs.o
+SYS_OBJS += dir.o procfs.o activation.o
+SYS_OBJS += limits.o
 SYS_OBJS += snapfile.o snapsave.o snapload.o
 SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
 $(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
@@ -81,9 +82,9 @@ $(BUILD)/libsys.a: $(SYS_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 # --- util and the server front end -----------------------------------------------------------
-UTIL_OBJS += log.o
+UTIL_OBJS += log.o toml.o
 UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
-SERVER_OBJS += main.o config.o server.o warmup.o
+SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o lifecycle.o
 SERVER_OBJS += snapshot.o
 SERVER_OBJS := $(addprefix $(BUILD)/server/,$(SERVER_OBJS))
 
@@ -104,11 +105,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/libsys.a $
 
 unit: $(UNIT_TESTS)
 
-# libFuzzer targets for the ELF parser and the snapshot reader (clang).
-fuzz: $(BUILD)/fuzz/elf_fuzz $(BUILD)/fuzz/snapshot_fuzz
+# libFuzzer targets for the ELF, TOML and snapshot parsers (clang).
+fuzz: $(BUILD)/fuzz/elf_fuzz $(BUILD)/fuzz/toml_fuzz $(BUILD)/fuzz/snapshot_fuzz
 $(BUILD)/fuzz/elf_fuzz: tests/fuzz/elf_fuzz.c src/vmm/elf.c src/vmm/elf.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/elf_fuzz.c src/vmm/elf.c
+$(BUILD)/fuzz/toml_fuzz: tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml.h
+	@mkdir -p $(dir $@)
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/toml_fuzz.c src/util/toml.c -lm
 $(BUILD)/fuzz/snapshot_fuzz: tests/fuzz/snapshot_fuzz.c src/sys/snapfile.c src/sys/snapfile.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/snapshot_fuzz.c src/sys/snapfile.c

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "server/config.h"
+#include "server/lifecycle.h"
 #include "server/server.h"
 #include "sys/sys.h"
 #include "util/log.h"
@@ -189,6 +190,7 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	        .policy = pol,
 	        .cwd = cfg->cwd,
 	        .closed_stdio = closed_stdio,
+	        .max_address_space = cfg->max_address_space,
 	};
 	struct proc *p;
 	int err = proc_create(&p, &pcfg);
@@ -253,18 +255,30 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return r > 0 ? 0 : 2;
 	}
+	if (warmup_load(&cfg)) {
+		config_free(&cfg);
+		return 2;
+	}
 	int status = 1;
+	int err = lifecycle_start();
+	if (err) {
+		log_msg("cannot set up signal handling: %s", strerror(-err));
+		goto out;
+	}
+	/* Sockets from systemd socket activation, before anything else opens fds. */
+	int nsock = sys_activation_init();
+	if (nsock < 0)
+		log_msg("socket activation: %s (LISTEN_FDS ignored)", strerror(-nsock));
 	if (cfg.command == CMD_SNAPRUN) {
-		int err = vm_kvm_available();
+		err = vm_kvm_available();
 		if (err)
 			explain_no_kvm(err);
 		signal(SIGPIPE, SIG_IGN);
 		status = err ? 1 : snaprun_main(&cfg);
-		config_free(&cfg);
-		return status;
+		goto out;
 	}
 	char path[PATH_MAX];
-	int err = find_program(cfg.program, path);
+	err = find_program(cfg.program, path);
 	if (err) {
 		log_msg("%s: %s", cfg.program, strerror(-err));
 		goto out;

@@ -1,6 +1,7 @@
 /* server.c - server mode: freeze the program where it waits for connections, fork the
  * request VMs, run each on its own thread, and reset ephemeral ones after each connection
- * (the worker_state cycle WAIT/SERVE -> RESET -> WAIT). */
+ * (the worker_state cycle WAIT/SERVE -> RESET -> WAIT).  While draining (lifecycle.c) an
+ * ephemeral worker takes no new connection and ends. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/metrics.h"
+#include "server/lifecycle.h"
 #include "server/server.h"
 #include "util/log.h"
 
@@ -47,6 +50,10 @@ static const char *end_reason(struct proc *p, enum proc_end end, char *buf, size
 		snprintf(buf, size, "crashed: %s", desc);
 		return buf;
 	case PROC_TIMEOUT: return "ran longer than --max-request-time on one connection";
+	case PROC_MEMORY_LIMIT:
+		snprintf(buf, size, "dirtied %llu KiB, more than --max-request-memory allows",
+		         (unsigned long long)proc_memory_limit_pages(p) * 4);
+		return buf;
 	case PROC_EXITED: snprintf(buf, size, "the program exited with status %d", proc_exit_code(p)); return buf;
 	default: return "the VM could not run";
 	}
@@ -87,6 +94,21 @@ static void backoff_after_run(struct backoff *b, int id, bool progress, const ch
 	}
 }
 
+/* --log-requests: one line per connection (per request VM run), access-log style. */
+static void log_request(int vm, const struct metrics_run *r, uint64_t run_ns)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct tm tm;
+	gmtime_r(&now.tv_sec, &tm);
+	char when[32];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	log_msg("%s.%03ldZ vm=%d duration_us=%llu dirty_pages=%llu exits=%llu reset_us=%llu outcome=%s", when,
+	        now.tv_nsec / 1000000, vm, (unsigned long long)(run_ns / 1000),
+	        (unsigned long long)r->reset->dirty_pages, (unsigned long long)r->exits,
+	        (unsigned long long)(r->reset->ns / 1000), metrics_outcome(r->end));
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -99,14 +121,25 @@ static void *worker_main(void *arg)
 	proc_set_mode(p, w->cfg->ephemeral ? PROC_MODE_EPHEMERAL : PROC_MODE_SERVE);
 	proc_set_request_limit(p, (uint64_t)(w->cfg->max_request_time * 1e9));
 	struct backoff backoff = {0};
+	proc_set_memory_limit(p, w->cfg->max_request_memory);
+	proc_set_connection_counter(p, metrics_connection_counter());
 	for (;;) {
-		if (w->cfg->ephemeral && (err = proc_await_connection(p))) {
-			log_msg("vm %d: cannot wait for a connection: %s", w->id, strerror(-err));
-			exit(1);
+		if (w->cfg->ephemeral) {
+			err = proc_await_connection_or(p, lifecycle_drain_fd());
+			if (err == -ECANCELED || lifecycle_draining())
+				break; /* draining: take no new connection */
+			if (err) {
+				log_msg("vm %d: cannot wait for a connection: %s", w->id, strerror(-err));
+				exit(1);
+			}
+			lifecycle_busy(true);
 		}
+		metrics_busy(1);
+		uint64_t t0 = vm_now_ns();
 		struct vm_stats before = *proc_vm_stats(p);
 		uint64_t conns = proc_connections_taken(p);
 		enum proc_end end = proc_run(p, 0);
+		uint64_t run_ns = vm_now_ns() - t0;
 		char buf[256];
 		const char *why = end_reason(p, end, buf, sizeof(buf));
 		bool progress = end == PROC_CONN_DONE || proc_connections_taken(p) != conns;
@@ -118,7 +151,17 @@ static void *worker_main(void *arg)
 			log_msg("vm %d: reset failed: %s", w->id, strerror(-err));
 			exit(1);
 		}
-		backoff_after_run(&backoff, w->id, progress, why);
+		struct metrics_run mr = {
+		        .end = end,
+		        .signal = end == PROC_CRASHED ? proc_crash(p)->signal : 0,
+		        .exits = proc_vm_stats(p)->exits - before.exits,
+		        .faults = proc_vm_stats(p)->faults - before.faults,
+		        .reset = &st,
+		};
+		metrics_record_run(&mr);
+		metrics_busy(-1);
+		if (w->cfg->log_requests)
+			log_request(w->id, &mr, run_ns);
 		if (w->cfg->verbose)
 			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
 			        "us; "
@@ -131,7 +174,11 @@ static void *worker_main(void *arg)
 			        (unsigned long long)(proc_vm_stats(p)->syscalls - before.syscalls),
 			        (unsigned long long)(proc_vm_stats(p)->faults - before.faults),
 			        (unsigned long long)((proc_vm_stats(p)->guest_ns - before.guest_ns) / 1000));
+		backoff_after_run(&backoff, w->id, progress, why);
+		if (w->cfg->ephemeral)
+			lifecycle_busy(false);
 	}
+	proc_destroy(p);
 	return NULL;
 }
 
@@ -151,11 +198,19 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 		snprintf(warm, sizeof(warm), " warmup=%llums", (unsigned long long)(warm_ns / 1000000));
 	const char *kind = wait_name(proc_wait_kind(main_proc));
 
+	metrics_set_template_rss((uint64_t)rss_mb() << 20);
+	metrics_set_vms(threads);
+	if (cfg->metrics && metrics_start(cfg->metrics))
+		return 1;
+	lifecycle_serving(cfg->ephemeral, cfg->drain_timeout);
 	if (threads == 1 && !cfg->ephemeral) {
 		/* As upstream: the main VM itself keeps serving, nothing is forked. */
+		proc_set_connection_counter(main_proc, metrics_connection_counter());
+		metrics_busy(1);
 		printf("Program '%s' loaded. %s vm=1 init=%llums%s rss=%luMB\n", path, kind,
 		       (unsigned long long)(init_ns / 1000000), warm, rss_mb());
 		fflush(stdout);
+		lifecycle_ready();
 		proc_set_mode(main_proc, PROC_MODE_RUN);
 		proc_continue_wait(main_proc);
 		enum proc_end end = proc_run(main_proc, 0);
@@ -184,7 +239,10 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 	printf("Program '%s' loaded. %s vm=%d%s init=%llums%s rss=%luMB\n", path, kind, threads,
 	       cfg->ephemeral ? " ephemeral" : "", (unsigned long long)(init_ns / 1000000), warm, rss_mb());
 	fflush(stdout);
+	lifecycle_ready();
 	for (int i = 0; i < threads; i++)
 		pthread_join(workers[i].thread, NULL);
+	free(workers);
+	log_msg("drained: every connection is done; exiting");
 	return 0;
 }

@@ -13,6 +13,9 @@
  * of kvmserver (only when serving ends: the program exited, or a fatal error). */
 int server_run(const struct config *cfg, struct proc *main_proc, const char *path, uint64_t started_ns);
 
+/* warmup.c: parse the --warmup-request specs (files are read now).  0, or -1 after a
+ * one-line error. */
+int warmup_load(const struct config *cfg);
 /* warmup.c: send cfg->warmup requests to the program's listener, letting it serve them,
  * until it is back at a wait with all of them answered.  0, or -1 after a log line. */
 int warmup_run(const struct config *cfg, struct proc *p, uint64_t deadline_ns);

@@ -183,6 +183,36 @@ long sys_mkdirat(struct proc *p, const struct sys_args *a)
 	return do_mkdirat(p, (int)a->a[0], a->a[1], (mode_t)a->a[2]);
 }
 
+/* mknod: regular files, FIFOs and socket files, in an allowed parent, with the guest's
+ * umask; device nodes are refused (EPERM) — the guest's devices are emulated, and the
+ * host's are never its to make. */
+static long do_mknodat(struct proc *p, int dirfd, uint64_t upath, mode_t mode, dev_t dev)
+{
+	mode_t type = mode & S_IFMT;
+	if (type == S_IFCHR || type == S_IFBLK)
+		return -EPERM;
+	if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK)
+		return -EINVAL;
+	struct gpath gp;
+	const char *base;
+	int d = at_parent(p, dirfd, upath, false, &gp, &base);
+	if (d < 0)
+		return d;
+	long r = gp.dots ? -EEXIST : host(mknodat(d, base, (type ? type : S_IFREG) | (mode & 07777 & ~p->umask), 0));
+	close(d);
+	return r;
+}
+
+long sys_mknod(struct proc *p, const struct sys_args *a)
+{
+	return do_mknodat(p, AT_FDCWD, a->a[0], (mode_t)a->a[1], (dev_t)a->a[2]);
+}
+
+long sys_mknodat(struct proc *p, const struct sys_args *a)
+{
+	return do_mknodat(p, (int)a->a[0], a->a[1], (mode_t)a->a[2], (dev_t)a->a[3]);
+}
+
 static long do_unlinkat(struct proc *p, int dirfd, uint64_t upath, int flags)
 {
 	if (flags & ~AT_REMOVEDIR)

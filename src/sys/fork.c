@@ -116,6 +116,11 @@ static int restart_monotonic(struct proc *p)
 
 int proc_await_connection(struct proc *p)
 {
+	return proc_await_connection_or(p, -1);
+}
+
+int proc_await_connection_or(struct proc *p, int cancel_fd)
+{
 	if (!p->tmpl)
 		return -EINVAL;
 	int ep = epoll_create1(EPOLL_CLOEXEC), n = 0;
@@ -125,13 +130,19 @@ int proc_await_connection(struct proc *p)
 		if (!serve_listener_fd(p, fd))
 			continue;
 		/* Exclusive: one connection wakes one of the VMs waiting here. */
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = 0};
 		n += epoll_ctl(ep, EPOLL_CTL_ADD, p->fdt.e[fd].host_fd, &ev) == 0;
 	}
-	struct epoll_event ev;
+	/* Not exclusive: cancelling wakes every VM waiting. */
+	struct epoll_event cev = {.events = EPOLLIN, .data.u32 = 1};
+	if (cancel_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, cancel_fd, &cev) == 0)
+		n++;
+	struct epoll_event ev = {0};
 	while (n && epoll_wait(ep, &ev, 1, -1) < 0 && errno == EINTR) {
 	}
 	close(ep);
+	if (ev.data.u32 == 1)
+		return -ECANCELED;
 	/* The timerfds the clone armed have been running while we waited. */
 	fdtab_rearm_timers(&p->fdt, &p->tmpl->fdt);
 	return restart_monotonic(p);

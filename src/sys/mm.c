@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sys/limits.h"
 #include "sys/mm_apply.h"
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
@@ -100,7 +101,8 @@ long sys_brk(struct proc *p, const struct sys_args *a)
 	uint64_t old_end = PAGE_UP(mm->brk), new_end = PAGE_UP(want);
 	if (new_end > old_end) {
 		const struct vma *next = vma_next(mm, old_end);
-		if (new_end > mm->user_size || (next && next->start < new_end))
+		if (new_end > mm->user_size || (next && next->start < new_end) ||
+		    !limits_space_ok(p, old_end, new_end - old_end, 0))
 			return (long)mm->brk; /* as Linux: the old break means failure */
 		struct vma heap = {.start = mm->brk_start,
 		                   .end = new_end,
@@ -174,6 +176,8 @@ long sys_mmap(struct proc *p, const struct sys_args *a)
 		if (vma_find_free(&p->mm, hint, size, MM_PAGE, USER_MIN_ADDR, &addr))
 			return -ENOMEM;
 	}
+	if (!limits_space_ok(p, addr, size, 0))
+		return -ENOMEM;
 	v.start = addr;
 	v.end = addr + size;
 	int err = mm_map_fresh(p, &v);
@@ -267,6 +271,8 @@ long sys_mremap(struct proc *p, const struct sys_args *a)
 			grown.end = old + new_size;
 			if (grown.kind == VMA_FILE)
 				grown.offset += old_size;
+			if (!limits_space_ok(p, grown.start, new_size - old_size, 0))
+				return -ENOMEM;
 			int err = mm_map_fresh(p, &grown);
 			return err ? err : (long)old;
 		}
@@ -281,6 +287,8 @@ long sys_mremap(struct proc *p, const struct sys_args *a)
 			return -EINVAL;
 	}
 	/* Move: fresh pages at the destination, copy the content, drop the source. */
+	if (!limits_space_ok(p, new_addr, new_size, old_size))
+		return -ENOMEM;
 	moved.start = new_addr;
 	moved.end = new_addr + new_size;
 	if (moved.kind == VMA_FILE)

@@ -15,6 +15,8 @@
  *    directory, so neither `..` nor a symlink can lead to a host socket outside the
  *    rules, and the host connects to /proc/self/fd/<that fd>.  The host name must fit
  *    sun_path: a last component longer than about 90 bytes is ENAMETOOLONG.
+ *  - after those checks, a bind to the address of a socket kvmserver inherited from
+ *    systemd (socket activation) takes that socket instead (activation.c).
  *
  * Socket types are limited to what the policy understands: SOCK_STREAM, SOCK_DGRAM and (for
  * AF_UNIX) SOCK_SEQPACKET, with protocol 0/TCP/UDP/UDP-Lite for IP.  Raw and packet sockets, SCTP
@@ -42,15 +44,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sys/activation.h"
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
 #include "sys/wait_args.h"
@@ -459,6 +460,8 @@ long sys_bind(struct proc *p, const struct sys_args *a)
 			uint16_t port = ((struct sockaddr_in *)&check)->sin_port; /* same offset in sin6 */
 			if (port && (err = policy_check_listen(p->policy, (struct sockaddr *)&check, len)))
 				return err;
+			if (port && (err = activation_take(h, domain, &check, len)))
+				return err < 0 ? err : 0;
 		}
 	} else if (domain == AF_UNIX && ss.ss_family == AF_UNIX) {
 		const struct sockaddr_un *un = (const struct sockaddr_un *)&ss;
@@ -472,10 +475,15 @@ long sys_bind(struct proc *p, const struct sys_args *a)
 		} else {
 			if ((err = unix_path_to_host(p, UNIX_BIND, &ss, &len, &hold, gpath)))
 				return err;
-			/* The socket file's mode is the socket inode's less the umask (unix_bind),
-			 * and the host's umask is 0 (proc.c): apply the guest's. */
-			fchmod(h, 0777 & ~p->umask);
-			err = bind(h, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+			err = activation_take(h, domain, &ss, len);
+			if (err == 0) {
+				/* The socket file's mode is the socket inode's less the umask
+				 * (unix_bind), and the host's umask is 0 (proc.c): apply the guest's. */
+				fchmod(h, 0777 & ~p->umask);
+				err = bind(h, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+			} else if (err > 0) {
+				err = 0;
+			}
 			close(hold);
 			if (!err)
 				unix_name_remember(p, h, ((struct sockaddr_un *)&ss)->sun_path, gpath);
@@ -971,19 +979,8 @@ static int scm_to_host(struct proc *p, struct cmsghdr *cm)
 static int scm_kind(int h)
 {
 	struct stat st;
-	struct statfs sf;
-	if (fstat(h, &st) < 0 || fstatfs(h, &sf) < 0)
+	if (policy_check_object(h) || fstat(h, &st) < 0)
 		return -1;
-	switch (sf.f_type) {
-	case PROC_SUPER_MAGIC:
-	case SYSFS_MAGIC:
-	case DEBUGFS_MAGIC:
-	case TRACEFS_MAGIC:
-	case SECURITYFS_MAGIC:
-	case BPF_FS_MAGIC:
-	case CGROUP_SUPER_MAGIC:
-	case CGROUP2_SUPER_MAGIC: return -1;
-	}
 	switch (st.st_mode & S_IFMT) {
 	case S_IFSOCK: return FD_SOCKET;
 	case S_IFIFO: return FD_PIPE;

@@ -64,16 +64,15 @@ static const unsigned long never_fs[] = {
 
 /* May the guest have host object `fd` (any kind of fd, O_PATH too)?  0 or -EACCES: not on
  * a never_fs filesystem, and no device node (the guest's devices are emulated). */
-static int object_allowed(int fd)
+static int object_allowed(int fd, struct stat *st)
 {
 	struct statfs sf;
-	struct stat st;
-	if (fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0)
+	if (fstatfs(fd, &sf) < 0 || fstat(fd, st) < 0)
 		return -EACCES;
 	for (size_t i = 0; i < sizeof(never_fs) / sizeof(never_fs[0]); i++)
 		if ((unsigned long)sf.f_type == never_fs[i])
 			return -EACCES;
-	return S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? -EACCES : 0;
+	return S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? -EACCES : 0;
 }
 
 /* Is `path` equal to `prefix` or below it (component-wise)? */
@@ -163,7 +162,8 @@ static int add_root(struct policy *pol, const char *guest, const char *host, int
 		*why = strerror(-err);
 		return err;
 	}
-	if (object_allowed(fd)) {
+	struct stat st;
+	if (object_allowed(fd, &st)) {
 		static char msg[PATH_MAX + 80];
 		snprintf(msg, sizeof(msg),
 		         "%s is on a host filesystem never given to a guest (/proc, /sys, devices...)", host_abs);
@@ -292,7 +292,8 @@ static int open_raw(int dirfd, const char *rel, int flags, mode_t mode)
 /* fd if the guest may have its object, else closes it: -EACCES. */
 static int checked(int fd)
 {
-	int err = fd >= 0 ? object_allowed(fd) : 0;
+	struct stat st;
+	int err = fd >= 0 ? object_allowed(fd, &st) : 0;
 	if (err)
 		close(fd);
 	return err ? err : fd;
@@ -314,14 +315,16 @@ static int open_beneath(const struct policy_root *r, const char *rel, int flags,
 		int fd = open_raw(r->dirfd, rel, flags | O_EXCL, mode);
 		return checked(fd != -EEXIST ? fd : open_raw(r->dirfd, rel, flags, mode));
 	}
-	pf = checked(pf);
-	if (pf < 0 || (flags & O_PATH))
+	if (pf < 0)
 		return pf;
 	struct stat st;
-	int fd;
-	if (fstat(pf, &st) < 0) {
-		fd = -errno;
-	} else if (S_ISLNK(st.st_mode)) {
+	int fd = object_allowed(pf, &st);
+	if (fd < 0 || (flags & O_PATH)) {
+		if (fd < 0)
+			close(pf);
+		return fd < 0 ? fd : pf;
+	}
+	if (S_ISLNK(st.st_mode)) {
 		fd = -ELOOP; /* O_NOFOLLOW on a symlink */
 	} else {
 		char self[40];
@@ -434,6 +437,12 @@ int policy_open(const struct policy *pol, const char *path, int flags, mode_t mo
 	    (flags & O_TMPFILE) == O_TMPFILE)
 		need |= POLICY_WRITE;
 	return open_checked(pol, path, flags, mode, need);
+}
+
+int policy_check_object(int fd)
+{
+	struct stat st;
+	return object_allowed(fd, &st);
 }
 
 int policy_guest_path(const struct policy *pol, const char *host, char *out, size_t size)

@@ -80,6 +80,11 @@ int policy_open(const struct policy *pol, const char *path, int flags, mode_t mo
  */
 int policy_open_parent(const struct policy *pol, const char *path, enum policy_access access, const char **base);
 
+/* May the guest have the host object behind fd (any fd, O_PATH too)?  0, or -EACCES for an
+ * object on the host's /proc, /sys or another kernel filesystem, or a device node.  Every
+ * open above checks it; so does whatever else gives the guest a host fd (SCM_RIGHTS). */
+int policy_check_object(int fd);
+
 /* The guest's name for host path `host` (absolute, resolved, as the host's readlink shows
  * it): translated through the most specific readable root whose host path holds it (a
  * volume shows its own guest path).  Writes at most `size` bytes to out; 0, or -ENOENT when

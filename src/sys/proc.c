@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sys/limits.h"
 #include "sys/signal.h"
 #include "util/log.h"
 #include "sys/syscalls.h"
@@ -178,6 +179,9 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 		struct vm_fault f;
 		switch (vm_run(p->vm, &f)) {
 		case VM_EXIT_SYSCALL:
+			/* Before the call runs: a request over its memory limit sends nothing more. */
+			if (p->max_dirty_pages && limits_memory_exceeded(p))
+				return PROC_MEMORY_LIMIT;
 			handle_syscall(p);
 			if (p->exited)
 				return PROC_EXITED;
@@ -202,7 +206,11 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 			return PROC_CRASHED;
 		}
 		case VM_EXIT_TIMEOUT: return PROC_TIMEOUT;
-		case VM_EXIT_TICK: sched_tick(p); break;
+		case VM_EXIT_TICK:
+			if (p->max_dirty_pages && limits_memory_exceeded(p))
+				return PROC_MEMORY_LIMIT;
+			sched_tick(p);
+			break;
 		case VM_EXIT_ERROR: p->crash.fault = f; return PROC_ERROR;
 		}
 	}

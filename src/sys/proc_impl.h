@@ -47,6 +47,10 @@ struct proc {
 	uint64_t conn_ino; /* ephemeral: inode of the connection taken, 0 = none yet */
 	bool conn_shut;
 	uint64_t max_request_ns;
+	/* limits.c: --max-request-memory in pages (0 = none), when the dirty count was last
+	 * read, and the count that crossed the limit. */
+	uint64_t max_dirty_pages, dirty_checked_ns, dirty_over;
+	uint64_t *conn_counter; /* accepted connections, counted atomically; NULL = none */
 	struct proc *tmpl; /* a fork's template */
 	uint64_t frozen_ns; /* a template: host CLOCK_MONOTONIC when it was frozen */
 	/* A fork: host CLOCK_MONOTONIC minus the guest's (see restart_monotonic in fork.c). */

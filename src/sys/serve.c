@@ -135,6 +135,17 @@ static void hide_listeners(struct proc *p)
 	}
 }
 
+/* Has one of the process's listening sockets a connection waiting? */
+static bool listener_ready(struct proc *p)
+{
+	for (int fd = 0; fd < p->fdt.cap; fd++) {
+		struct pollfd pf = {.fd = p->fdt.e[fd].host_fd, .events = POLLIN};
+		if (serve_listener_fd(p, fd) && poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN))
+			return true;
+	}
+	return false;
+}
+
 bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 {
 	if (p->mode == PROC_MODE_BOOT) {
@@ -161,6 +172,14 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 		*ret = -EAGAIN; /* one connection per request VM */
 		return true;
 	}
+	/* Woken with the others for a connection another VM took (EPOLLEXCLUSIVE may wake
+	 * several): back to proc_await_connection rather than block in the guest, where a
+	 * drain could not reach it. */
+	if (!p->conn_ino && listener_wait(p, a) && !listener_ready(p)) {
+		p->stop = PROC_CONN_DONE;
+		*ret = SYS_RESUMED;
+		return true;
+	}
 	/* Shut down and back to waiting for connections: the request is over. */
 	if (p->conn_shut && listener_wait(p, a)) {
 		p->stop = PROC_CONN_DONE;
@@ -183,6 +202,8 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 		if (ret < 0 || !serve_listener_fd(p, (int)a->a[0]))
 			return;
 		p->conns_taken++;
+		if (p->conn_counter)
+			__atomic_fetch_add(p->conn_counter, 1, __ATOMIC_RELAXED);
 		if (p->max_request_ns)
 			vm_set_deadline(p->vm, vm_now_ns() + p->max_request_ns);
 		if (p->mode == PROC_MODE_EPHEMERAL && !p->conn_ino) {

@@ -24,7 +24,13 @@ struct proc_config {
 	/* Bit fd (0-2): kvmserver was started with that fd closed, and so is the guest's
 	 * (EBADF, and its first open gets it, as on Linux). */
 	unsigned closed_stdio;
+	uint64_t max_address_space; /* bytes the guest's mappings may total; 0 = no limit */
 };
+
+/* systemd socket activation: take the sockets passed in LISTEN_FDS (for this pid), and
+ * unset LISTEN_*.  Afterwards a guest bind(2) to the address of one of them gets that
+ * socket (activation.c).  Call once, before any guest runs.  Returns how many. */
+int sys_activation_init(void);
 
 /* Creates the VM and a process with stdin/stdout/stderr.  *why gets a reason on failure. */
 int proc_create(struct proc **out, const struct proc_config *cfg);
@@ -41,6 +47,7 @@ enum proc_end {
 	PROC_ERROR, /* the VM could not run */
 	PROC_LISTENING, /* PROC_MODE_BOOT: stopped at a wait for connections (proc_wait_kind) */
 	PROC_CONN_DONE, /* PROC_MODE_EPHEMERAL: its one connection is closed */
+	PROC_MEMORY_LIMIT, /* a request VM dirtied more than proc_set_memory_limit allows */
 };
 
 /* How the syscall layer treats connections (server mode). */
@@ -63,6 +70,13 @@ uint64_t proc_connections_taken(const struct proc *p);
 void proc_continue_wait(struct proc *p);
 /* Per-connection limit for request VMs (ns, 0 = none): PROC_TIMEOUT when exceeded. */
 void proc_set_request_limit(struct proc *p, uint64_t ns);
+/* Request VMs: PROC_MEMORY_LIMIT when more than `bytes` of pages are dirtied since the fork
+ * or last reset (0 = no limit; limits.c), and the page count that crossed it. */
+void proc_set_memory_limit(struct proc *p, uint64_t bytes);
+uint64_t proc_memory_limit_pages(const struct proc *p);
+/* Count each connection the guest accepts from a listener into *counter (an atomic add:
+ * another thread may read it), NULL = stop counting. */
+void proc_set_connection_counter(struct proc *p, uint64_t *counter);
 
 /* After PROC_LISTENING: make p the template request VMs are forked from.  p never runs
  * again and must outlive its forks. */
@@ -76,6 +90,8 @@ int proc_reset(struct proc *p, struct vm_reset_stats *st);
 /* An ephemeral request VM: wait, running no guest code, until one of its listeners has a
  * connection, then restart its monotonic clock at the template's freeze time (fork.c). */
 int proc_await_connection(struct proc *p);
+/* The same, but -ECANCELED (and no clock restart) as soon as cancel_fd is readable. */
+int proc_await_connection_or(struct proc *p, int cancel_fd);
 
 /* Runs the process until it ends or deadline_ns (CLOCK_MONOTONIC; 0 = none; replaces any
  * deadline set before, such as a request VM's per-connection one). */

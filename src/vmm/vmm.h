@@ -148,6 +148,9 @@ struct vm_reset_stats {
 int vm_freeze(struct vm *vm);
 int vm_fork(struct vm *tmpl, struct vm **out);
 int vm_reset(struct vm *vm, struct vm_reset_stats *st);
+/* A fork's pages dirtied since its fork or last reset, counted as vm_reset will count
+ * them (dirtycount.c).  Costs one dirty-log read per memory slot in use. */
+int vm_dirty_count(struct vm *vm, uint64_t *pages);
 
 /* Cumulative counters, for --verbose and the benchmark. */
 struct vm_stats {

@@ -7,6 +7,8 @@
 // EXPECT_EXIT: 0
 // ARGS: @TMP@/..
 // KVMSERVER_OPTS: --volume=@TMP@/..:/b --volume=@TMP@:/t:rw
+// MKFILE: names_stdin.txt input\n
+// STDIN_FILE: @TMP@/names_stdin.txt
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -54,9 +56,10 @@ int main(int argc, char **argv)
     const char *tmp = target(path);
     CHECK(begins(tmp, "/t/") && !begins(tmp, host));
 
-    /* inherited stdio: a pipe, or a file (shown at its /b name), never a host path */
+    /* inherited stdio: a pipe, or a file (by the guest's name for it), never a host path */
     const char *out = target("/proc/self/fd/1");
     CHECK(out[0] && !begins(out, host));
+    CHECK(strcmp(target("/proc/self/fd/0"), "/t/names_stdin.txt") == 0);
 
     CHECK(getppid() == 1);
     char buf[4096];

@@ -3,7 +3,7 @@
  *
  * Each server defines
  *     static int app(const char *path, char *body, size_t cap);
- * which writes the response body for a request to `path` into body (at most
+ * (cur_head and cur_body show it the whole request) which writes the response body for a request to `path` into body (at most
  * cap bytes, NUL-terminated) and returns the HTTP status code, then includes
  * this header and calls one of
  *     serve_epoll(port), serve_poll(port), serve_blocking(port)
@@ -31,6 +31,11 @@
 #include <fcntl.h>
 
 static int app(const char *path, char *body, size_t cap);
+
+/* The request app() answers: its head (request line and headers, NUL-terminated at the
+ * blank line) and its body, for the servers that look at more than the path. */
+static const char *cur_head, *cur_body;
+static size_t cur_body_len;
 
 /* The global request counter that the plain servers report. */
 static unsigned long counter;
@@ -140,6 +145,10 @@ static int conn_process(struct conn *c)
 
         char body[4096];
         body[0] = 0;
+        *end = 0;
+        cur_head = c->buf;
+        cur_body = end + 4;
+        cur_body_len = body_len;
         int status = app(path, body, sizeof body);
         char resp[4096 + 256];
         size_t bl = strlen(body);
