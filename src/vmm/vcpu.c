@@ -116,11 +116,17 @@ int vm_set_tick(struct vm *vm, uint64_t interval_ns)
 /* Was the vCPU interrupted in user mode (CPL 3) between instructions, with no event on
  * its way in?  Only then can another thread's user state simply be loaded into the
  * registers.  An exception KVM is about to inject (say the #PF of a SYSCALL under PVM)
- * belongs to the interrupted thread: switching under it would deliver it to another. */
+ * belongs to the interrupted thread: switching under it would deliver it to another.
+ * Under PVM the CPU stays in ring 3 after SYSCALL, so a tick can also land with rip on
+ * syscall_entry before the fetch there faults: that is a syscall on its way in, not
+ * user state (a signal frame or thread switch would save a kernel-area rip).  Re-entering
+ * lets the fault happen and the syscall exit take over. */
 static bool preemptible(struct vm *vm)
 {
 	struct kvm_sregs sregs;
 	struct kvm_vcpu_events ev;
+	if (vm->run->s.regs.regs.rip >= KERNEL_VA)
+		return false;
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0 || (sregs.cs.selector & 3) != 3)
 		return false;
 	if (ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
