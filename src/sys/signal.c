@@ -84,6 +84,36 @@ static bool has_handler(const struct proc *p, int sig)
 	return h != (uint64_t)SIG_DFL && h != (uint64_t)SIG_IGN;
 }
 
+/* Linux discards a signal at generation when it is ignored and not blocked (a blocked
+ * one waits, since the disposition may change before it is unblocked). */
+static bool ignored(const struct proc *p, int sig)
+{
+	return p->sigactions[sig].handler == (uint64_t)SIG_IGN || (!has_handler(p, sig) && default_ignores(sig));
+}
+
+int signal_takes(const struct proc *p, const struct thread *t)
+{
+	for (uint64_t ready = t->pending & ~t->sigmask; ready; ready &= ready - 1) {
+		int sig = __builtin_ctzll(ready) + 1;
+		if (!ignored(p, sig))
+			return sig;
+	}
+	return 0;
+}
+
+bool signal_restarts(const struct proc *p, int sig)
+{
+	return has_handler(p, sig) && (p->sigactions[sig].flags & SA_RESTART);
+}
+
+void signal_send(struct proc *p, struct thread *t, int sig)
+{
+	if (!(t->sigmask & SIGBIT(sig)) && ignored(p, sig))
+		return;
+	t->pending |= SIGBIT(sig);
+	sched_signal_wake(p, t);
+}
+
 static bool on_altstack(const struct thread *t, uint64_t sp)
 {
 	return t->altstack_size && sp > t->altstack_sp && sp <= t->altstack_sp + t->altstack_size;
@@ -205,7 +235,7 @@ int signal_deliver_pending(struct proc *p)
 		return 0;
 	int sig = __builtin_ctzll(ready) + 1;
 	t->pending &= ~SIGBIT(sig);
-	if (p->sigactions[sig].handler == (uint64_t)SIG_IGN || (!has_handler(p, sig) && default_ignores(sig)))
+	if (ignored(p, sig))
 		return 0;
 	if (!has_handler(p, sig))
 		return sig; /* default action: the process ends by this signal */
@@ -357,7 +387,7 @@ static long queue_signal(struct proc *p, struct thread *t, int sig)
 	if (!t || t->state == T_DEAD)
 		return -ESRCH;
 	if (sig)
-		t->pending |= SIGBIT(sig);
+		signal_send(p, t, sig);
 	return 0;
 }
 
@@ -409,7 +439,7 @@ static long queue_info(struct proc *p, struct thread *t, int sig, uint64_t uinfo
 	info.signo = sig;
 	memcpy(t->queued_info[sig], &info, sizeof(info));
 	t->queued |= SIGBIT(sig);
-	t->pending |= SIGBIT(sig);
+	signal_send(p, t, sig);
 	return 0;
 }
 
@@ -430,34 +460,23 @@ long sys_rt_tgsigqueueinfo(struct proc *p, const struct sys_args *a)
 
 /* rt_sigsuspend and pause: wait with `mask` as the thread's mask until a signal it does not
  * block is pending; the handler then returns to the mask from before (suspend_mask).  The
- * only sender that can come while every thread waits is the interval timer; with none
- * armed and no other thread, this sleeps until the execution deadline, as Linux would
- * forever. */
+ * thread parks (T_SLEEP, no deadline) and a signal ends the wait with EINTR
+ * (sched_signal_wake).  With no other thread and no interval timer armed nothing can
+ * signal it: it sleeps until the execution deadline, as Linux would forever. */
 static long suspend_with(struct proc *p, uint64_t mask)
 {
 	struct thread *t = p->cur;
 	t->suspend_mask = t->sigmask;
 	t->suspend_saved = true;
 	t->sigmask = mask & ~UNBLOCKABLE;
-	while (!(t->pending & ~t->sigmask)) {
-		uint64_t now = vm_now_ns();
-		if (itimer_fire(p, now))
-			continue;
-		uint64_t until = p->itimer_ns;
-		if (sched_others_alive(p)) {
-			t->deadline_ns = until;
-			t->timeout_result = -EINTR;
-			return sched_block_current(p, T_SLEEP, -EINTR);
-		}
-		if (!until) {
-			pause();
-			return -EINTR;
-		}
-		struct timespec ts = {(time_t)((until - now) / 1000000000ULL), (long)((until - now) % 1000000000ULL)};
-		if (nanosleep(&ts, NULL) < 0)
-			return -EINTR;
-	}
-	return -EINTR; /* the signal is delivered on the way out, with the temporary mask */
+	if (t->pending & ~t->sigmask)
+		return -EINTR; /* the signal is delivered on the way out, with the temporary mask */
+	t->deadline_ns = 0;
+	long r = sched_block_current(p, T_SLEEP, -EINTR);
+	if (r != -EDEADLK)
+		return r;
+	pause();
+	return -EINTR;
 }
 
 long sys_rt_sigsuspend(struct proc *p, const struct sys_args *a)
@@ -477,13 +496,26 @@ long sys_pause(struct proc *p, const struct sys_args *a)
 
 /* --- the real-time interval timer (setitimer ITIMER_REAL, alarm): SIGALRM on expiry ---- */
 
+/* SIGALRM is process-directed: Linux gives it to the main thread unless that thread
+ * blocks it, else to another thread that does not. */
+static struct thread *alarm_target(struct proc *p)
+{
+	for (int i = 0; i < p->nthreads; i++) {
+		struct thread *t = p->threads[i];
+		if (t->state != T_DEAD && !(t->sigmask & SIGBIT(SIGALRM)))
+			return t;
+	}
+	return p->threads[0]->state != T_DEAD ? p->threads[0] : p->cur;
+}
+
 bool itimer_fire(struct proc *p, uint64_t now)
 {
 	if (!p->itimer_ns || now < p->itimer_ns)
 		return false;
 	p->itimer_ns = p->itimer_interval_ns ? now + p->itimer_interval_ns : 0;
-	p->cur->pending |= SIGBIT(SIGALRM);
-	p->cur->alarm_pending = true;
+	struct thread *t = alarm_target(p);
+	t->alarm_pending = true;
+	signal_send(p, t, SIGALRM);
 	return true;
 }
 
