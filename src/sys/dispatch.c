@@ -46,6 +46,16 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 		ret = e && e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
 	if (p->mode != PROC_MODE_RUN && ret != SYS_RESUMED)
 		serve_after(p, a, ret);
+	/* A host call ended by a host signal for the guest (vm_forward_signals): as Linux, the
+	 * call is restarted if the guest does not take the signal, or if its handler has
+	 * SA_RESTART and the call is one Linux restarts; else the guest sees EINTR. */
+	if (ret == -EINTR && vm_signals_pending() && signal_take_host(p)) {
+		int sig = signal_takes(p, p->cur);
+		if (!sig || (wait_row(a->nr)->intr == R_RESTART && signal_restarts(p, sig))) {
+			vm_restart_syscall(p->vm);
+			ret = SYS_RESUMED;
+		}
+	}
 	/* A write to a pipe or socket with no reader raises SIGPIPE (unless MSG_NOSIGNAL). */
 	if (ret == -EPIPE && e && e->wait.sigpipe && !(e->wait.flags >= 0 && (a->a[e->wait.flags] & MSG_NOSIGNAL)))
 		signal_send(p, p->cur, SIGPIPE);

@@ -231,8 +231,15 @@ static int wait_for_events(struct proc *p, bool block)
 			tsp = &ts;
 		}
 		int r = ppoll(fds, (nfds_t)n, tsp, NULL);
-		if (r < 0 && errno == EINTR)
-			return -EINTR;
+		if (r < 0 && errno == EINTR) {
+			/* A host signal for the guest may end a parked thread's wait; any
+			 * other (the execution deadline) ends the wait for the run loop. */
+			if (!signal_take_host(p))
+				return -EINTR;
+			if (pick_runnable(p))
+				return 0;
+			continue;
+		}
 		for (int k = 0; r > 0 && k < n; k++) {
 			struct thread *t = p->threads[owner[k]];
 			if (fds[k].revents && t->state == T_IO) {

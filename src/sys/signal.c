@@ -496,16 +496,26 @@ long sys_pause(struct proc *p, const struct sys_args *a)
 
 /* --- the real-time interval timer (setitimer ITIMER_REAL, alarm): SIGALRM on expiry ---- */
 
-/* SIGALRM is process-directed: Linux gives it to the main thread unless that thread
- * blocks it, else to another thread that does not. */
-static struct thread *alarm_target(struct proc *p)
+/* A process-directed signal (the timer's, the host's): Linux gives it to the main thread
+ * unless that thread blocks it, else to another thread that does not. */
+static struct thread *process_target(struct proc *p, int sig)
 {
 	for (int i = 0; i < p->nthreads; i++) {
 		struct thread *t = p->threads[i];
-		if (t->state != T_DEAD && !(t->sigmask & SIGBIT(SIGALRM)))
+		if (t->state != T_DEAD && !(t->sigmask & SIGBIT(sig)))
 			return t;
 	}
 	return p->threads[0]->state != T_DEAD ? p->threads[0] : p->cur;
+}
+
+bool signal_take_host(struct proc *p)
+{
+	uint64_t set = vm_take_signals();
+	for (uint64_t s = set; s; s &= s - 1) {
+		int sig = __builtin_ctzll(s) + 1;
+		signal_send(p, process_target(p, sig), sig);
+	}
+	return set != 0;
 }
 
 bool itimer_fire(struct proc *p, uint64_t now)
@@ -513,7 +523,7 @@ bool itimer_fire(struct proc *p, uint64_t now)
 	if (!p->itimer_ns || now < p->itimer_ns)
 		return false;
 	p->itimer_ns = p->itimer_interval_ns ? now + p->itimer_interval_ns : 0;
-	struct thread *t = alarm_target(p);
+	struct thread *t = process_target(p, SIGALRM);
 	t->alarm_pending = true;
 	signal_send(p, t, SIGALRM);
 	return true;

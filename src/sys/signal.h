@@ -21,6 +21,9 @@ bool itimer_fire(struct proc *p, uint64_t now);
  * end t's wait if it is parked in a call the signal interrupts. */
 void signal_send(struct proc *p, struct thread *t, int sig);
 
+/* Send the host signals recorded for the guest (vm_forward_signals) to it; true if any. */
+bool signal_take_host(struct proc *p);
+
 /* The signal t would act on now (pending, not blocked, not ignored), or 0. */
 int signal_takes(const struct proc *p, const struct thread *t);
 
