@@ -156,12 +156,20 @@ static void wake(struct thread *t, long result, bool restart)
 	t->state = T_RUNNABLE;
 	t->deadline_ns = 0;
 	t->nwait = 0;
+	t->sigwait_set = 0;
 }
 
 void sched_signal_wake(struct proc *p, struct thread *t)
 {
 	if (t->state != T_IO && t->state != T_SLEEP && t->state != T_FUTEX)
 		return;
+	if (t->pending & t->sigwait_set) {
+		/* rt_sigtimedwait: executed again, it takes the signal. */
+		t->regs.rip -= 2;
+		t->regs.rax = t->wait_nr;
+		wake(t, 0, true);
+		return;
+	}
 	int sig = signal_takes(p, t);
 	if (!sig)
 		return;

@@ -48,6 +48,7 @@ struct thread {
 	uint64_t queued; /* of those, sent with rt_sigqueueinfo: info in queued_info */
 	uint8_t queued_info[65][128];
 	bool alarm_pending; /* SIGALRM pending from the interval timer */
+	uint64_t sigwait_set; /* rt_sigtimedwait: signals that end its wait (T_SLEEP) */
 	uint64_t suspend_mask; /* rt_sigsuspend: the mask to restore after the handler */
 	bool suspend_saved;
 	uint64_t altstack_sp, altstack_size;

@@ -14,6 +14,7 @@
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
+#include "sys/wait_args.h"
 #include "vmm/abi.h"
 #include "vmm/layout.h"
 
@@ -227,6 +228,23 @@ int signal_fault(struct proc *p, int sig, const struct vm_fault *f)
 	return enter_handler(p, sig, &info, f);
 }
 
+/* Take pending signal sig off t's set, with the siginfo it carries. */
+static void dequeue(struct proc *p, struct thread *t, int sig, struct k_siginfo *info)
+{
+	t->pending &= ~SIGBIT(sig);
+	*info = (struct k_siginfo){.signo = sig, .code = -6 /* SI_TKILL */};
+	info->u.kill.pid = p->pid;
+	if (t->queued & SIGBIT(sig)) {
+		/* rt_sigqueueinfo's own siginfo (si_code, si_value). */
+		t->queued &= ~SIGBIT(sig);
+		memcpy(info, t->queued_info[sig], sizeof(*info));
+	} else if (sig == SIGALRM && t->alarm_pending) {
+		info->code = 0x80; /* SI_KERNEL: a timer expired */
+	}
+	if (sig == SIGALRM)
+		t->alarm_pending = false;
+}
+
 int signal_deliver_pending(struct proc *p)
 {
 	struct thread *t = p->cur;
@@ -234,21 +252,12 @@ int signal_deliver_pending(struct proc *p)
 	if (!ready)
 		return 0;
 	int sig = __builtin_ctzll(ready) + 1;
-	t->pending &= ~SIGBIT(sig);
+	struct k_siginfo info;
+	dequeue(p, t, sig, &info);
 	if (ignored(p, sig))
 		return 0;
 	if (!has_handler(p, sig))
 		return sig; /* default action: the process ends by this signal */
-	struct k_siginfo info = {.signo = sig, .code = -6 /* SI_TKILL */};
-	info.u.kill.pid = p->pid;
-	if (t->queued & SIGBIT(sig)) {
-		/* rt_sigqueueinfo's own siginfo (si_code, si_value). */
-		t->queued &= ~SIGBIT(sig);
-		memcpy(&info, t->queued_info[sig], sizeof(info));
-	} else if (sig == SIGALRM && t->alarm_pending) {
-		info.code = 0x80; /* SI_KERNEL: a timer expired */
-	}
-	t->alarm_pending = false;
 	return enter_handler(p, sig, &info, NULL) ? SIGSEGV : 0;
 }
 
@@ -479,6 +488,49 @@ static long suspend_with(struct proc *p, uint64_t mask)
 	return -EINTR;
 }
 
+/* rt_sigtimedwait: take a pending signal of `set` (usually blocked) without running its
+ * handler, waiting up to the timeout for one.  The thread parks with sigwait_set, and a
+ * signal of that set re-executes the call (sched_signal_wake), which then finds it;
+ * another signal with a handler interrupts it (EINTR), as Linux. */
+long sys_rt_sigtimedwait(struct proc *p, const struct sys_args *a)
+{
+	struct thread *t = p->cur;
+	uint64_t set;
+	struct timespec ts = {0, 0};
+	if (a->a[3] != sizeof(uint64_t))
+		return -EINVAL;
+	int err = copy_from_guest(p, &set, a->a[0], sizeof(set)) ?: timeout_from_guest(p, a->a[2], &ts);
+	if (err)
+		return err;
+	set &= ~UNBLOCKABLE;
+	uint64_t ready = t->pending & set;
+	if (ready) {
+		int sig = __builtin_ctzll(ready) + 1;
+		struct k_siginfo info;
+		dequeue(p, t, sig, &info);
+		if (a->a[1] && (err = copy_to_guest(p, a->a[1], &info, sizeof(info))))
+			return err;
+		return sig;
+	}
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (a->a[2] && !ns)
+		return -EAGAIN;
+	t->sigwait_set = set;
+	t->deadline_ns = a->a[2] ? vm_now_ns() + ns : 0;
+	t->timeout_result = -EAGAIN;
+	long r = sched_block_current(p, T_SLEEP, -EAGAIN);
+	if (r != -EDEADLK)
+		return r;
+	/* Nothing in the guest can send it: only a host signal can come (and end the host
+	 * wait; the dispatcher then re-executes the call if the guest does not take it). */
+	t->sigwait_set = 0;
+	if (!a->a[2]) {
+		pause();
+		return -EINTR;
+	}
+	return nanosleep(&ts, NULL) < 0 ? -EINTR : -EAGAIN;
+}
+
 long sys_rt_sigsuspend(struct proc *p, const struct sys_args *a)
 {
 	uint64_t mask;
@@ -502,7 +554,9 @@ static struct thread *process_target(struct proc *p, int sig)
 {
 	for (int i = 0; i < p->nthreads; i++) {
 		struct thread *t = p->threads[i];
-		if (t->state != T_DEAD && !(t->sigmask & SIGBIT(sig)))
+		/* A thread in rt_sigtimedwait for sig takes it, blocked or not (Linux unblocks
+		 * the waited-for set for the wait). */
+		if (t->state != T_DEAD && (!(t->sigmask & SIGBIT(sig)) || (t->sigwait_set & SIGBIT(sig))))
 			return t;
 	}
 	return p->threads[0]->state != T_DEAD ? p->threads[0] : p->cur;
