@@ -147,6 +147,7 @@ static struct thread *pick_runnable(struct proc *p)
 static void wake(struct thread *t, long result, bool restart)
 {
 	if (!restart) {
+		t->resume_fd = 0; /* an interrupted connect goes on in the background */
 		/* A thread parked to re-execute its call (T_IO) that completes instead (its
 		 * timeout passed) returns past the syscall instruction, like the others. */
 		if (t->state == T_IO)
@@ -310,11 +311,30 @@ long sched_block_current(struct proc *p, enum thread_state state, long wake_resu
 
 /* --- parking syscalls that would block ------------------------------------------------ */
 
+bool sched_should_park(const struct proc *p)
+{
+	return p->itimer_ns || (p->nthreads > 1 && others_need_cpu(p));
+}
+
+long sched_park_fd(struct proc *p, int h, short events)
+{
+	if (!sched_should_park(p))
+		return -EDEADLK;
+	struct thread *t = p->cur;
+	t->wait[0] = (struct pollfd){.fd = h, .events = events};
+	t->nwait = 1;
+	save_current(p, SAVE_RESTART, t->wait_nr, 0);
+	t->state = T_IO;
+	t->deadline_ns = 0;
+	switch_away(p);
+	return SYS_RESUMED;
+}
+
 bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 {
 	/* Only when something could happen meanwhile: another thread needs the vCPU, or a
 	 * signal (the interval timer) may come that must interrupt the call. */
-	if (!p->itimer_ns && (p->nthreads < 2 || !others_need_cpu(p)))
+	if (!sched_should_park(p))
 		return false;
 	struct thread *t = p->cur;
 	struct wait_req req;

@@ -48,6 +48,7 @@ struct thread {
 	uint64_t queued; /* of those, sent with rt_sigqueueinfo: info in queued_info */
 	uint8_t queued_info[65][128];
 	bool alarm_pending; /* SIGALRM pending from the interval timer */
+	int resume_fd; /* host fd + 1 whose operation the re-executed call finishes (connect) */
 	uint64_t sigwait_set; /* rt_sigtimedwait: signals that end its wait (T_SLEEP) */
 	uint64_t suspend_mask; /* rt_sigsuspend: the mask to restore after the handler */
 	bool suspend_saved;
@@ -79,6 +80,15 @@ long sched_block_current(struct proc *p, enum thread_state state, long wake_resu
 
 /* Whether parking makes sense: another thread exists, or a signal could come. */
 bool sched_can_park(const struct proc *p);
+
+/* Whether a call about to block the host should park instead: another thread needs the
+ * vCPU, or a signal (the interval timer) could come to interrupt it. */
+bool sched_should_park(const struct proc *p);
+
+/* Park the current thread until host fd h has `events`, then re-execute its syscall (a
+ * handler that started an operation itself, as connect).  SYS_RESUMED, or -EDEADLK when
+ * it cannot park. */
+long sched_park_fd(struct proc *p, int h, short events);
 
 /* A signal was made pending for t: if t is parked and takes it, end its wait (EINTR or
  * restart, per its call's row and the handler's SA_RESTART). */
