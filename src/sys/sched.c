@@ -158,6 +158,7 @@ static void wake(struct thread *t, long result, bool restart)
 	t->deadline_ns = 0;
 	t->nwait = 0;
 	t->sigwait_set = 0;
+	t->retry = false;
 }
 
 void sched_signal_wake(struct proc *p, struct thread *t)
@@ -212,6 +213,11 @@ static int wait_for_events(struct proc *p, bool block)
 			struct thread *t = p->threads[i];
 			if (t->state != T_IO && t->state != T_FUTEX && t->state != T_SLEEP)
 				continue;
+			if (t->deadline_ns && t->deadline_ns <= now && t->retry) {
+				wake(t, 0, true);
+				woke = true;
+				continue;
+			}
 			if (t->deadline_ns && t->deadline_ns <= now) {
 				wake(t, t->state == T_IO ? wait_timed_out(p, t) : t->timeout_result, false);
 				woke = true;
@@ -326,6 +332,20 @@ long sched_park_fd(struct proc *p, int h, short events)
 	save_current(p, SAVE_RESTART, t->wait_nr, 0);
 	t->state = T_IO;
 	t->deadline_ns = 0;
+	switch_away(p);
+	return SYS_RESUMED;
+}
+
+#define RETRY_NS (10 * 1000 * 1000ULL)
+
+long sched_park_retry(struct proc *p)
+{
+	struct thread *t = p->cur;
+	t->nwait = 0;
+	save_current(p, SAVE_RESTART, t->wait_nr, 0);
+	t->state = T_IO;
+	t->deadline_ns = vm_now_ns() + RETRY_NS;
+	t->retry = true;
 	switch_away(p);
 	return SYS_RESUMED;
 }

@@ -48,6 +48,7 @@ struct thread {
 	uint64_t queued; /* of those, sent with rt_sigqueueinfo: info in queued_info */
 	uint8_t queued_info[65][128];
 	bool alarm_pending; /* SIGALRM pending from the interval timer */
+	bool retry; /* T_IO: at the deadline, re-execute the call (sched_park_retry) */
 	int resume_fd; /* host fd + 1 whose operation the re-executed call finishes (connect) */
 	uint64_t sigwait_set; /* rt_sigtimedwait: signals that end its wait (T_SLEEP) */
 	uint64_t suspend_mask; /* rt_sigsuspend: the mask to restore after the handler */
@@ -89,6 +90,10 @@ bool sched_should_park(const struct proc *p);
  * handler that started an operation itself, as connect).  SYS_RESUMED, or -EDEADLK when
  * it cannot park. */
 long sched_park_fd(struct proc *p, int h, short events);
+
+/* Park the current thread and re-execute its syscall a little later (a wait with nothing
+ * to poll, as a lock held elsewhere).  Returns SYS_RESUMED. */
+long sched_park_retry(struct proc *p);
 
 /* A signal was made pending for t: if t is parked and takes it, end its wait (EINTR or
  * restart, per its call's row and the handler's SA_RESTART). */
