@@ -13,7 +13,7 @@
 
 _Static_assert(WAIT_IN == POLLIN && WAIT_OUT == POLLOUT, "wait events are poll's");
 
-static const struct sys_wait no_wait = {.how = WH_NONE, .flags = -1, .rem_arg = -1};
+static const struct sys_wait no_wait = {.how = WH_NONE, .flags = -1, .rem_arg = -1, .mask_arg = -1};
 
 const struct sys_wait *wait_row(uint64_t nr)
 {
@@ -146,12 +146,36 @@ static bool decode_select(struct proc *p, const struct sys_wait *w, const struct
 	return true;
 }
 
+/* The signal mask to wait with, if the call has one; false for a bad one. */
+static bool decode_mask(struct proc *p, const struct sys_wait *w, const struct sys_args *a, struct wait_req *out)
+{
+	out->has_mask = false;
+	if (w->mask == MASK_NONE || !a->a[w->mask_arg])
+		return true;
+	uint64_t ptr = a->a[w->mask_arg], size = w->mask == MASK_ARG ? a->a[w->mask_arg + 1] : 0;
+	if (w->mask == MASK_PSELECT) {
+		uint64_t pair[2]; /* { const sigset_t *ss; size_t ss_len; } */
+		if (copy_from_guest(p, pair, ptr, sizeof(pair)))
+			return false;
+		if (!pair[0])
+			return true;
+		ptr = pair[0];
+		size = pair[1];
+	}
+	if (size != sizeof(uint64_t) || copy_from_guest(p, &out->mask, ptr, sizeof(out->mask)))
+		return false;
+	out->has_mask = true;
+	return true;
+}
+
 bool wait_decode(struct proc *p, const struct sys_args *a, struct wait_req *out)
 {
 	const struct sys_wait *w = wait_row(a->nr);
 	out->w = w;
 	out->n = 0;
 	out->timeout_ns = -1;
+	if (!decode_mask(p, w, a, out))
+		return false;
 	switch (w->how) {
 	case WH_FD:
 	case WH_ACCEPT: {

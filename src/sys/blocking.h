@@ -39,6 +39,12 @@ enum wait_timeout {
 	TMO_CLOCK, /* clock_nanosleep: clock in argument 0, flags (TIMER_ABSTIME) in 1 */
 };
 
+enum wait_mask {
+	MASK_NONE,
+	MASK_ARG, /* a sigset pointer in argument mask_arg, its size in the next (ppoll, epoll_pwait) */
+	MASK_PSELECT, /* argument mask_arg points at {sigset pointer, size} (pselect6) */
+};
+
 enum wait_intr {
 	R_RESTART, /* restarted after a handler with SA_RESTART, else EINTR */
 	R_EINTR, /* always EINTR (poll, select, epoll_wait, sleeps, sigsuspend) */
@@ -52,6 +58,8 @@ struct sys_wait {
 	int8_t flags; /* WH_FD: argument whose MSG_DONTWAIT makes it non-blocking, -1 none */
 	int8_t tmo_arg; /* the timeout's argument */
 	int8_t rem_arg; /* WH_SLEEP: where the time left goes on EINTR, -1 none */
+	uint8_t mask; /* enum wait_mask: the signal mask the thread waits with */
+	int8_t mask_arg;
 	short events; /* WH_FD, WH_ACCEPT: POLLIN or POLLOUT */
 	bool sigpipe; /* EPIPE from this call raises SIGPIPE unless MSG_NOSIGNAL in `flags` */
 };
@@ -68,20 +76,21 @@ struct sys_wait {
 	{                                                                                                              \
 		.how = WH_ACCEPT, .fd = (fdarg), .events = WAIT_IN, .flags = -1, .intr = R_RESTART, .rem_arg = -1      \
 	}
-#define WAIT_POLL(arr, narg, tmokind, targ)                                                                            \
+/* The waits on several fds take the signal mask to wait with as (enum wait_mask, arg). */
+#define WAIT_POLL(arr, narg, tmokind, targ, maskkind, maskarg)                                                         \
 	{                                                                                                              \
-		.how = WH_POLL, .fd = (arr), .n = (narg), .tmo = (tmokind), .tmo_arg = (targ), .flags = -1,            \
-		.intr = R_EINTR, .rem_arg = -1                                                                         \
+		.how = WH_POLL, .fd = (arr), .n = (narg), .tmo = (tmokind), .tmo_arg = (targ), .mask = (maskkind),     \
+		.mask_arg = (maskarg), .flags = -1, .intr = R_EINTR, .rem_arg = -1                                     \
 	}
-#define WAIT_SELECT(nfdsarg, tmokind, targ)                                                                            \
+#define WAIT_SELECT(nfdsarg, tmokind, targ, maskkind, maskarg)                                                         \
 	{                                                                                                              \
-		.how = WH_SELECT, .fd = (nfdsarg), .tmo = (tmokind), .tmo_arg = (targ), .flags = -1, .intr = R_EINTR,  \
-		.rem_arg = -1                                                                                          \
+		.how = WH_SELECT, .fd = (nfdsarg), .tmo = (tmokind), .tmo_arg = (targ), .mask = (maskkind),            \
+		.mask_arg = (maskarg), .flags = -1, .intr = R_EINTR, .rem_arg = -1                                     \
 	}
-#define WAIT_EPOLL(fdarg, tmokind, targ)                                                                               \
+#define WAIT_EPOLL(fdarg, tmokind, targ, maskkind, maskarg)                                                            \
 	{                                                                                                              \
-		.how = WH_EPOLL, .fd = (fdarg), .tmo = (tmokind), .tmo_arg = (targ), .flags = -1, .intr = R_EINTR,     \
-		.rem_arg = -1                                                                                          \
+		.how = WH_EPOLL, .fd = (fdarg), .tmo = (tmokind), .tmo_arg = (targ), .mask = (maskkind),               \
+		.mask_arg = (maskarg), .flags = -1, .intr = R_EINTR, .rem_arg = -1                                     \
 	}
 #define WAIT_SLEEP(tmokind, targ, remarg)                                                                              \
 	{                                                                                                              \
@@ -99,6 +108,8 @@ struct sys_wait {
 struct wait_req {
 	const struct sys_wait *w;
 	int64_t timeout_ns; /* relative; -1: none */
+	bool has_mask;
+	uint64_t mask; /* the mask to wait with, if has_mask */
 	int n;
 	int guest_fd[WAIT_MAX_FDS]; /* for server mode's "is it a listener?" */
 	int host_fd[WAIT_MAX_FDS];

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -159,6 +160,11 @@ static void wake(struct thread *t, long result, bool restart)
 	t->nwait = 0;
 	t->sigwait_set = 0;
 	t->retry = false;
+	if (t->wait_mask) {
+		t->wait_mask = false;
+		t->sigmask = t->suspend_mask;
+		t->suspend_saved = false;
+	}
 }
 
 void sched_signal_wake(struct proc *p, struct thread *t)
@@ -186,6 +192,7 @@ void sched_signal_wake(struct proc *p, struct thread *t)
 		return;
 	}
 	wait_interrupted(p, t, vm_now_ns());
+	t->wait_mask = false; /* the handler returns to the mask from before (suspend_mask) */
 	wake(t, -EINTR, false);
 }
 
@@ -353,10 +360,11 @@ long sched_park_retry(struct proc *p)
 bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 {
 	/* Only when something could happen meanwhile: another thread needs the vCPU, or a
-	 * signal (the interval timer) may come that must interrupt the call. */
-	if (!sched_should_park(p))
-		return false;
+	 * signal (the interval timer) may come that must interrupt the call; or when the
+	 * call's own signal mask may unblock a signal already pending. */
 	struct thread *t = p->cur;
+	if (!sched_should_park(p) && !(wait_row(a->nr)->mask != MASK_NONE && t->pending))
+		return false;
 	struct wait_req req;
 	if (!wait_decode(p, a, &req) || req.timeout_ns == 0)
 		return false;
@@ -371,6 +379,15 @@ bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 	t->state = sleep ? T_SLEEP : T_IO;
 	t->deadline_ns = deadline;
 	t->timeout_result = 0; /* sleeps complete with 0; T_IO's timeout: wait_timed_out */
+	if (req.has_mask) {
+		/* As sigsuspend: the handler of a signal that ends the wait returns to the
+		 * mask from before; any other ending restores it at once (wake). */
+		t->suspend_mask = t->sigmask;
+		t->suspend_saved = true;
+		t->sigmask = req.mask & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+		t->wait_mask = true;
+		sched_signal_wake(p, t); /* a pending signal it now takes ends the wait at once */
+	}
 	switch_away(p);
 	return true;
 }

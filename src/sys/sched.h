@@ -48,6 +48,7 @@ struct thread {
 	uint64_t queued; /* of those, sent with rt_sigqueueinfo: info in queued_info */
 	uint8_t queued_info[65][128];
 	bool alarm_pending; /* SIGALRM pending from the interval timer */
+	bool wait_mask; /* parked with its call's own signal mask (ppoll, pselect6...) */
 	bool retry; /* T_IO: at the deadline, re-execute the call (sched_park_retry) */
 	int resume_fd; /* host fd + 1 whose operation the re-executed call finishes (connect) */
 	uint64_t sigwait_set; /* rt_sigtimedwait: signals that end its wait (T_SLEEP) */

@@ -2,7 +2,10 @@
 // nanosleep (with the time left in rem), clock_nanosleep TIMER_ABSTIME, poll, select,
 // pselect6, epoll_wait, a pipe read, a recv and pause with EINTR; with SA_RESTART a read
 // is restarted (the handler writes the byte it then gets) while poll and nanosleep
-// still give EINTR.  The process has one thread: the host itself must wake for the timer.
+// still give EINTR.  ppoll and pselect6 wait with their own signal mask: one that
+// unblocks a pending SIGUSR1 ends the wait at once, one that blocks SIGALRM lets the
+// timeout pass (and the signal comes after).  The process has one thread: the host
+// itself must wake for the timer.
 // TIMEOUT: 30
 #define _GNU_SOURCE
 #include <errno.h>
@@ -112,6 +115,30 @@ int main(void)
 
     arm();
     report("pause", pause());
+
+    // The calls' own masks.
+    struct sigaction su = {.sa_handler = on_alarm};
+    sigemptyset(&su.sa_mask);
+    sigaction(SIGUSR1, &su, NULL);
+    sigset_t usr1, none, cur;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    raise(SIGUSR1);
+    struct timespec five = {5, 0};
+    report("ppoll unblocking a pending USR1", ppoll(&pf, 1, &five, &none));
+    sigprocmask(SIG_BLOCK, NULL, &cur);
+    printf("USR1 blocked again after: %s\n", sigismember(&cur, SIGUSR1) ? "yes" : "no");
+    sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+    sigset_t alrm;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    struct timespec short_ts = {0, 100 * 1000 * 1000};
+    FD_ZERO(&rd);
+    FD_SET(pipefd[0], &rd);
+    arm();
+    report("pselect6 100 ms masking SIGALRM", pselect(pipefd[0] + 1, &rd, NULL, NULL, &short_ts, &alrm));
 
     // SA_RESTART: the read is restarted and gets the handler's byte; poll is not.
     handler(SA_RESTART);
