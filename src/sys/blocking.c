@@ -186,6 +186,13 @@ bool wait_decode(struct proc *p, const struct sys_args *a, struct wait_req *out)
 		 * view: a shared listener's host fd is non-blocking whatever the guest set.) */
 		if (h < 0 || fdtab_nonblock(fdtab_get(&p->fdt, (int)a->a[w->fd])))
 			return false;
+		/* A socket's SO_RCVTIMEO / SO_SNDTIMEO bounds the wait (then EAGAIN). */
+		struct timeval tv = {0, 0};
+		socklen_t len = sizeof(tv);
+		if (fdtab_get(&p->fdt, (int)a->a[w->fd])->kind == FD_SOCKET &&
+		    getsockopt(h, SOL_SOCKET, w->events == WAIT_OUT ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, &len) == 0 &&
+		    (tv.tv_sec || tv.tv_usec))
+			out->timeout_ns = (int64_t)tv.tv_sec * 1000000000LL + (int64_t)tv.tv_usec * 1000;
 		return add_fd(out, (int)a->a[w->fd], h, w->events);
 	}
 	case WH_POLL: return decode_timeout(p, w, a, &out->timeout_ns) && decode_poll(p, w, a, out);
@@ -234,7 +241,8 @@ long wait_timed_out(struct proc *p, const struct thread *t)
 	}
 	if (w->tmo == TMO_TS_LEFT || w->tmo == TMO_TV_LEFT)
 		put_left(p, w, a.a[w->tmo_arg], 0);
-	return 0;
+	/* An fd call with a socket timeout (SO_RCVTIMEO, SO_SNDTIMEO) gives EAGAIN. */
+	return w->how == WH_FD || w->how == WH_ACCEPT ? -EAGAIN : 0;
 }
 
 void wait_interrupted(struct proc *p, const struct thread *t, uint64_t now)

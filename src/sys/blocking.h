@@ -128,7 +128,8 @@ bool wait_decode(struct proc *p, const struct sys_args *a, struct wait_req *out)
 void wait_args_of(const struct thread *t, struct sys_args *a);
 
 /* t's parked call timed out: write what Linux leaves (poll's revents and select's sets
- * cleared, a zero time left) and return its result. */
+ * cleared, a zero time left) and return its result (0; EAGAIN for an fd call past its
+ * socket's SO_RCVTIMEO/SO_SNDTIMEO). */
 long wait_timed_out(struct proc *p, const struct thread *t);
 
 /* t's parked call ends with EINTR: write the time left where Linux does (select, ppoll,

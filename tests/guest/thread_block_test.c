@@ -1,7 +1,8 @@
 // Threads share one vCPU cooperatively, so a call that blocks must park only its own
 // thread: while the main thread sleeps in select, pselect6, poll, epoll_wait,
 // clock_nanosleep (relative and TIMER_ABSTIME, what Python's time.sleep uses), nanosleep
-// or a futex wait with a timeout, a worker thread must keep making progress.  Then a
+// a futex wait with a timeout or a recv bounded by SO_RCVTIMEO (EAGAIN), a worker thread
+// must keep making progress.  Then a
 // signal sent with pthread_kill to a thread blocked in a pipe read ends the read with
 // EINTR (no SA_RESTART), and with SA_RESTART the read is restarted.
 // LDLIBS: -lpthread
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,6 +141,13 @@ int main(void)
     int word = 0;
     long fr = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &(struct timespec){0, 200 * 1000 * 1000}, NULL, 0);
     check("futex wait 200 ms", fr < 0 ? -errno : fr);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    struct timeval rcv = {0, 200 * 1000};
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
+    char c;
+    long rr = recv(sv[0], &c, 1, 0);
+    check("recv, SO_RCVTIMEO 200 ms", rr < 0 ? -errno : rr);
     stop = 1;
     pthread_join(w, NULL);
 
