@@ -52,6 +52,11 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 	if (ret == -EINTR && vm_signals_pending() && signal_take_host(p)) {
 		int sig = signal_takes(p, p->cur);
 		if (!sig || (wait_row(a->nr)->intr == R_RESTART && signal_restarts(p, sig))) {
+			struct thread *t = p->cur;
+			if (t->suspend_saved) { /* sigsuspend sets its mask again */
+				t->sigmask = t->suspend_mask;
+				t->suspend_saved = false;
+			}
 			vm_restart_syscall(p->vm);
 			ret = SYS_RESUMED;
 		}

@@ -288,6 +288,9 @@ static void switch_away(struct proc *p)
 			if (p->cfg.verbose)
 				log_msg("all guest threads are blocked for good");
 			pause();
+			if (signal_take_host(p))
+				continue; /* a host signal for the guest may have ended a wait */
+			r = -EINTR;
 		}
 		if (r < 0) {
 			/* The run loop stops at the next entry (the deadline passed); load
