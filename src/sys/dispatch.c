@@ -1,8 +1,11 @@
 /* dispatch.c - one syscall: bounds check, call the handler, trace, return rax. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "sys/serve.h"
+#include "sys/signal.h"
 #include "sys/table.h"
 #include "util/log.h"
 
@@ -34,6 +37,7 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 {
 	const struct sys_entry *e = a->nr < SYS_TABLE_SIZE ? &sys_table[a->nr] : NULL;
 	long ret;
+	p->cur->wait_nr = a->nr; /* the row a parked thread's wait is read from */
 	if (p->mode != PROC_MODE_RUN && serve_before(p, a, &ret))
 		; /* consumed: a server-mode verdict */
 	else if (sched_park_if_blocking(p, a))
@@ -42,6 +46,24 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 		ret = e && e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
 	if (p->mode != PROC_MODE_RUN && ret != SYS_RESUMED)
 		serve_after(p, a, ret);
+	/* A host call ended by a host signal for the guest (vm_forward_signals): as Linux, the
+	 * call is restarted if the guest does not take the signal, or if its handler has
+	 * SA_RESTART and the call is one Linux restarts; else the guest sees EINTR. */
+	if (ret == -EINTR && vm_signals_pending() && signal_take_host(p)) {
+		int sig = signal_takes(p, p->cur);
+		if (!sig || (wait_row(a->nr)->intr == R_RESTART && signal_restarts(p, sig))) {
+			struct thread *t = p->cur;
+			if (t->suspend_saved) { /* sigsuspend sets its mask again */
+				t->sigmask = t->suspend_mask;
+				t->suspend_saved = false;
+			}
+			vm_restart_syscall(p->vm);
+			ret = SYS_RESUMED;
+		}
+	}
+	/* A write to a pipe or socket with no reader raises SIGPIPE (unless MSG_NOSIGNAL). */
+	if (ret == -EPIPE && e && e->wait.sigpipe && !(e->wait.flags >= 0 && (a->a[e->wait.flags] & MSG_NOSIGNAL)))
+		signal_send(p, p->cur, SIGPIPE);
 	if (p->cfg.trace)
 		trace_syscall(p, e && e->fn ? e : NULL, a, ret);
 	return ret;

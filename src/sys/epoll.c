@@ -10,9 +10,8 @@
  * events through a bounce buffer, and EFAULT if they cannot be copied out (as Linux, which
  * faults only when it writes an event).
  *
- * The sigmask of epoll_pwait/epoll_pwait2 is validated but not applied (TODO, as ppoll in
- * poll.c: a pending signal the mask would unblock is not delivered).  A host signal (the
- * execution deadline) gives EINTR.
+ * The sigmask of epoll_pwait/epoll_pwait2 is validated here and applied by the scheduler
+ * (as ppoll's, see poll.c).  A host signal gives EINTR.
  */
 #include <errno.h>
 #include <limits.h>

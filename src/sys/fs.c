@@ -518,7 +518,14 @@ long sys_fdatasync(struct proc *p, const struct sys_args *a)
 }
 long sys_flock(struct proc *p, const struct sys_args *a)
 {
-	return WITH_FD(p, a->a[0], flock(h, (int)a->a[1]));
+	int op = (int)a->a[1];
+	/* A lock held elsewhere must not block the host while another thread could run (or
+	 * a signal come): try without waiting, and park to try again a little later. */
+	if (!(op & LOCK_NB) && (op & (LOCK_SH | LOCK_EX)) && sched_should_park(p)) {
+		long r = WITH_FD(p, a->a[0], flock(h, op | LOCK_NB));
+		return r == -EWOULDBLOCK ? sched_park_retry(p) : r;
+	}
+	return WITH_FD(p, a->a[0], flock(h, op));
 }
 
 long sys_fallocate(struct proc *p, const struct sys_args *a)

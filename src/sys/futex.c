@@ -53,7 +53,7 @@ static long futex_wait(struct proc *p, const struct sys_args *a, int op)
 		return err;
 	if (cur != val)
 		return -EAGAIN;
-	if (sched_others_alive(p)) {
+	if (sched_can_park(p)) {
 		struct thread *t = p->cur;
 		t->futex_addr = addr;
 		t->futex_bitset = bitset;

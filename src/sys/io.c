@@ -271,6 +271,12 @@ long sys_fcntl(struct proc *p, const struct sys_args *a)
 		int err = copy_from_guest(p, &fl, a->a[2], sizeof(fl));
 		if (err)
 			return err;
+		if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && fl.l_type != F_UNLCK && sched_should_park(p)) {
+			/* As flock: try, and park to try again rather than block the host. */
+			if (fcntl(e->host_fd, cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK, &fl) == 0)
+				return 0;
+			return errno == EAGAIN || errno == EACCES ? sched_park_retry(p) : -errno;
+		}
 		if (fcntl(e->host_fd, cmd, &fl) < 0)
 			return -errno;
 		return cmd == F_GETLK || cmd == F_OFD_GETLK ? copy_to_guest(p, a->a[2], &fl, sizeof(fl)) : 0;

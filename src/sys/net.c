@@ -53,6 +53,7 @@
 
 #include "sys/activation.h"
 #include "sys/syscalls.h"
+#include "sys/table.h"
 #include "sys/uaccess.h"
 #include "sys/wait_args.h"
 
@@ -556,6 +557,20 @@ long sys_connect(struct proc *p, const struct sys_args *a)
 	int h = sock_and_addr(p, a, &ss, &len, &domain);
 	if (h < 0)
 		return h;
+	struct thread *t = p->cur;
+	if (t->resume_fd == h + 1) {
+		/* Re-executed after the wait below: the connection's outcome (or, restarted
+		 * after a signal handler, still connecting: wait again). */
+		struct pollfd pf = {.fd = h, .events = POLLOUT};
+		if (poll(&pf, 1, 0) == 0 && sched_park_fd(p, h, POLLOUT) == SYS_RESUMED)
+			return SYS_RESUMED;
+		t->resume_fd = 0;
+		poll(&pf, 1, -1);
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		getsockopt(h, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		return -soerr;
+	}
 	int hold = -1, err;
 	bool unspec = len >= sizeof(sa_family_t) && ss.ss_family == AF_UNSPEC;
 	/* AF_UNSPEC dissolves the association on every socket type (nothing to check); on a
@@ -565,9 +580,31 @@ long sys_connect(struct proc *p, const struct sys_args *a)
 		return shutdown_shared(p, shared, SHUT_RDWR);
 	if (!unspec && (err = check_dest(p, domain, &ss, &len, &hold)))
 		return err;
+	int fl = fcntl(h, F_GETFL);
+	bool park = fl >= 0 && !(fl & O_NONBLOCK) && sched_should_park(p);
+	/* A blocking connect that would block the host while another thread could run (or a
+	 * signal come) is started non-blocking and the thread parks until it is writable. */
+	if (park)
+		fcntl(h, F_SETFL, fl | O_NONBLOCK);
 	long r = host_result(connect(h, (struct sockaddr *)&ss, len));
+	if (park)
+		fcntl(h, F_SETFL, fl);
 	if (hold >= 0)
 		close(hold);
+	if (park && r == -EINPROGRESS) {
+		t->resume_fd = h + 1;
+		r = sched_park_fd(p, h, POLLOUT);
+		if (r != SYS_RESUMED) {
+			/* cannot park after all: wait here */
+			struct pollfd pf = {.fd = h, .events = POLLOUT};
+			poll(&pf, 1, -1);
+			t->resume_fd = 0;
+			int soerr = 0;
+			socklen_t sl = sizeof(soerr);
+			getsockopt(h, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+			r = -soerr;
+		}
+	}
 	return r;
 }
 

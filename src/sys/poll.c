@@ -5,11 +5,11 @@
  *
  * As Linux: a guest fd that is not open gives POLLNVAL in poll (and then no waiting), and
  * EBADF in select; ppoll, select and pselect6 write the time left back to the guest's
- * timeout.  The signal masks of ppoll/pselect6 are validated but not applied (TODO): guest
- * threads run cooperatively, so no guest signal can be raised while the host waits, but a
- * signal already pending and blocked that the mask would unblock is not delivered (Linux
- * would return EINTR at once and run its handler).  A host signal (the execution
- * deadline) ends the wait with EINTR.
+ * timeout.  The signal masks of ppoll/pselect6 are validated here and applied by the
+ * scheduler, which parks the thread with that mask whenever a signal could end the wait
+ * (another thread, the interval timer, a pending signal the mask unblocks; see
+ * blocking.h).  When the host waits in the call itself, only a host signal can come: it
+ * ends the wait with EINTR (the dispatcher restarts the call if the guest ignores it).
  */
 #include <errno.h>
 #include <poll.h>

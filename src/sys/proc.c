@@ -158,12 +158,13 @@ static void handle_syscall(struct proc *p)
 		vm_regs(p->vm)->rax = (uint64_t)ret;
 }
 
-enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
+static enum proc_end run_loop(struct proc *p)
 {
-	if (vm_set_deadline(p->vm, deadline_ns))
-		return PROC_ERROR;
 	for (;;) {
-		/* Signals: the interval timer's, and any pending one the thread may take. */
+		/* Signals: the host's, the interval timer's, and any pending one the thread may
+		 * take. */
+		if (vm_signals_pending())
+			signal_take_host(p);
 		if (p->itimer_ns)
 			itimer_fire(p, vm_now_ns());
 		if (p->cur->pending & ~p->cur->sigmask) {
@@ -214,6 +215,26 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 		case VM_EXIT_ERROR: p->crash.fault = f; return PROC_ERROR;
 		}
 	}
+}
+
+/* The signals `kill PID` to kvmserver passes on to the guest while the program runs as a
+ * program (until it first waits for a connection): the ones a program or its user sends
+ * to ask something of it.  Once serving, kvmserver's own defaults apply (it stops). */
+#define FORWARDED_SIGNALS                                                                                              \
+	((1ULL << (SIGHUP - 1)) | (1ULL << (SIGINT - 1)) | (1ULL << (SIGQUIT - 1)) | (1ULL << (SIGTERM - 1)) |         \
+	 (1ULL << (SIGUSR1 - 1)) | (1ULL << (SIGUSR2 - 1)))
+
+enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
+{
+	if (vm_set_deadline(p->vm, deadline_ns))
+		return PROC_ERROR;
+	bool forward = p->mode == PROC_MODE_BOOT;
+	if (forward)
+		vm_forward_signals(FORWARDED_SIGNALS);
+	enum proc_end end = run_loop(p);
+	if (forward)
+		vm_forward_signals(0);
+	return end;
 }
 
 long sys_exit(struct proc *p, const struct sys_args *a)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "sys/sched.h"
+#include "sys/signal.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
@@ -82,6 +84,11 @@ bool sched_others_alive(const struct proc *p)
 	return false;
 }
 
+bool sched_can_park(const struct proc *p)
+{
+	return p->itimer_ns || sched_others_alive(p);
+}
+
 /* Could another thread make progress without this one: runnable, or waiting for I/O or
  * a deadline?  If every other thread waits on a futex with no deadline, only the current
  * thread can wake them, and it may as well block on the host. */
@@ -137,9 +144,11 @@ static struct thread *pick_runnable(struct proc *p)
 	return NULL;
 }
 
+/* Make t runnable: re-executing its call (restart) or completing it with result. */
 static void wake(struct thread *t, long result, bool restart)
 {
 	if (!restart) {
+		t->resume_fd = 0; /* an interrupted connect goes on in the background */
 		/* A thread parked to re-execute its call (T_IO) that completes instead (its
 		 * timeout passed) returns past the syscall instruction, like the others. */
 		if (t->state == T_IO)
@@ -149,32 +158,81 @@ static void wake(struct thread *t, long result, bool restart)
 	t->state = T_RUNNABLE;
 	t->deadline_ns = 0;
 	t->nwait = 0;
+	t->sigwait_set = 0;
+	t->retry = false;
+	if (t->wait_mask) {
+		t->wait_mask = false;
+		t->sigmask = t->suspend_mask;
+		t->suspend_saved = false;
+	}
 }
 
-/* Nothing can run: wait in one poll() for any blocked thread's fds or nearest deadline.
- * Returns 0 when some thread became runnable, -EINTR when a signal (the execution
- * deadline) interrupted the wait, -EDEADLK when nothing could ever wake anyone.
- * With block false it only looks (a preemption tick): 0 if someone woke, else -EAGAIN. */
+void sched_signal_wake(struct proc *p, struct thread *t)
+{
+	if (t->state != T_IO && t->state != T_SLEEP && t->state != T_FUTEX)
+		return;
+	if (t->pending & t->sigwait_set) {
+		/* rt_sigtimedwait: executed again, it takes the signal. */
+		t->regs.rip -= 2;
+		t->regs.rax = t->wait_nr;
+		wake(t, 0, true);
+		return;
+	}
+	int sig = signal_takes(p, t);
+	if (!sig)
+		return;
+	/* Linux restarts a call whose row says so after a handler with SA_RESTART (its
+	 * -ERESTARTSYS); a timed wait (futex with a timeout) gives EINTR instead. */
+	if (wait_row(t->wait_nr)->intr == R_RESTART && !t->deadline_ns && signal_restarts(p, sig)) {
+		if (t->state != T_IO) {
+			t->regs.rip -= 2; /* completed calls were saved past the instruction */
+			t->regs.rax = t->wait_nr;
+		}
+		wake(t, 0, true);
+		return;
+	}
+	wait_interrupted(p, t, vm_now_ns());
+	t->wait_mask = false; /* the handler returns to the mask from before (suspend_mask) */
+	wake(t, -EINTR, false);
+}
+
+#define WAIT_ALL_FDS 1024
+
+/* Nothing can run: wait in one poll() for any blocked thread's fds or nearest deadline,
+ * or the interval timer's next expiry.  Returns 0 when some thread became runnable,
+ * -EINTR when a signal (the execution deadline) interrupted the wait, -EDEADLK when
+ * nothing could ever wake anyone.  With block false it only looks (a preemption tick):
+ * 0 if someone woke, else -EAGAIN. */
 static int wait_for_events(struct proc *p, bool block)
 {
-	struct pollfd fds[256];
-	int owner[256];
+	struct pollfd fds[WAIT_ALL_FDS];
+	int owner[WAIT_ALL_FDS];
 	for (;;) {
-		uint64_t now = vm_now_ns(), nearest = 0;
+		uint64_t now = vm_now_ns(), nearest = p->itimer_ns;
 		int n = 0;
 		bool woke = false;
+		/* SIGALRM may end a parked thread's wait (sched_signal_wake). */
+		if (p->itimer_ns && itimer_fire(p, now)) {
+			nearest = p->itimer_ns;
+			woke = pick_runnable(p) != NULL;
+		}
 		for (int i = 0; i < p->nthreads; i++) {
 			struct thread *t = p->threads[i];
 			if (t->state != T_IO && t->state != T_FUTEX && t->state != T_SLEEP)
 				continue;
+			if (t->deadline_ns && t->deadline_ns <= now && t->retry) {
+				wake(t, 0, true);
+				woke = true;
+				continue;
+			}
 			if (t->deadline_ns && t->deadline_ns <= now) {
-				wake(t, t->timeout_result, false);
+				wake(t, t->state == T_IO ? wait_timed_out(p, t) : t->timeout_result, false);
 				woke = true;
 				continue;
 			}
 			if (t->deadline_ns && (!nearest || t->deadline_ns < nearest))
 				nearest = t->deadline_ns;
-			for (int k = 0; t->state == T_IO && k < t->nwait && n < 256; k++) {
+			for (int k = 0; t->state == T_IO && k < t->nwait && n < WAIT_ALL_FDS; k++) {
 				fds[n] = t->wait[k];
 				fds[n].revents = 0;
 				owner[n++] = i;
@@ -195,8 +253,15 @@ static int wait_for_events(struct proc *p, bool block)
 			tsp = &ts;
 		}
 		int r = ppoll(fds, (nfds_t)n, tsp, NULL);
-		if (r < 0 && errno == EINTR)
-			return -EINTR;
+		if (r < 0 && errno == EINTR) {
+			/* A host signal for the guest may end a parked thread's wait; any
+			 * other (the execution deadline) ends the wait for the run loop. */
+			if (!signal_take_host(p))
+				return -EINTR;
+			if (pick_runnable(p))
+				return 0;
+			continue;
+		}
 		for (int k = 0; r > 0 && k < n; k++) {
 			struct thread *t = p->threads[owner[k]];
 			if (fds[k].revents && t->state == T_IO) {
@@ -223,6 +288,9 @@ static void switch_away(struct proc *p)
 			if (p->cfg.verbose)
 				log_msg("all guest threads are blocked for good");
 			pause();
+			if (signal_take_host(p))
+				continue; /* a host signal for the guest may have ended a wait */
+			r = -EINTR;
 		}
 		if (r < 0) {
 			/* The run loop stops at the next entry (the deadline passed); load
@@ -249,7 +317,7 @@ void sched_tick(struct proc *p)
 
 long sched_block_current(struct proc *p, enum thread_state state, long wake_result)
 {
-	if (!sched_others_alive(p))
+	if (!sched_can_park(p))
 		return -EDEADLK;
 	save_current(p, SAVE_RESULT, 0, wake_result);
 	p->cur->state = state;
@@ -259,119 +327,70 @@ long sched_block_current(struct proc *p, enum thread_state state, long wake_resu
 
 /* --- parking syscalls that would block ------------------------------------------------ */
 
-static int host_fd_of(struct proc *p, uint64_t fd)
+bool sched_should_park(const struct proc *p)
 {
-	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
-	if (!e)
-		return -1;
-	/* A non-blocking fd never blocks: let the call return EAGAIN itself. */
-	return fdtab_nonblock(e) ? -1 : e->host_fd;
+	return p->itimer_ns || (p->nthreads > 1 && others_need_cpu(p));
 }
 
-static int64_t ms_timeout(int ms)
+long sched_park_fd(struct proc *p, int h, short events)
 {
-	return ms < 0 ? -1 : (int64_t)ms * 1000000LL;
+	if (!sched_should_park(p))
+		return -EDEADLK;
+	struct thread *t = p->cur;
+	t->wait[0] = (struct pollfd){.fd = h, .events = events};
+	t->nwait = 1;
+	save_current(p, SAVE_RESTART, t->wait_nr, 0);
+	t->state = T_IO;
+	t->deadline_ns = 0;
+	switch_away(p);
+	return SYS_RESUMED;
 }
 
-static int64_t ts_timeout(struct proc *p, uint64_t uts)
-{
-	if (!uts)
-		return -1;
-	struct timespec ts;
-	if (copy_from_guest(p, &ts, uts, sizeof(ts)) || ts.tv_sec < 0)
-		return 0; /* let the call itself report the bad argument */
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#define RETRY_NS (10 * 1000 * 1000ULL)
 
-/* What the syscall would wait for: host fds (into t->wait) and a timeout in ns (-1 none).
- * Returns false when it cannot block (or we cannot tell): the call then runs as is. */
-static bool wait_spec(struct proc *p, const struct sys_args *a, struct thread *t, int64_t *timeout, bool *sleep)
+long sched_park_retry(struct proc *p)
 {
-	int h;
-	*timeout = -1;
-	*sleep = false;
+	struct thread *t = p->cur;
 	t->nwait = 0;
-	switch (a->nr) {
-	case __NR_read:
-	case __NR_readv:
-	case __NR_accept:
-	case __NR_accept4:
-	case __NR_recvfrom:
-	case __NR_recvmsg:
-		if ((a->nr == __NR_recvfrom && (a->a[3] & MSG_DONTWAIT)) ||
-		    (a->nr == __NR_recvmsg && (a->a[2] & MSG_DONTWAIT)))
-			return false;
-		if ((h = host_fd_of(p, a->a[0])) < 0)
-			return false;
-		t->wait[t->nwait++] = (struct pollfd){.fd = h, .events = POLLIN};
-		return true;
-	case __NR_write:
-	case __NR_writev:
-	case __NR_sendto:
-	case __NR_sendmsg:
-		if ((h = host_fd_of(p, a->a[0])) < 0)
-			return false;
-		t->wait[t->nwait++] = (struct pollfd){.fd = h, .events = POLLOUT};
-		return true;
-	case __NR_epoll_wait:
-	case __NR_epoll_pwait:
-	case __NR_epoll_pwait2: {
-		struct fd_entry *e = fdtab_get(&p->fdt, (int)a->a[0]);
-		if (!e)
-			return false;
-		t->wait[t->nwait++] = (struct pollfd){.fd = e->host_fd, .events = POLLIN};
-		*timeout = a->nr == __NR_epoll_pwait2 ? ts_timeout(p, a->a[3]) : ms_timeout((int)a->a[3]);
-		return true;
-	}
-	case __NR_poll:
-	case __NR_ppoll: {
-		uint64_t n = a->a[1];
-		if (n > THREAD_MAX_WAIT_FDS)
-			return false;
-		struct pollfd g[THREAD_MAX_WAIT_FDS];
-		if (copy_from_guest(p, g, a->a[0], n * sizeof(g[0])))
-			return false;
-		for (uint64_t i = 0; i < n; i++) {
-			struct fd_entry *e = fdtab_get(&p->fdt, g[i].fd);
-			if (g[i].fd < 0)
-				continue;
-			if (!e)
-				return false; /* POLLNVAL: returns at once */
-			t->wait[t->nwait++] = (struct pollfd){.fd = e->host_fd, .events = g[i].events};
-		}
-		*timeout = a->nr == __NR_poll ? ms_timeout((int)a->a[2]) : ts_timeout(p, a->a[2]);
-		return true;
-	}
-	case __NR_nanosleep:
-		*timeout = ts_timeout(p, a->a[0]);
-		*sleep = true;
-		return *timeout > 0;
-	case __NR_clock_nanosleep:
-		if (a->a[1] & TIMER_ABSTIME)
-			return false;
-		*timeout = ts_timeout(p, a->a[2]);
-		*sleep = true;
-		return *timeout > 0;
-	default: return false;
-	}
+	save_current(p, SAVE_RESTART, t->wait_nr, 0);
+	t->state = T_IO;
+	t->deadline_ns = vm_now_ns() + RETRY_NS;
+	t->retry = true;
+	switch_away(p);
+	return SYS_RESUMED;
 }
 
 bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 {
-	if (p->nthreads < 2 || !others_need_cpu(p))
-		return false;
+	/* Only when something could happen meanwhile: another thread needs the vCPU, or a
+	 * signal (the interval timer) may come that must interrupt the call; or when the
+	 * call's own signal mask may unblock a signal already pending. */
 	struct thread *t = p->cur;
-	int64_t timeout;
-	bool sleep;
-	if (!wait_spec(p, a, t, &timeout, &sleep) || timeout == 0)
+	if (!sched_should_park(p) && !(wait_row(a->nr)->mask != MASK_NONE && t->pending))
 		return false;
-	if (!sleep && poll(t->wait, (nfds_t)t->nwait, 0) != 0)
+	struct wait_req req;
+	if (!wait_decode(p, a, &req) || req.timeout_ns == 0)
+		return false;
+	bool sleep = req.w->how == WH_SLEEP;
+	t->nwait = 0;
+	for (int i = 0; i < req.n; i++)
+		t->wait[t->nwait++] = (struct pollfd){.fd = req.host_fd[i], .events = req.events[i]};
+	if (!sleep && t->nwait && poll(t->wait, (nfds_t)t->nwait, 0) != 0)
 		return false; /* ready (or an error to report): the call will not block */
-	uint64_t deadline = timeout > 0 ? vm_now_ns() + (uint64_t)timeout : 0;
+	uint64_t deadline = req.timeout_ns > 0 ? vm_now_ns() + (uint64_t)req.timeout_ns : 0;
 	save_current(p, sleep ? SAVE_RESULT : SAVE_RESTART, a->nr, 0);
 	t->state = sleep ? T_SLEEP : T_IO;
 	t->deadline_ns = deadline;
-	t->timeout_result = 0; /* poll/epoll time out with 0; sleeps complete with 0 */
+	t->timeout_result = 0; /* sleeps complete with 0; T_IO's timeout: wait_timed_out */
+	if (req.has_mask) {
+		/* As sigsuspend: the handler of a signal that ends the wait returns to the
+		 * mask from before; any other ending restores it at once (wake). */
+		t->suspend_mask = t->sigmask;
+		t->suspend_saved = true;
+		t->sigmask = req.mask & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+		t->wait_mask = true;
+		sched_signal_wake(p, t); /* a pending signal it now takes ends the wait at once */
+	}
 	switch_away(p);
 	return true;
 }

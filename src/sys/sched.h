@@ -5,9 +5,13 @@
  * until it blocks (futex, I/O that is not ready, sleep) or yields; then its user state
  * (registers, FS base, XSAVE image) is saved and another runnable thread is loaded.  When
  * no thread can run, the host waits in one poll() over every blocked thread's fds with the
- * nearest deadline.  A thread blocked on I/O re-executes its syscall when the fd is ready
- * (rip rewound onto the syscall instruction); a futex or sleep waiter is completed with a
- * result instead, so a wake-up is never lost.
+ * nearest deadline (and the interval timer's next expiry).  A thread blocked on I/O
+ * re-executes its syscall when the fd is ready (rip rewound onto the syscall instruction);
+ * a futex or sleep waiter is completed with a result instead, so a wake-up is never lost.
+ * What a call waits on is its table row (blocking.h).  A signal the parked thread does
+ * not block ends the wait as on Linux: EINTR, or the call restarted (SA_RESTART and a
+ * restartable call).  A single thread parks too while a signal could come (an armed
+ * interval timer), so that the host wakes for it instead of blocking in the call.
  */
 #ifndef SYS_SCHED_H
 #define SYS_SCHED_H
@@ -16,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sys/blocking.h"
 #include "vmm/vmm.h"
 
 struct proc;
@@ -26,11 +31,9 @@ enum thread_state {
 	T_RUNNABLE,
 	T_FUTEX, /* futex wait: woken by FUTEX_WAKE/REQUEUE or its deadline */
 	T_IO, /* waits for its fds; re-executes the syscall */
-	T_SLEEP, /* nanosleep: completes at its deadline */
+	T_SLEEP, /* nanosleep, sigsuspend: completes at its deadline or by a signal */
 	T_DEAD,
 };
-
-#define THREAD_MAX_WAIT_FDS 64
 
 struct thread {
 	int tid;
@@ -45,6 +48,10 @@ struct thread {
 	uint64_t queued; /* of those, sent with rt_sigqueueinfo: info in queued_info */
 	uint8_t queued_info[65][128];
 	bool alarm_pending; /* SIGALRM pending from the interval timer */
+	bool wait_mask; /* parked with its call's own signal mask (ppoll, pselect6...) */
+	bool retry; /* T_IO: at the deadline, re-execute the call (sched_park_retry) */
+	int resume_fd; /* host fd + 1 whose operation the re-executed call finishes (connect) */
+	uint64_t sigwait_set; /* rt_sigtimedwait: signals that end its wait (T_SLEEP) */
 	uint64_t suspend_mask; /* rt_sigsuspend: the mask to restore after the handler */
 	bool suspend_saved;
 	uint64_t altstack_sp, altstack_size;
@@ -52,9 +59,10 @@ struct thread {
 	uint64_t rseq_addr; /* registered rseq area (per thread, as Linux) */
 	uint64_t futex_addr; /* T_FUTEX */
 	uint32_t futex_bitset;
+	uint64_t wait_nr; /* the syscall it is in (set by the dispatcher): its table row */
 	uint64_t deadline_ns; /* 0: none */
-	long timeout_result; /* rax when the deadline passes */
-	struct pollfd wait[THREAD_MAX_WAIT_FDS]; /* T_IO: host fds */
+	long timeout_result; /* rax when the deadline passes (T_FUTEX, T_SLEEP) */
+	struct pollfd wait[WAIT_MAX_FDS]; /* T_IO: host fds */
 	int nwait;
 };
 
@@ -68,9 +76,29 @@ bool sched_park_if_blocking(struct proc *p, const struct sys_args *a);
 
 /* Parks the current thread in `state` (fields already set by the caller) with `result`
  * to be returned when it wakes (futex/sleep), and switches to another thread.  Returns
- * SYS_RESUMED, or a negative errno if no other thread exists to run (the caller then
- * blocks on the host itself). */
+ * SYS_RESUMED, or -EDEADLK if nothing but this thread could ever run or signal it (the
+ * caller then blocks on the host itself). */
 long sched_block_current(struct proc *p, enum thread_state state, long wake_result);
+
+/* Whether parking makes sense: another thread exists, or a signal could come. */
+bool sched_can_park(const struct proc *p);
+
+/* Whether a call about to block the host should park instead: another thread needs the
+ * vCPU, or a signal (the interval timer) could come to interrupt it. */
+bool sched_should_park(const struct proc *p);
+
+/* Park the current thread until host fd h has `events`, then re-execute its syscall (a
+ * handler that started an operation itself, as connect).  SYS_RESUMED, or -EDEADLK when
+ * it cannot park. */
+long sched_park_fd(struct proc *p, int h, short events);
+
+/* Park the current thread and re-execute its syscall a little later (a wait with nothing
+ * to poll, as a lock held elsewhere).  Returns SYS_RESUMED. */
+long sched_park_retry(struct proc *p);
+
+/* A signal was made pending for t: if t is parked and takes it, end its wait (EINTR or
+ * restart, per its call's row and the handler's SA_RESTART). */
+void sched_signal_wake(struct proc *p, struct thread *t);
 
 /* Wakes up to n threads waiting on futex word `addr` whose bitset meets `bitset`. */
 int sched_futex_wake(struct proc *p, uint64_t addr, uint32_t bitset, int n);

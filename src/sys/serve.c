@@ -59,50 +59,37 @@ static bool epoll_has_listener(int ep)
 	return false;
 }
 
-/* Would this call wait for a connection?  Which kind of wait it is, or 0. */
+/* Would this call wait for a connection?  Which kind of wait it is, or 0.  What the call
+ * waits on comes from its table row (blocking.h), as for the scheduler. */
 static enum proc_wait_kind listener_wait(struct proc *p, const struct sys_args *a)
 {
-	switch (a->nr) {
-	case __NR_accept:
-	case __NR_accept4: {
-		struct fd_entry *e = fdtab_get(&p->fdt, (int)a->a[0]);
-		return e && serve_listener_fd(p, (int)a->a[0]) && !fdtab_nonblock(e) ? PROC_WAIT_ACCEPT : 0;
-	}
-	case __NR_epoll_wait:
-	case __NR_epoll_pwait:
-	case __NR_epoll_pwait2: {
-		int h = host_of(p, a->a[0]);
-		bool zero = a->nr == __NR_epoll_pwait2 ? false : (int)a->a[3] == 0;
-		return h >= 0 && !zero && epoll_has_listener(h) ? PROC_WAIT_EPOLL : 0;
-	}
-	case __NR_poll:
-	case __NR_ppoll: {
-		if (a->nr == __NR_poll && (int)a->a[2] == 0)
-			return 0;
-		uint64_t n = a->a[1] > 1024 ? 1024 : a->a[1];
-		for (uint64_t i = 0; i < n; i++) {
-			struct pollfd pf;
-			if (copy_from_guest(p, &pf, a->a[0] + i * sizeof(pf), sizeof(pf)))
-				return 0;
-			if ((pf.events & POLLIN) && pf.fd >= 0 && serve_listener_fd(p, pf.fd))
+	uint8_t how = wait_row(a->nr)->how;
+	if (how != WH_ACCEPT && how != WH_POLL && how != WH_SELECT && how != WH_EPOLL)
+		return 0; /* cheap: this runs for every call before the freeze */
+	struct wait_req req;
+	if (!wait_decode(p, a, &req) || req.timeout_ns == 0)
+		return 0;
+	for (int i = 0; i < req.n; i++) {
+		if (!(req.events[i] & POLLIN))
+			continue;
+		switch (req.w->how) {
+		case WH_ACCEPT:
+			if (serve_listener_fd(p, req.guest_fd[i]))
+				return PROC_WAIT_ACCEPT;
+			break;
+		case WH_EPOLL:
+			if (epoll_has_listener(req.host_fd[i]))
+				return PROC_WAIT_EPOLL;
+			break;
+		case WH_POLL:
+		case WH_SELECT:
+			if (serve_listener_fd(p, req.guest_fd[i]))
 				return PROC_WAIT_POLL;
+			break;
+		default: break;
 		}
-		return 0;
 	}
-	case __NR_select:
-	case __NR_pselect6: {
-		int nfds = (int)a->a[0];
-		fd_set rd;
-		if (!a->a[1] || nfds <= 0 || nfds > FD_SETSIZE ||
-		    copy_from_guest(p, &rd, a->a[1], ((size_t)nfds + 7) / 8))
-			return 0;
-		for (int fd = 0; fd < nfds; fd++)
-			if (FD_ISSET(fd, &rd) && serve_listener_fd(p, fd))
-				return PROC_WAIT_POLL;
-		return 0;
-	}
-	default: return 0;
-	}
+	return 0;
 }
 
 static uint64_t inode_of(int h)

@@ -14,6 +14,7 @@
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
+#include "sys/wait_args.h"
 #include "vmm/abi.h"
 #include "vmm/layout.h"
 
@@ -82,6 +83,36 @@ static bool has_handler(const struct proc *p, int sig)
 {
 	uint64_t h = p->sigactions[sig].handler;
 	return h != (uint64_t)SIG_DFL && h != (uint64_t)SIG_IGN;
+}
+
+/* Linux discards a signal at generation when it is ignored and not blocked (a blocked
+ * one waits, since the disposition may change before it is unblocked). */
+static bool ignored(const struct proc *p, int sig)
+{
+	return p->sigactions[sig].handler == (uint64_t)SIG_IGN || (!has_handler(p, sig) && default_ignores(sig));
+}
+
+int signal_takes(const struct proc *p, const struct thread *t)
+{
+	for (uint64_t ready = t->pending & ~t->sigmask; ready; ready &= ready - 1) {
+		int sig = __builtin_ctzll(ready) + 1;
+		if (!ignored(p, sig))
+			return sig;
+	}
+	return 0;
+}
+
+bool signal_restarts(const struct proc *p, int sig)
+{
+	return has_handler(p, sig) && (p->sigactions[sig].flags & SA_RESTART);
+}
+
+void signal_send(struct proc *p, struct thread *t, int sig)
+{
+	if (!(t->sigmask & SIGBIT(sig)) && ignored(p, sig))
+		return;
+	t->pending |= SIGBIT(sig);
+	sched_signal_wake(p, t);
 }
 
 static bool on_altstack(const struct thread *t, uint64_t sp)
@@ -197,6 +228,23 @@ int signal_fault(struct proc *p, int sig, const struct vm_fault *f)
 	return enter_handler(p, sig, &info, f);
 }
 
+/* Take pending signal sig off t's set, with the siginfo it carries. */
+static void dequeue(struct proc *p, struct thread *t, int sig, struct k_siginfo *info)
+{
+	t->pending &= ~SIGBIT(sig);
+	*info = (struct k_siginfo){.signo = sig, .code = -6 /* SI_TKILL */};
+	info->u.kill.pid = p->pid;
+	if (t->queued & SIGBIT(sig)) {
+		/* rt_sigqueueinfo's own siginfo (si_code, si_value). */
+		t->queued &= ~SIGBIT(sig);
+		memcpy(info, t->queued_info[sig], sizeof(*info));
+	} else if (sig == SIGALRM && t->alarm_pending) {
+		info->code = 0x80; /* SI_KERNEL: a timer expired */
+	}
+	if (sig == SIGALRM)
+		t->alarm_pending = false;
+}
+
 int signal_deliver_pending(struct proc *p)
 {
 	struct thread *t = p->cur;
@@ -204,21 +252,12 @@ int signal_deliver_pending(struct proc *p)
 	if (!ready)
 		return 0;
 	int sig = __builtin_ctzll(ready) + 1;
-	t->pending &= ~SIGBIT(sig);
-	if (p->sigactions[sig].handler == (uint64_t)SIG_IGN || (!has_handler(p, sig) && default_ignores(sig)))
+	struct k_siginfo info;
+	dequeue(p, t, sig, &info);
+	if (ignored(p, sig))
 		return 0;
 	if (!has_handler(p, sig))
 		return sig; /* default action: the process ends by this signal */
-	struct k_siginfo info = {.signo = sig, .code = -6 /* SI_TKILL */};
-	info.u.kill.pid = p->pid;
-	if (t->queued & SIGBIT(sig)) {
-		/* rt_sigqueueinfo's own siginfo (si_code, si_value). */
-		t->queued &= ~SIGBIT(sig);
-		memcpy(&info, t->queued_info[sig], sizeof(info));
-	} else if (sig == SIGALRM && t->alarm_pending) {
-		info.code = 0x80; /* SI_KERNEL: a timer expired */
-	}
-	t->alarm_pending = false;
 	return enter_handler(p, sig, &info, NULL) ? SIGSEGV : 0;
 }
 
@@ -357,7 +396,7 @@ static long queue_signal(struct proc *p, struct thread *t, int sig)
 	if (!t || t->state == T_DEAD)
 		return -ESRCH;
 	if (sig)
-		t->pending |= SIGBIT(sig);
+		signal_send(p, t, sig);
 	return 0;
 }
 
@@ -409,7 +448,7 @@ static long queue_info(struct proc *p, struct thread *t, int sig, uint64_t uinfo
 	info.signo = sig;
 	memcpy(t->queued_info[sig], &info, sizeof(info));
 	t->queued |= SIGBIT(sig);
-	t->pending |= SIGBIT(sig);
+	signal_send(p, t, sig);
 	return 0;
 }
 
@@ -430,34 +469,66 @@ long sys_rt_tgsigqueueinfo(struct proc *p, const struct sys_args *a)
 
 /* rt_sigsuspend and pause: wait with `mask` as the thread's mask until a signal it does not
  * block is pending; the handler then returns to the mask from before (suspend_mask).  The
- * only sender that can come while every thread waits is the interval timer; with none
- * armed and no other thread, this sleeps until the execution deadline, as Linux would
- * forever. */
+ * thread parks (T_SLEEP, no deadline) and a signal ends the wait with EINTR
+ * (sched_signal_wake).  With no other thread and no interval timer armed nothing can
+ * signal it: it sleeps until the execution deadline, as Linux would forever. */
 static long suspend_with(struct proc *p, uint64_t mask)
 {
 	struct thread *t = p->cur;
 	t->suspend_mask = t->sigmask;
 	t->suspend_saved = true;
 	t->sigmask = mask & ~UNBLOCKABLE;
-	while (!(t->pending & ~t->sigmask)) {
-		uint64_t now = vm_now_ns();
-		if (itimer_fire(p, now))
-			continue;
-		uint64_t until = p->itimer_ns;
-		if (sched_others_alive(p)) {
-			t->deadline_ns = until;
-			t->timeout_result = -EINTR;
-			return sched_block_current(p, T_SLEEP, -EINTR);
-		}
-		if (!until) {
-			pause();
-			return -EINTR;
-		}
-		struct timespec ts = {(time_t)((until - now) / 1000000000ULL), (long)((until - now) % 1000000000ULL)};
-		if (nanosleep(&ts, NULL) < 0)
-			return -EINTR;
+	if (t->pending & ~t->sigmask)
+		return -EINTR; /* the signal is delivered on the way out, with the temporary mask */
+	t->deadline_ns = 0;
+	long r = sched_block_current(p, T_SLEEP, -EINTR);
+	if (r != -EDEADLK)
+		return r;
+	pause();
+	return -EINTR;
+}
+
+/* rt_sigtimedwait: take a pending signal of `set` (usually blocked) without running its
+ * handler, waiting up to the timeout for one.  The thread parks with sigwait_set, and a
+ * signal of that set re-executes the call (sched_signal_wake), which then finds it;
+ * another signal with a handler interrupts it (EINTR), as Linux. */
+long sys_rt_sigtimedwait(struct proc *p, const struct sys_args *a)
+{
+	struct thread *t = p->cur;
+	uint64_t set;
+	struct timespec ts = {0, 0};
+	if (a->a[3] != sizeof(uint64_t))
+		return -EINVAL;
+	int err = copy_from_guest(p, &set, a->a[0], sizeof(set)) ?: timeout_from_guest(p, a->a[2], &ts);
+	if (err)
+		return err;
+	set &= ~UNBLOCKABLE;
+	uint64_t ready = t->pending & set;
+	if (ready) {
+		int sig = __builtin_ctzll(ready) + 1;
+		struct k_siginfo info;
+		dequeue(p, t, sig, &info);
+		if (a->a[1] && (err = copy_to_guest(p, a->a[1], &info, sizeof(info))))
+			return err;
+		return sig;
 	}
-	return -EINTR; /* the signal is delivered on the way out, with the temporary mask */
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (a->a[2] && !ns)
+		return -EAGAIN;
+	t->sigwait_set = set;
+	t->deadline_ns = a->a[2] ? vm_now_ns() + ns : 0;
+	t->timeout_result = -EAGAIN;
+	long r = sched_block_current(p, T_SLEEP, -EAGAIN);
+	if (r != -EDEADLK)
+		return r;
+	/* Nothing in the guest can send it: only a host signal can come (and end the host
+	 * wait; the dispatcher then re-executes the call if the guest does not take it). */
+	t->sigwait_set = 0;
+	if (!a->a[2]) {
+		pause();
+		return -EINTR;
+	}
+	return nanosleep(&ts, NULL) < 0 ? -EINTR : -EAGAIN;
 }
 
 long sys_rt_sigsuspend(struct proc *p, const struct sys_args *a)
@@ -477,13 +548,38 @@ long sys_pause(struct proc *p, const struct sys_args *a)
 
 /* --- the real-time interval timer (setitimer ITIMER_REAL, alarm): SIGALRM on expiry ---- */
 
+/* A process-directed signal (the timer's, the host's): Linux gives it to the main thread
+ * unless that thread blocks it, else to another thread that does not. */
+static struct thread *process_target(struct proc *p, int sig)
+{
+	for (int i = 0; i < p->nthreads; i++) {
+		struct thread *t = p->threads[i];
+		/* A thread in rt_sigtimedwait for sig takes it, blocked or not (Linux unblocks
+		 * the waited-for set for the wait). */
+		if (t->state != T_DEAD && (!(t->sigmask & SIGBIT(sig)) || (t->sigwait_set & SIGBIT(sig))))
+			return t;
+	}
+	return p->threads[0]->state != T_DEAD ? p->threads[0] : p->cur;
+}
+
+bool signal_take_host(struct proc *p)
+{
+	uint64_t set = vm_take_signals();
+	for (uint64_t s = set; s; s &= s - 1) {
+		int sig = __builtin_ctzll(s) + 1;
+		signal_send(p, process_target(p, sig), sig);
+	}
+	return set != 0;
+}
+
 bool itimer_fire(struct proc *p, uint64_t now)
 {
 	if (!p->itimer_ns || now < p->itimer_ns)
 		return false;
 	p->itimer_ns = p->itimer_interval_ns ? now + p->itimer_interval_ns : 0;
-	p->cur->pending |= SIGBIT(SIGALRM);
-	p->cur->alarm_pending = true;
+	struct thread *t = process_target(p, SIGALRM);
+	t->alarm_pending = true;
+	signal_send(p, t, SIGALRM);
 	return true;
 }
 

@@ -17,4 +17,17 @@ int signal_deliver_pending(struct proc *p);
 /* If the interval timer expired by `now`: make SIGALRM pending, re-arm; true then. */
 bool itimer_fire(struct proc *p, uint64_t now);
 
+/* Make sig pending for thread t (dropped if ignored and not blocked, as Linux does) and
+ * end t's wait if it is parked in a call the signal interrupts. */
+void signal_send(struct proc *p, struct thread *t, int sig);
+
+/* Send the host signals recorded for the guest (vm_forward_signals) to it; true if any. */
+bool signal_take_host(struct proc *p);
+
+/* The signal t would act on now (pending, not blocked, not ignored), or 0. */
+int signal_takes(const struct proc *p, const struct thread *t);
+
+/* Does a handler for sig restart an interrupted restartable call (SA_RESTART)? */
+bool signal_restarts(const struct proc *p, int sig);
+
 #endif

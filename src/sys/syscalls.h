@@ -5,7 +5,9 @@
 #include "sys/proc_impl.h"
 
 #define SYSCALL(name, ...) long sys_##name(struct proc *p, const struct sys_args *a);
+#define BLOCKING(name, wait, ...) SYSCALL(name)
 #include "sys/syscalls.def"
+#undef BLOCKING
 #undef SYSCALL
 
 #endif

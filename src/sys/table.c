@@ -6,7 +6,10 @@
 #include "sys/table.h"
 
 const struct sys_entry sys_table[SYS_TABLE_SIZE] = {
-#define SYSCALL(name, ...) [__NR_##name] = {sys_##name, #name, {__VA_ARGS__}},
+#define SYSCALL(name, ...)                                                                                             \
+	[__NR_##name] = {sys_##name, #name, {__VA_ARGS__}, {.flags = -1, .rem_arg = -1, .mask_arg = -1}},
+#define BLOCKING(name, wait, ...) [__NR_##name] = {sys_##name, #name, {__VA_ARGS__}, wait},
 #include "sys/syscalls.def"
+#undef BLOCKING
 #undef SYSCALL
 };

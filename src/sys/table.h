@@ -2,6 +2,7 @@
 #ifndef SYS_TABLE_H
 #define SYS_TABLE_H
 
+#include "sys/blocking.h"
 #include "sys/proc_impl.h"
 
 /* How trace.c prints an argument (Blink's strace.h idea: types, not printf in handlers). */
@@ -22,6 +23,7 @@ struct sys_entry {
 	sys_fn fn;
 	const char *name;
 	unsigned char args[6];
+	struct sys_wait wait; /* what it waits on, if it can block (blocking.h) */
 };
 
 #define SYS_TABLE_SIZE 512

@@ -40,7 +40,7 @@ static inline struct timespec *timeout_from_ms(int ms, struct timespec *ts)
 }
 
 /* The sigmask argument of ppoll, pselect6, epoll_pwait and epoll_pwait2: validated as Linux
- * does, not applied (the TODO at the top of poll.c). */
+ * does; the scheduler applies it while the thread is parked (blocking.c reads it). */
 static inline int check_sigmask(struct proc *p, uint64_t umask, uint64_t size)
 {
 	if (!umask)

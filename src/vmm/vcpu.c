@@ -2,6 +2,7 @@
 #define VMM_INTERNAL
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -18,7 +19,7 @@
 /* The deadline signal.  Its handler sets immediate_exit in the run page of the VM this
  * thread is running, so a signal that lands outside KVM_RUN still stops the next entry
  * (Documentation/virt/kvm/api.rst, "immediate_exit"). */
-#define DEADLINE_SIGNAL SIGUSR1
+#define DEADLINE_SIGNAL (SIGRTMIN + 1) /* real-time: SIGUSR1/2 are the guest's (vm_forward_signals) */
 static __thread struct kvm_run *t_run;
 
 static void deadline_handler(int sig)
@@ -32,7 +33,41 @@ static void deadline_handler(int sig)
  * inside KVM_RUN (KVM_SET_SIGNAL_MASK): it must stop guest code, never interrupt the
  * host's own blocking calls on the guest's behalf (those would return a spurious EINTR).
  * The deadline, in contrast, must also end a guest blocked in the host. */
-#define TICK_SIGNAL SIGUSR2
+#define TICK_SIGNAL (SIGRTMIN + 2)
+
+static _Atomic uint64_t forwarded; /* host signals recorded for the guest */
+
+static void forward_handler(int sig)
+{
+	atomic_fetch_or(&forwarded, 1ULL << (sig - 1));
+	if (t_run)
+		t_run->immediate_exit = 1;
+}
+
+void vm_forward_signals(uint64_t set)
+{
+	static uint64_t installed;
+	for (int sig = 1; sig <= 64; sig++) {
+		uint64_t bit = 1ULL << (sig - 1);
+		if (!((set | installed) & bit))
+			continue;
+		/* No SA_RESTART: a host call the guest is blocked in must end (EINTR). */
+		struct sigaction sa = {.sa_handler = (set & bit) ? forward_handler : SIG_DFL};
+		sigemptyset(&sa.sa_mask);
+		sigaction(sig, &sa, NULL);
+	}
+	installed = set;
+}
+
+uint64_t vm_signals_pending(void)
+{
+	return atomic_load_explicit(&forwarded, memory_order_relaxed);
+}
+
+uint64_t vm_take_signals(void)
+{
+	return atomic_exchange(&forwarded, 0);
+}
 
 static void install_handler_once(void)
 {
@@ -116,11 +151,17 @@ int vm_set_tick(struct vm *vm, uint64_t interval_ns)
 /* Was the vCPU interrupted in user mode (CPL 3) between instructions, with no event on
  * its way in?  Only then can another thread's user state simply be loaded into the
  * registers.  An exception KVM is about to inject (say the #PF of a SYSCALL under PVM)
- * belongs to the interrupted thread: switching under it would deliver it to another. */
+ * belongs to the interrupted thread: switching under it would deliver it to another.
+ * Under PVM the CPU stays in ring 3 after SYSCALL, so a tick can also land with rip on
+ * syscall_entry before the fetch there faults: that is a syscall on its way in, not
+ * user state (a signal frame or thread switch would save a kernel-area rip).  Re-entering
+ * lets the fault happen and the syscall exit take over. */
 static bool preemptible(struct vm *vm)
 {
 	struct kvm_sregs sregs;
 	struct kvm_vcpu_events ev;
+	if (vm->run->s.regs.regs.rip >= KERNEL_VA)
+		return false;
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0 || (sregs.cs.selector & 3) != 3)
 		return false;
 	if (ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
@@ -267,6 +308,18 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 			if (vm->deadline_ns && now >= vm->deadline_ns) {
 				vm->sregs_unknown = true;
 				return VM_EXIT_TIMEOUT;
+			}
+			if (vm_signals_pending()) {
+				/* A host signal for the guest: hand over now if user code was
+				 * interrupted, else at the next exit; the tick makes sure there
+				 * is one soon even for a guest that makes no syscalls. */
+				if (!vm->tlb_flush && preemptible(vm)) {
+					vm->where = VM_AT_USER;
+					vm->sregs_unknown = true;
+					return VM_EXIT_TICK;
+				}
+				if (!vm->tick_ns)
+					vm_set_tick(vm, 10 * 1000 * 1000ULL);
 			}
 			if (vm->tick_ns && now >= vm->next_tick_ns) {
 				vm->next_tick_ns = now + vm->tick_ns;

@@ -211,4 +211,12 @@ int vm_vdso_rebase(struct vm *vm, gva_t addr, int64_t offset_ns);
 /* A hash of the CPU features a guest sees here. */
 uint64_t vm_cpu_fingerprint(void);
 
+/* Host signals for the guest: while `set` (bit sig-1 per signal; 0 restores the default
+ * actions) is installed, each such signal sent to this process is recorded and stops the
+ * vCPU soon (at once if it runs user code: VM_EXIT_TICK), and host calls it lands in end
+ * with EINTR.  vm_take_signals hands the recorded set over (and clears it). */
+void vm_forward_signals(uint64_t set);
+uint64_t vm_signals_pending(void);
+uint64_t vm_take_signals(void);
+
 #endif
