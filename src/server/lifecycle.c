@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "server/lifecycle.h"
+#include "vmm/vmm.h"
 #include "util/log.h"
 
 static int drain_fd = -1;
@@ -67,8 +68,11 @@ static void *signal_thread(void *arg)
 		if (sig < 0)
 			continue; /* EAGAIN: look at the deadline again; EINTR */
 		if (!atomic_load(&serving)) {
-			/* Starting up, or a program that is no server: as if the signal had
-			 * killed us (the default action), without a core. */
+			/* Starting up, or a program that is no server: the guest's, while it runs
+			 * as a program (vm_forward_signals, src/sys/proc.c); otherwise as if the
+			 * signal had killed us (the default action), without a core. */
+			if (vm_forward_host_signal(sig))
+				continue;
 			fflush(NULL);
 			_exit(128 + sig);
 		}

@@ -36,6 +36,13 @@ static void deadline_handler(int sig)
 #define TICK_SIGNAL (SIGRTMIN + 2)
 
 static _Atomic uint64_t forwarded; /* host signals recorded for the guest */
+static _Atomic uint64_t forward_set; /* what vm_forward_signals installed */
+static pthread_t forward_thread; /* the thread that installed it (runs the VM) */
+
+/* kvmserver's own signal thread takes SIGTERM/SIGINT/SIGHUP (blocked everywhere else,
+ * src/server/lifecycle.c) and hands them over here: recorded, and the VM's thread kicked
+ * out of KVM_RUN or its host call with this signal (unblocked there and in KVM_RUN). */
+#define KICK_SIGNAL (SIGRTMIN + 3)
 
 static void forward_handler(int sig)
 {
@@ -44,9 +51,25 @@ static void forward_handler(int sig)
 		t_run->immediate_exit = 1;
 }
 
+static void install_handler_once(void);
+
+bool vm_forward_host_signal(int sig)
+{
+	if (sig < 1 || sig > 64 || !(atomic_load(&forward_set) & (1ULL << (sig - 1))))
+		return false;
+	atomic_fetch_or(&forwarded, 1ULL << (sig - 1));
+	pthread_kill(forward_thread, KICK_SIGNAL);
+	return true;
+}
+
 void vm_forward_signals(uint64_t set)
 {
 	static uint64_t installed;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, install_handler_once);
+	if (set)
+		forward_thread = pthread_self();
+	atomic_store(&forward_set, set);
 	for (int sig = 1; sig <= 64; sig++) {
 		uint64_t bit = 1ULL << (sig - 1);
 		if (!((set | installed) & bit))
@@ -75,6 +98,7 @@ static void install_handler_once(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(DEADLINE_SIGNAL, &sa, NULL);
 	sigaction(TICK_SIGNAL, &sa, NULL);
+	sigaction(KICK_SIGNAL, &sa, NULL);
 }
 
 /* Block the tick in this thread; let KVM_RUN run with it unblocked. */

@@ -217,6 +217,9 @@ uint64_t vm_cpu_fingerprint(void);
  * with EINTR.  vm_take_signals hands the recorded set over (and clears it). */
 void vm_forward_signals(uint64_t set);
 uint64_t vm_signals_pending(void);
+/* A host signal taken by another thread (sigwait): recorded for the guest as if it had
+ * arrived, if `sig` is in the set installed now; false otherwise. */
+bool vm_forward_host_signal(int sig);
 uint64_t vm_take_signals(void);
 
 #endif
