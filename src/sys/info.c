@@ -60,10 +60,6 @@ long sys_gettid(struct proc *p, const struct sys_args *a)
 {
 	return p->cur->tid;
 }
-long sys_getppid(struct proc *p, const struct sys_args *a)
-{
-	return PROC_GUEST_PPID;
-}
 
 long sys_getrandom(struct proc *p, const struct sys_args *a)
 {

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "sys/limits.h"
+#include "sys/process.h"
 #include "sys/signal.h"
+#include "sys/spawn.h"
 #include "util/log.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
@@ -166,8 +168,13 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 		/* Signals: the interval timer's, and any pending one the thread may take. */
 		if (p->itimer_ns)
 			itimer_fire(p, vm_now_ns());
+		process_take_signals(p);
 		if (p->cur->pending & ~p->cur->sigmask) {
 			int sig = signal_deliver_pending(p);
+			if (sig && spawn_in_vfork_child(p)) {
+				spawn_vfork_child_ended(p, sig); /* the parent goes on */
+				continue;
+			}
 			if (sig) {
 				memset(&p->crash, 0, sizeof(p->crash));
 				p->crash.signal = sig;
@@ -201,6 +208,10 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 			}
 			if (f.user && signal_fault(p, sig, &f) == 0)
 				break;
+			if (spawn_in_vfork_child(p)) {
+				spawn_vfork_child_ended(p, sig);
+				break;
+			}
 			p->crash.fault = f;
 			p->crash.signal = sig;
 			return PROC_CRASHED;
@@ -218,11 +229,15 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 
 long sys_exit(struct proc *p, const struct sys_args *a)
 {
+	if (spawn_in_vfork_child(p))
+		return spawn_vfork_child_ended(p, (int)(a->a[0] & 0xff) << 8);
 	return sched_exit_thread(p, (int)a->a[0]);
 }
 
 long sys_exit_group(struct proc *p, const struct sys_args *a)
 {
+	if (spawn_in_vfork_child(p))
+		return spawn_vfork_child_ended(p, (int)(a->a[0] & 0xff) << 8);
 	p->exited = true;
 	p->exit_code = (int)(a->a[0] & 0xff);
 	return SYS_RESUMED;

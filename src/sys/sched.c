@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sys/process.h"
 #include "sys/sched.h"
+#include "sys/spawn.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
@@ -238,6 +240,8 @@ static void switch_away(struct proc *p)
 void sched_tick(struct proc *p)
 {
 	/* Let threads whose fds or deadlines are ready become runnable, then rotate. */
+	if (spawn_in_vfork_child(p))
+		return; /* the parent's other threads wait until the child execs or exits */
 	wait_for_events(p, false);
 	struct thread *next = pick_runnable(p);
 	if (!next)
@@ -249,7 +253,7 @@ void sched_tick(struct proc *p)
 
 long sched_block_current(struct proc *p, enum thread_state state, long wake_result)
 {
-	if (!sched_others_alive(p))
+	if (!sched_others_alive(p) || spawn_in_vfork_child(p))
 		return -EDEADLK;
 	save_current(p, SAVE_RESULT, 0, wake_result);
 	p->cur->state = state;
@@ -342,6 +346,8 @@ static bool wait_spec(struct proc *p, const struct sys_args *a, struct thread *t
 		*timeout = a->nr == __NR_poll ? ms_timeout((int)a->a[2]) : ts_timeout(p, a->a[2]);
 		return true;
 	}
+	case __NR_wait4:
+	case __NR_waitid: return process_wait_would_block(p, a, &t->wait[t->nwait++]);
 	case __NR_nanosleep:
 		*timeout = ts_timeout(p, a->a[0]);
 		*sleep = true;
@@ -358,7 +364,7 @@ static bool wait_spec(struct proc *p, const struct sys_args *a, struct thread *t
 
 bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 {
-	if (p->nthreads < 2 || !others_need_cpu(p))
+	if (p->nthreads < 2 || spawn_in_vfork_child(p) || !others_need_cpu(p))
 		return false;
 	struct thread *t = p->cur;
 	int64_t timeout;
@@ -410,15 +416,16 @@ int sched_futex_requeue(struct proc *p, uint64_t addr, uint64_t addr2, int n)
 
 static long new_thread(struct proc *p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls)
 {
-	/* One guest is one process: fork and vfork have no second address space to go to. */
+	/* Anything but a thread is a new process (spawn.c). */
+	if (!(flags & CLONE_THREAD))
+		return process_clone(p, flags, stack, ptid, ctid, tls);
 	if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS)
-		return -ENOSYS;
+		return -EINVAL;
 	if (flags & (CLONE_VFORK | CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET))
 		return -EINVAL;
-	struct thread *t = thread_new(p, p->next_tid);
+	struct thread *t = thread_new(p, process_alloc_tid(p));
 	if (!t)
 		return -EAGAIN;
-	p->next_tid++;
 	/* The child starts where the parent returns, with rax = 0, on its own stack. */
 	vm_save_user_state(p->vm, &t->regs);
 	t->regs.rax = 0;

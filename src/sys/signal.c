@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sys/process.h"
 #include "sys/signal.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
@@ -372,6 +373,9 @@ static struct thread *find_thread(struct proc *p, int tid)
 long sys_kill(struct proc *p, const struct sys_args *a)
 {
 	int pid = (int)a->a[0];
+	/* Another guest process (process.c). */
+	if ((pid > 0 && pid != p->pid) || (pid < -1 && -pid != p->pid))
+		return process_kill(p, pid, (int)a->a[1]);
 	/* Only the guest itself exists in its world: itself, its group, or "everyone". */
 	if (pid != p->pid && pid != 0 && pid != -1 && pid != -p->pid)
 		return -ESRCH;

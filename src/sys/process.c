@@ -1,0 +1,437 @@
+/* process.c - the guest process table and the calls that read it: wait4, waitid, getppid,
+ * signals between processes (see process.h for the model). */
+#include <asm/unistd.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sys/process.h"
+#include "sys/proc_impl.h"
+#include "sys/syscalls.h"
+#include "sys/table.h"
+#include "sys/uaccess.h"
+
+#define PT_MAX 4096 /* entries, zombies included: fork bombs end with EAGAIN */
+#define PSIGBIT(sig) (1ULL << ((sig)-1))
+
+struct pt_entry {
+	int pid;
+	int ppid; /* 0: the first process, whose parent is the host's; -1: orphaned */
+	int pgid, sid;
+	bool ended; /* a zombie: wstatus is valid */
+	bool ran; /* a process ran with this entry (else it is a spawn in the making) */
+	int wstatus;
+	_Atomic uint64_t sigs; /* sent by other processes, not yet taken */
+	int wake_fd; /* eventfd: written on a child's exit and on a signal */
+	struct pt_entry *next;
+};
+
+static pthread_mutex_t pt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pt_entry *pt_head;
+static int pt_count;
+static int pt_next_id; /* the next unused pid/tid number, once the table is in use */
+
+static struct pt_entry *find_locked(int pid)
+{
+	for (struct pt_entry *e = pt_head; e; e = e->next)
+		if (e->pid == pid)
+			return e;
+	return NULL;
+}
+
+static void unlink_free_locked(struct pt_entry *e)
+{
+	for (struct pt_entry **pp = &pt_head; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	close(e->wake_fd);
+	free(e);
+	pt_count--;
+}
+
+static struct pt_entry *new_entry_locked(int pid, int ppid, int pgid, int sid)
+{
+	if (pt_count >= PT_MAX)
+		return NULL;
+	struct pt_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->wake_fd < 0) {
+		free(e);
+		return NULL;
+	}
+	e->pid = pid;
+	e->ppid = ppid;
+	e->pgid = pgid;
+	e->sid = sid;
+	e->next = pt_head;
+	pt_head = e;
+	pt_count++;
+	return e;
+}
+
+static void wake(struct pt_entry *e)
+{
+	uint64_t one = 1;
+	(void)!write(e->wake_fd, &one, sizeof(one));
+}
+
+struct pt_entry *process_self(struct proc *p)
+{
+	if (p->pt)
+		return p->pt;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *e = new_entry_locked(p->pid, 0, p->pid, p->pid);
+	if (e) {
+		e->ran = true;
+		if (pt_next_id < p->next_tid)
+			pt_next_id = p->next_tid;
+		if (pt_next_id <= p->pid)
+			pt_next_id = p->pid + 1;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	p->pt = e;
+	return e;
+}
+
+/* The next free number: above every tid p has handed out and every pid in use. */
+static int alloc_id_locked(struct proc *p)
+{
+	if (pt_next_id < p->next_tid)
+		pt_next_id = p->next_tid;
+	for (;;) {
+		int id = pt_next_id++;
+		if (pt_next_id <= 0)
+			pt_next_id = 300; /* wrapped: start again low, as Linux does */
+		if (id > 0 && !find_locked(id)) {
+			p->next_tid = pt_next_id;
+			return id;
+		}
+	}
+}
+
+int process_alloc_tid(struct proc *p)
+{
+	if (!p->pt)
+		return p->next_tid++;
+	pthread_mutex_lock(&pt_lock);
+	int id = alloc_id_locked(p);
+	pthread_mutex_unlock(&pt_lock);
+	return id;
+}
+
+int process_new_child(struct proc *p, struct pt_entry **out)
+{
+	struct pt_entry *self = process_self(p);
+	if (!self)
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	int pid = alloc_id_locked(p);
+	struct pt_entry *e = new_entry_locked(pid, self->pid, self->pgid, self->sid);
+	pthread_mutex_unlock(&pt_lock);
+	if (!e)
+		return -EAGAIN;
+	*out = e;
+	return pid;
+}
+
+int process_pid(const struct pt_entry *e)
+{
+	return e->pid;
+}
+
+void process_discard(struct pt_entry *e)
+{
+	pthread_mutex_lock(&pt_lock);
+	unlink_free_locked(e);
+	pthread_mutex_unlock(&pt_lock);
+}
+
+void process_exited(struct pt_entry *e, int wstatus)
+{
+	pthread_mutex_lock(&pt_lock);
+	/* Its children lose their parent; their zombies go with it (no init to reap them). */
+	for (struct pt_entry *c = pt_head, *next; c; c = next) {
+		next = c->next;
+		if (c->ppid != e->pid || c == e)
+			continue;
+		if (c->ended)
+			unlink_free_locked(c);
+		else
+			c->ppid = -1;
+	}
+	struct pt_entry *parent = e->ppid > 0 ? find_locked(e->ppid) : NULL;
+	if (!parent || parent->ended) {
+		unlink_free_locked(e);
+	} else {
+		e->ended = true;
+		e->wstatus = wstatus;
+		atomic_fetch_or(&parent->sigs, PSIGBIT(SIGCHLD));
+		wake(parent);
+	}
+	pthread_mutex_unlock(&pt_lock);
+}
+
+void process_take_signals(struct proc *p)
+{
+	if (!p->pt || !atomic_load_explicit(&p->pt->sigs, memory_order_relaxed))
+		return;
+	uint64_t s = atomic_exchange(&p->pt->sigs, 0);
+	/* Process-directed: the first thread that does not block it, else the current one. */
+	for (int sig = 1; sig <= 64; sig++) {
+		if (!(s & PSIGBIT(sig)))
+			continue;
+		struct thread *to = p->cur;
+		for (int i = 0; i < p->nthreads; i++) {
+			struct thread *t = p->threads[i];
+			if (t->state != T_DEAD && !(t->sigmask & PSIGBIT(sig))) {
+				to = t;
+				break;
+			}
+		}
+		to->pending |= PSIGBIT(sig);
+	}
+}
+
+long process_kill(struct proc *p, int pid, int sig)
+{
+	if (sig < 0 || sig > 64)
+		return -EINVAL;
+	if (!process_self(p))
+		return -ENOMEM;
+	long r = -ESRCH;
+	pthread_mutex_lock(&pt_lock);
+	for (struct pt_entry *e = pt_head; e; e = e->next) {
+		/* pid > 0: that process; 0: p's group; -1: every process but p; < -1: group -pid. */
+		bool hit = pid > 0     ? e->pid == pid
+		           : pid == 0  ? e->pgid == p->pt->pgid
+		           : pid == -1 ? e != p->pt
+		                       : e->pgid == -pid;
+		if (!hit || !e->ran || e->ended)
+			continue;
+		if (sig && e != p->pt) {
+			atomic_fetch_or(&e->sigs, PSIGBIT(sig));
+			wake(e);
+		} else if (sig) {
+			p->cur->pending |= PSIGBIT(sig);
+		}
+		r = 0;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+/* --- wait4, waitid ------------------------------------------------------------------- */
+
+struct wait_req {
+	int idtype; /* P_ALL, P_PID, P_PGID */
+	int id;
+	bool nowait; /* waitid WNOWAIT: leave the zombie */
+};
+
+static bool matches(const struct pt_entry *c, const struct pt_entry *self, const struct wait_req *w)
+{
+	if (c->ppid != self->pid || c == self)
+		return false;
+	switch (w->idtype) {
+	case P_PID: return c->pid == w->id;
+	case P_PGID: return c->pgid == (w->id ? w->id : self->pgid);
+	default: return true;
+	}
+}
+
+/* A matching zombie: its pid and status (reaped unless nowait); 0 if there are matching
+ * children but none has ended; -ECHILD if there are none. */
+static int reap(struct proc *p, const struct wait_req *w, int *wstatus)
+{
+	struct pt_entry *self = p->pt;
+	if (!self)
+		return -ECHILD;
+	int r = -ECHILD;
+	pthread_mutex_lock(&pt_lock);
+	for (struct pt_entry *c = pt_head; c; c = c->next) {
+		if (!matches(c, self, w))
+			continue;
+		if (!c->ended) {
+			r = 0;
+			continue;
+		}
+		r = c->pid;
+		*wstatus = c->wstatus;
+		if (!w->nowait)
+			unlink_free_locked(c);
+		break;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+static void drain(struct proc *p)
+{
+	uint64_t n;
+	if (p->pt)
+		(void)!read(p->pt->wake_fd, &n, sizeof(n));
+}
+
+/* A pending signal that would interrupt a wait: one with a handler, or whose default
+ * action ends the process (the ignored-by-default ones do not interrupt). */
+static bool interrupting_signal(struct proc *p)
+{
+	uint64_t ready = p->cur->pending & ~p->cur->sigmask;
+	for (int sig = 1; ready && sig <= 64; sig++) {
+		if (!(ready & PSIGBIT(sig)))
+			continue;
+		uint64_t h = p->sigactions[sig].handler;
+		bool dfl_ignores = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+		if (h == (uint64_t)SIG_IGN || (h == (uint64_t)SIG_DFL && dfl_ignores))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Wait until a matching child has ended: its pid, 0 (WNOHANG, none yet), -errno. */
+static long wait_child(struct proc *p, const struct wait_req *w, int options, int *wstatus)
+{
+	for (;;) {
+		drain(p);
+		int r = reap(p, w, wstatus);
+		if (r != 0 || (options & WNOHANG))
+			return r;
+		process_take_signals(p);
+		if (interrupting_signal(p))
+			return -EINTR;
+		struct pollfd pfd = {.fd = p->pt->wake_fd, .events = POLLIN};
+		if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+			return -EINTR; /* the execution deadline */
+	}
+}
+
+bool process_wait_would_block(struct proc *p, const struct sys_args *a, struct pollfd *pfd)
+{
+	struct wait_req w = {.idtype = P_ALL};
+	int options;
+	if (a->nr == __NR_wait4) {
+		int pid = (int)a->a[0];
+		w.idtype = pid > 0 ? P_PID : pid == -1 ? P_ALL : P_PGID;
+		w.id = pid > 0 ? pid : pid < -1 ? -pid : 0;
+		options = (int)a->a[2];
+	} else {
+		w.idtype = (int)a->a[0];
+		w.id = (int)a->a[1];
+		options = (int)a->a[3];
+	}
+	if ((options & WNOHANG) || !p->pt)
+		return false;
+	drain(p);
+	w.nowait = true;
+	int st;
+	if (reap(p, &w, &st) != 0)
+		return false; /* a zombie to reap, or no child: the call returns at once */
+	*pfd = (struct pollfd){.fd = p->pt->wake_fd, .events = POLLIN};
+	return true;
+}
+
+long sys_wait4(struct proc *p, const struct sys_args *a)
+{
+	int pid = (int)a->a[0], options = (int)a->a[2];
+	if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL))
+		return -EINVAL;
+	if (pid == INT32_MIN)
+		return -ESRCH;
+	struct wait_req w = {.idtype = pid > 0     ? P_PID
+	                               : pid == -1 ? P_ALL
+	                                           : P_PGID,
+	                     .id = pid > 0    ? pid
+	                           : pid < -1 ? -pid
+	                                      : 0};
+	int wstatus = 0;
+	long r = wait_child(p, &w, options, &wstatus);
+	if (r > 0 && a->a[1]) {
+		int err = copy_to_guest(p, a->a[1], &wstatus, sizeof(wstatus));
+		if (err)
+			return err;
+	}
+	if (r >= 0 && a->a[3]) {
+		struct rusage ru;
+		memset(&ru, 0, sizeof(ru));
+		int err = copy_to_guest(p, a->a[3], &ru, sizeof(ru));
+		if (err)
+			return err;
+	}
+	return r;
+}
+
+/* The SIGCHLD siginfo waitid fills in (include/uapi/asm-generic/siginfo.h). */
+struct chld_info {
+	int signo, errno_, code, pad;
+	int pid;
+	uint32_t uid;
+	int status;
+	int pad2;
+	int64_t utime, stime;
+	uint8_t rest[128 - 48];
+};
+_Static_assert(sizeof(struct chld_info) == 128, "siginfo size");
+
+long sys_waitid(struct proc *p, const struct sys_args *a)
+{
+	int idtype = (int)a->a[0], options = (int)a->a[3];
+	if (options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WCLONE | __WALL))
+		return -EINVAL;
+	if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
+		return -EINVAL;
+	if (idtype != P_ALL && idtype != P_PID && idtype != P_PGID)
+		return -EINVAL; /* P_PIDFD: no pidfds yet */
+	struct wait_req w = {.idtype = idtype, .id = (int)a->a[1], .nowait = options & WNOWAIT};
+	if (idtype == P_PID && w.id <= 0)
+		return -EINVAL;
+	int wstatus = 0;
+	long r = (options & WEXITED) ? wait_child(p, &w, options, &wstatus) : -ECHILD;
+	if (r < 0)
+		return r;
+	struct chld_info info;
+	memset(&info, 0, sizeof(info));
+	if (r > 0) {
+		info.signo = SIGCHLD;
+		info.pid = (int)r;
+		info.uid = getuid();
+		if (WIFEXITED(wstatus)) {
+			info.code = 1; /* CLD_EXITED */
+			info.status = WEXITSTATUS(wstatus);
+		} else {
+			info.code = 2; /* CLD_KILLED */
+			info.status = WTERMSIG(wstatus);
+		}
+	}
+	if (a->a[2]) {
+		int err = copy_to_guest(p, a->a[2], &info, sizeof(info));
+		if (err)
+			return err;
+	}
+	if (a->a[4]) {
+		struct rusage ru;
+		memset(&ru, 0, sizeof(ru));
+		int err = copy_to_guest(p, a->a[4], &ru, sizeof(ru));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+long sys_getppid(struct proc *p, const struct sys_args *a)
+{
+	if (!p->pt || p->pt->ppid == 0)
+		return getppid();
+	return p->pt->ppid < 0 ? 1 : p->pt->ppid;
+}

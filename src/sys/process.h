@@ -1,0 +1,54 @@
+/* process.h - guest processes: the process table (pids, parents, exit statuses) and the
+ * calls that cross processes (wait4, waitid, getppid, signals to another process).
+ * Private to src/sys.
+ *
+ * Each guest process runs on its own host thread and is touched only by it (the emulation
+ * has no locks); what processes share is this table, behind one mutex: one entry per
+ * process, alive or a zombie, with its pid, parent, group and session, its wait status once
+ * it has ended, the signals other processes sent it, and a wake fd (an eventfd) its owner
+ * polls while it waits, so that a child's exit or another process's signal wakes it.
+ * Not to be confused with request VMs (fork.c), which are copies of one process.
+ */
+#ifndef SYS_PROCESS_H
+#define SYS_PROCESS_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct proc;
+struct sys_args;
+struct thread;
+struct pt_entry;
+
+/* p's entry, made on first need (the first process registers lazily, keeping its pid).
+ * NULL when out of memory. */
+struct pt_entry *process_self(struct proc *p);
+
+/* A new entry for a child of p, with a fresh pid (> 0 returned) or -errno. */
+int process_new_child(struct proc *p, struct pt_entry **out);
+
+/* The process of entry e ended with Linux wait status `wstatus`: it becomes a zombie for
+ * its parent to reap (SIGCHLD and a wake for the parent), its children are orphaned. */
+void process_exited(struct pt_entry *e, int wstatus);
+
+/* Drop an entry that never ran (a failed spawn). */
+void process_discard(struct pt_entry *e);
+
+int process_pid(const struct pt_entry *e);
+
+/* Signals other processes sent p: made pending on one of its threads.  Cheap when none. */
+void process_take_signals(struct proc *p);
+
+/* A thread id for a new thread of p: unique among every guest process once p has an
+ * entry (pids and tids share one number space, as in Linux); p->next_tid before that. */
+int process_alloc_tid(struct proc *p);
+
+/* For the scheduler: would wait4/waitid `a` block?  If so its wait fd goes into *pfd and
+ * true is returned (the thread parks and re-issues the call when it is readable). */
+bool process_wait_would_block(struct proc *p, const struct sys_args *a, struct pollfd *pfd);
+
+/* kill(2) to a pid that is not p's own: 0, -ESRCH, -EINVAL. */
+long process_kill(struct proc *p, int pid, int sig);
+
+#endif
