@@ -29,6 +29,12 @@ struct pt_entry {
 	bool ran; /* a process ran with this entry (else it is a spawn in the making) */
 	int wstatus;
 	_Atomic uint64_t sigs; /* sent by other processes, not yet taken */
+	/* Signals that interrupt the owner's blocking calls (a handler, or a default action
+	 * that ends it), published by the owner at each syscall; a sender of one of those
+	 * interrupts the owner's host thread too (the wake fd is for its waits). */
+	_Atomic uint64_t catching;
+	pthread_t owner;
+	bool has_owner;
 	int wake_fd; /* eventfd: written on a child's exit and on a signal */
 	struct pt_entry *next;
 };
@@ -80,10 +86,38 @@ static struct pt_entry *new_entry_locked(int pid, int ppid, int pgid, int sid)
 	return e;
 }
 
-static void wake(struct pt_entry *e)
+/* Make sig pending for e's process and wake it: its wait fd, and its host thread when the
+ * signal would interrupt what it is blocked in. */
+static void send_locked(struct pt_entry *e, int sig)
 {
+	atomic_fetch_or(&e->sigs, PSIGBIT(sig));
 	uint64_t one = 1;
 	(void)!write(e->wake_fd, &one, sizeof(one));
+	if (e->has_owner && (atomic_load(&e->catching) & PSIGBIT(sig)))
+		vm_interrupt_thread(e->owner);
+}
+
+void process_set_owner(struct pt_entry *e)
+{
+	pthread_mutex_lock(&pt_lock);
+	e->owner = pthread_self();
+	e->has_owner = true;
+	e->ran = true;
+	pthread_mutex_unlock(&pt_lock);
+}
+
+/* The signals whose arrival should interrupt p's blocking calls. */
+static uint64_t catching_mask(const struct proc *p)
+{
+	uint64_t m = 0;
+	for (int sig = 1; sig <= 64; sig++) {
+		uint64_t h = p->sigactions[sig].handler;
+		bool dfl_ignores = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+		if (h == (uint64_t)SIG_IGN || (h == (uint64_t)SIG_DFL && dfl_ignores))
+			continue;
+		m |= PSIGBIT(sig);
+	}
+	return m;
 }
 
 struct pt_entry *process_self(struct proc *p)
@@ -94,6 +128,8 @@ struct pt_entry *process_self(struct proc *p)
 	struct pt_entry *e = new_entry_locked(p->pid, 0, p->pid, p->pid);
 	if (e) {
 		e->ran = true;
+		e->owner = pthread_self();
+		e->has_owner = true;
 		if (pt_next_id < p->next_tid)
 			pt_next_id = p->next_tid;
 		if (pt_next_id <= p->pid)
@@ -176,15 +212,20 @@ void process_exited(struct pt_entry *e, int wstatus)
 	} else {
 		e->ended = true;
 		e->wstatus = wstatus;
-		atomic_fetch_or(&parent->sigs, PSIGBIT(SIGCHLD));
-		wake(parent);
+		e->has_owner = false;
+		send_locked(parent, SIGCHLD);
 	}
 	pthread_mutex_unlock(&pt_lock);
 }
 
 void process_take_signals(struct proc *p)
 {
-	if (!p->pt || !atomic_load_explicit(&p->pt->sigs, memory_order_relaxed))
+	if (!p->pt)
+		return;
+	uint64_t m = catching_mask(p);
+	if (atomic_load_explicit(&p->pt->catching, memory_order_relaxed) != m)
+		atomic_store(&p->pt->catching, m);
+	if (!atomic_load_explicit(&p->pt->sigs, memory_order_relaxed))
 		return;
 	uint64_t s = atomic_exchange(&p->pt->sigs, 0);
 	/* Process-directed: the first thread that does not block it, else the current one. */
@@ -219,10 +260,9 @@ long process_kill(struct proc *p, int pid, int sig)
 		                       : e->pgid == -pid;
 		if (!hit || !e->ran || e->ended)
 			continue;
-		if (sig && e != p->pt) {
-			atomic_fetch_or(&e->sigs, PSIGBIT(sig));
-			wake(e);
-		} else if (sig) {
+		if (sig && e != p->pt)
+			send_locked(e, sig);
+		else if (sig) {
 			p->cur->pending |= PSIGBIT(sig);
 		}
 		r = 0;
@@ -287,17 +327,7 @@ static void drain(struct proc *p)
  * action ends the process (the ignored-by-default ones do not interrupt). */
 static bool interrupting_signal(struct proc *p)
 {
-	uint64_t ready = p->cur->pending & ~p->cur->sigmask;
-	for (int sig = 1; ready && sig <= 64; sig++) {
-		if (!(ready & PSIGBIT(sig)))
-			continue;
-		uint64_t h = p->sigactions[sig].handler;
-		bool dfl_ignores = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
-		if (h == (uint64_t)SIG_IGN || (h == (uint64_t)SIG_DFL && dfl_ignores))
-			continue;
-		return true;
-	}
-	return false;
+	return p->cur->pending & ~p->cur->sigmask & catching_mask(p);
 }
 
 /* Wait until a matching child has ended: its pid, 0 (WNOHANG, none yet), -errno. */

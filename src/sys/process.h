@@ -37,6 +37,9 @@ void process_discard(struct pt_entry *e);
 
 int process_pid(const struct pt_entry *e);
 
+/* The calling host thread runs e's process from now on (it is interrupted for signals). */
+void process_set_owner(struct pt_entry *e);
+
 /* Signals other processes sent p: made pending on one of its threads.  Cheap when none. */
 void process_take_signals(struct proc *p);
 

@@ -57,7 +57,7 @@ bool spawn_in_vfork_child(const struct proc *p)
 }
 
 /* dst: a table of dups of src's host fds (a new process's fds are the same open files). */
-static int dup_fdtab(struct fdtab *dst, const struct fdtab *src)
+int spawn_dup_fdtab(struct fdtab *dst, const struct fdtab *src)
 {
 	fdtab_init(dst, src->limit);
 	for (int fd = 0; fd < src->cap; fd++) {
@@ -90,7 +90,7 @@ static long vfork_start(struct proc *p, uint64_t flags, uint64_t stack, uint64_t
 	struct vfork_frame *f = calloc(1, sizeof(*f));
 	if (f)
 		f->xsave = malloc(vm_xsave_size(p->vm));
-	int err = f && f->xsave ? dup_fdtab(&f->fdt, &p->fdt) : -ENOMEM;
+	int err = f && f->xsave ? spawn_dup_fdtab(&f->fdt, &p->fdt) : -ENOMEM;
 	if (err) {
 		if (f)
 			free(f->xsave);
@@ -117,6 +117,7 @@ static long vfork_start(struct proc *p, uint64_t flags, uint64_t stack, uint64_t
 	p->vfork = f;
 
 	/* The child: a new pid, nothing pending, no thread bookkeeping of the parent's. */
+	process_set_owner(child);
 	uint32_t tid = (uint32_t)pid;
 	if (flags & CLONE_PARENT_SETTID)
 		copy_to_guest(p, ptid, &tid, sizeof(tid));
@@ -314,6 +315,7 @@ static void close_on_exec(struct fdtab *t)
 static void *process_thread(void *arg)
 {
 	struct proc *c = arg;
+	process_set_owner(c->pt);
 	enum proc_end end = proc_run(c, 0);
 	int wstatus = end == PROC_EXITED    ? (proc_exit_code(c) & 0xff) << 8
 	              : end == PROC_CRASHED ? proc_crash(c)->signal & 0x7f
@@ -331,7 +333,7 @@ static void *process_thread(void *arg)
 }
 
 /* Start the exec'd child on its own host thread. */
-static int start_process(struct proc *c)
+int spawn_start_process(struct proc *c)
 {
 	pthread_attr_t attr;
 	pthread_t th;
@@ -421,7 +423,7 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 		n->fdt = p->fdt;
 		fdtab_init(&p->fdt, n->fdt.limit);
 		n->pt = p->vfork->child;
-		int r = start_process(n);
+		int r = spawn_start_process(n);
 		if (r) {
 			/* No thread for it: the child dies as if killed. */
 			n->pt = NULL;

@@ -23,4 +23,11 @@ long spawn_vfork_child_ended(struct proc *p, int wstatus);
 /* fork(2): the child gets a copy of the parent's memory (forkproc.c). */
 long forkproc_clone(struct proc *p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls);
 
+struct fdtab;
+/* dst: a table of dups of src's host fds (a child's fds are the same open files). */
+int spawn_dup_fdtab(struct fdtab *dst, const struct fdtab *src);
+/* Runs process c (with its process-table entry set) on a new host thread until it ends;
+ * then its entry becomes a zombie and c is destroyed.  0 or -errno (c untouched). */
+int spawn_start_process(struct proc *c);
+
 #endif

@@ -95,6 +95,13 @@ static int arm_timer(struct vm_timer *t, int signo, uint64_t value_ns, uint64_t 
 	return timer_settime(t->id, absolute ? TIMER_ABSTIME : 0, &its, NULL) < 0 ? -errno : 0;
 }
 
+int vm_interrupt_thread(pthread_t th)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, install_handler_once);
+	return pthread_kill(th, DEADLINE_SIGNAL) ? -ESRCH : 0;
+}
+
 int vm_set_deadline(struct vm *vm, uint64_t deadline_ns)
 {
 	vm->deadline_ns = deadline_ns;
