@@ -72,7 +72,7 @@ SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o futex.o sched.o schedpo
 SYS_OBJS += net.o poll.o epoll.o event.o
 SYS_OBJS += dir.o procfs.o
 SYS_OBJS += limits.o
-SYS_OBJS += process.o spawn.o forkproc.o
+SYS_OBJS += process.o spawn.o forkproc.o policy_run.o
 SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
 $(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh

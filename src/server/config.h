@@ -24,8 +24,8 @@ struct config {
 		const char **v;
 		size_t n;
 		bool from_file; /* set by -c FILE: the first command-line entry replaces the list */
-	} allow_read, allow_write, allow_env, allow_connect, allow_listen, volumes, env;
-	bool read_all, write_all, env_all, connect_all, listen_all;
+	} allow_read, allow_write, allow_env, allow_connect, allow_listen, volumes, env, allow_run;
+	bool read_all, write_all, env_all, connect_all, listen_all, run_all;
 	const char *cwd;
 	/* Limits on request VMs and on the guest's mappings (bytes; 0 = none). */
 	uint64_t max_request_memory; /* pages a request VM may dirty before it is reset */

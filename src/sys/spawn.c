@@ -373,6 +373,116 @@ static long open_exec(struct proc *p, struct gpath *gp, char hostpath[PATH_MAX])
 	return h;
 }
 
+/* --- #! scripts ------------------------------------------------------------------------ */
+
+#define SCRIPT_DEPTH 4 /* interpreters that are scripts themselves, as Linux allows */
+
+/* If the file open as fd starts with "#!": its interpreter and optional argument ("" for
+ * none; Linux passes everything after the interpreter as one argument), and 1.  0: not a
+ * script; -ENOEXEC: no interpreter named. */
+static int parse_shebang(int fd, char interp[PATH_MAX], char arg[PATH_MAX])
+{
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 2 || buf[0] != '#' || buf[1] != '!')
+		return 0;
+	buf[n] = 0;
+	char *line = buf + 2, *end = strchr(line, '\n');
+	if (end)
+		*end = 0;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	size_t len = strcspn(line, " \t");
+	if (!len || len >= PATH_MAX)
+		return -ENOEXEC;
+	snprintf(interp, PATH_MAX, "%.*s", (int)len, line);
+	line += len;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	len = strlen(line);
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+		len--;
+	snprintf(arg, PATH_MAX, "%.*s", (int)len, line);
+	return 1;
+}
+
+/* argv for the interpreter: interp [arg] script argv[1]... (argv[0] is dropped). */
+static int script_argv(char ***argv, const char *interp, const char *arg, const char *script)
+{
+	size_t n = 0;
+	while (*argv && (*argv)[n])
+		n++;
+	char **v = calloc(n + 4, sizeof(*v));
+	char *a = strdup(interp), *b = *arg ? strdup(arg) : NULL, *c = strdup(script);
+	if (!v || !a || (*arg && !b) || !c) {
+		free(v);
+		free(a);
+		free(b);
+		free(c);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	v[k++] = a;
+	if (b)
+		v[k++] = b;
+	v[k++] = c;
+	for (size_t i = 1; i < n; i++)
+		v[k++] = (*argv)[i];
+	if (n)
+		free((*argv)[0]);
+	free(*argv);
+	*argv = v;
+	return 0;
+}
+
+/* The first executable regular file called name on search (a PATH). */
+static int find_on_path(const char *name, const char *search, char out[PATH_MAX])
+{
+	for (const char *d = search && *search ? search : "/usr/local/bin:/usr/bin:/bin"; *d;) {
+		size_t len = strcspn(d, ":");
+		struct stat st;
+		char cand[2 * PATH_MAX];
+		snprintf(cand, sizeof(cand), "%.*s%s%s", (int)len, d, len ? "/" : "", name);
+		if (strlen(cand) < PATH_MAX && stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
+			memcpy(out, cand, strlen(cand) + 1);
+			return 0;
+		}
+		d += len + (d[len] == ':');
+	}
+	return -ENOENT;
+}
+
+int proc_script_interp(const char *path, char ***argv, const char *search, char interp_out[PATH_MAX], const char **why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* proc_exec reports it */
+	char interp[PATH_MAX], arg[PATH_MAX];
+	int r = parse_shebang(fd, interp, arg);
+	close(fd);
+	if (r <= 0) {
+		*why = "a #! line that names no interpreter";
+		return r;
+	}
+	/* #!/usr/bin/env NAME: find NAME here, so that the guest need not run env. */
+	const char *base = strrchr(interp, '/');
+	if (base && strcmp(base, "/env") == 0 && *arg && arg[0] != '-' && !strpbrk(arg, " \t/")) {
+		if (find_on_path(arg, search, interp_out)) {
+			*why = "the #!/usr/bin/env program is not on PATH";
+			return -ENOENT;
+		}
+		char **v = *argv;
+		r = script_argv(&v, arg, "", path);
+		*argv = v;
+		return r ? r : 1;
+	}
+	snprintf(interp_out, PATH_MAX, "%s", interp);
+	char **v = *argv;
+	r = script_argv(&v, interp, arg, path);
+	*argv = v;
+	return r ? r : 1;
+}
+
 static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uargv, uint64_t uenvp, int flags)
 {
 	if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
@@ -388,10 +498,39 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 	err = copy_strv(p, uargv, &argv, &budget);
 	if (!err)
 		err = copy_strv(p, uenvp, &envp, &budget);
-	char hostpath[PATH_MAX];
+	/* The name the script's interpreter is given: the path as the caller wrote it. */
+	char fname[PATH_MAX] = "", interp[PATH_MAX], arg[PATH_MAX], hostpath[PATH_MAX];
+	if (gp.fd)
+		snprintf(fname, sizeof(fname), "/dev/fd/%d", dirfd);
+	else if (strncpy_from_guest(p, fname, upath, sizeof(fname)) < 0)
+		snprintf(fname, sizeof(fname), "%s", gp.path);
 	int h = -1;
-	if (!err)
+	for (int depth = 0; !err; depth++) {
 		err = h = (int)open_exec(p, &gp, hostpath);
+		if (err < 0)
+			break;
+		/* What the guest named must be allowed to run; a script's interpreter comes with it. */
+		if (depth == 0 && (err = policy_check_run(p->policy, gp.fd ? fname : gp.path, h)))
+			break;
+		int r = parse_shebang(h, interp, arg);
+		if (r <= 0) {
+			err = r;
+			break;
+		}
+		close(h);
+		h = -1;
+		if (depth == SCRIPT_DEPTH) {
+			err = -ELOOP;
+			break;
+		}
+		err = script_argv(&argv, interp, arg, fname);
+		snprintf(fname, sizeof(fname), "%s", interp);
+		gp.fd = NULL;
+		gp.slash = false;
+		gp.dots = 0;
+		if (!err)
+			err = policy_normalize(p->cwd, interp, gp.path, sizeof(gp.path));
+	}
 	struct proc *n = NULL;
 	if (err >= 0) {
 		struct proc_config cfg = p->cfg;
@@ -411,8 +550,10 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 	free_strv(envp);
 	if (err < 0) {
 		proc_destroy(n);
-		return err == -ENOEXEC || err == -E2BIG || err == -EACCES || err == -ENOENT || err == -ENOMEM ? err
-		                                                                                              : -EACCES;
+		return err == -ENOEXEC || err == -E2BIG || err == -EACCES || err == -ENOENT || err == -ENOMEM ||
+		                       err == -ELOOP || err == -ENOTDIR || err == -ENAMETOOLONG
+		               ? err
+		               : -EACCES;
 	}
 	/* The point of no return. */
 	inherit(n, p);
