@@ -131,23 +131,6 @@ long sys_sched_getaffinity(struct proc *p, const struct sys_args *a)
 	return err ? err : (long)sizeof(mask);
 }
 
-/* The guest is its own session and process group leader. */
-long sys_getpgrp(struct proc *p, const struct sys_args *a)
-{
-	return p->pid;
-}
-
-long sys_getpgid(struct proc *p, const struct sys_args *a)
-{
-	int pid = (int)a->a[0];
-	return pid == 0 || pid == p->pid ? p->pid : -ESRCH;
-}
-
-long sys_getsid(struct proc *p, const struct sys_args *a)
-{
-	return sys_getpgid(p, a);
-}
-
 long sys_sysinfo(struct proc *p, const struct sys_args *a)
 {
 	struct sysinfo si;

@@ -318,10 +318,10 @@ long sys_prctl(struct proc *p, const struct sys_args *a)
 	case PR_SET_VMA: return 0; /* naming anonymous memory: bookkeeping only on Linux too */
 	case PR_GET_DUMPABLE: return 1;
 	case PR_SET_DUMPABLE: return a->a[1] <= 1 ? 0 : -EINVAL;
-	case PR_SET_PDEATHSIG: return a->a[1] <= 64 ? 0 : -EINVAL; /* the guest has no parent process to lose */
+	case PR_SET_PDEATHSIG: return a->a[1] <= 64 ? process_set_pdeathsig(p, (int)a->a[1]) : -EINVAL;
 	case PR_GET_PDEATHSIG: {
-		int zero = 0;
-		return copy_to_guest(p, a->a[1], &zero, sizeof(zero));
+		int sig = process_pdeathsig(p);
+		return copy_to_guest(p, a->a[1], &sig, sizeof(sig));
 	}
 	case PR_SET_NO_NEW_PRIVS: return a->a[1] == 1 ? 0 : -EINVAL; /* already true: nothing can gain privileges */
 	case PR_GET_NO_NEW_PRIVS: return 1;

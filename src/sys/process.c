@@ -2,6 +2,7 @@
  * signals between processes (see process.h for the model). */
 #include <asm/unistd.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -36,6 +37,8 @@ struct pt_entry {
 	pthread_t owner;
 	bool has_owner;
 	int wake_fd; /* eventfd: written on a child's exit and on a signal */
+	int exit_fd; /* pidfd_open's: an eventfd written once when the process ends; -1 none */
+	int pdeathsig; /* prctl(PR_SET_PDEATHSIG): sent to it when its parent ends */
 	struct pt_entry *next;
 };
 
@@ -60,6 +63,8 @@ static void unlink_free_locked(struct pt_entry *e)
 			break;
 		}
 	close(e->wake_fd);
+	if (e->exit_fd >= 0)
+		close(e->exit_fd);
 	free(e);
 	pt_count--;
 }
@@ -76,6 +81,8 @@ static struct pt_entry *new_entry_locked(int pid, int ppid, int pgid, int sid)
 		free(e);
 		return NULL;
 	}
+	e->exit_fd = -1;
+	e->ran = true;
 	e->pid = pid;
 	e->ppid = ppid;
 	e->pgid = pgid;
@@ -201,10 +208,17 @@ void process_exited(struct pt_entry *e, int wstatus)
 		next = c->next;
 		if (c->ppid != e->pid || c == e)
 			continue;
-		if (c->ended)
+		if (c->ended) {
 			unlink_free_locked(c);
-		else
+		} else {
 			c->ppid = -1;
+			if (c->pdeathsig)
+				send_locked(c, c->pdeathsig);
+		}
+	}
+	if (e->exit_fd >= 0) {
+		uint64_t one = 1;
+		(void)!write(e->exit_fd, &one, sizeof(one));
 	}
 	struct pt_entry *parent = e->ppid > 0 ? find_locked(e->ppid) : NULL;
 	if (!parent || parent->ended) {
@@ -360,6 +374,13 @@ bool process_wait_would_block(struct proc *p, const struct sys_args *a, struct p
 		w.idtype = (int)a->a[0];
 		w.id = (int)a->a[1];
 		options = (int)a->a[3];
+		if (w.idtype == P_PIDFD) {
+			struct fd_entry *f = fdtab_get(&p->fdt, w.id);
+			if (!f || !f->pidfd)
+				return false;
+			w.idtype = P_PID;
+			w.id = f->pidfd;
+		}
 	}
 	if ((options & WNOHANG) || !p->pt)
 		return false;
@@ -421,9 +442,16 @@ long sys_waitid(struct proc *p, const struct sys_args *a)
 		return -EINVAL;
 	if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
 		return -EINVAL;
-	if (idtype != P_ALL && idtype != P_PID && idtype != P_PGID)
-		return -EINVAL; /* P_PIDFD: no pidfds yet */
+	if (idtype != P_ALL && idtype != P_PID && idtype != P_PGID && idtype != P_PIDFD)
+		return -EINVAL;
 	struct wait_req w = {.idtype = idtype, .id = (int)a->a[1], .nowait = options & WNOWAIT};
+	if (idtype == P_PIDFD) {
+		struct fd_entry *f = fdtab_get(&p->fdt, w.id);
+		if (!f || !f->pidfd)
+			return -EBADF;
+		w.idtype = P_PID;
+		w.id = f->pidfd;
+	}
 	if (idtype == P_PID && w.id <= 0)
 		return -EINVAL;
 	int wstatus = 0;
@@ -461,7 +489,164 @@ long sys_waitid(struct proc *p, const struct sys_args *a)
 
 long sys_getppid(struct proc *p, const struct sys_args *a)
 {
-	if (!p->pt || p->pt->ppid == 0)
+	if (!p->pt)
 		return getppid();
-	return p->pt->ppid < 0 ? 1 : p->pt->ppid;
+	pthread_mutex_lock(&pt_lock);
+	int ppid = p->pt->ppid;
+	pthread_mutex_unlock(&pt_lock);
+	return ppid == 0 ? getppid() : ppid < 0 ? 1 : ppid;
+}
+
+int process_set_pdeathsig(struct proc *p, int sig)
+{
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	p->pt->pdeathsig = sig;
+	pthread_mutex_unlock(&pt_lock);
+	return 0;
+}
+
+int process_pdeathsig(struct proc *p)
+{
+	if (!p->pt)
+		return 0;
+	pthread_mutex_lock(&pt_lock);
+	int sig = p->pt->pdeathsig;
+	pthread_mutex_unlock(&pt_lock);
+	return sig;
+}
+
+/* --- process groups and sessions ------------------------------------------------------- */
+
+/* What getpgid/getsid answer for pid (0: the caller): its group (sid false) or session. */
+static long group_of(struct proc *p, int pid, bool sid)
+{
+	if (pid < 0)
+		return -ESRCH;
+	if (!p->pt && (pid == 0 || pid == p->pid))
+		return p->pid; /* a lone first process leads its own group and session */
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *e = pid == 0 ? p->pt : find_locked(pid);
+	long r = !e || (e->ended && e != p->pt) ? -ESRCH : sid ? e->sid : e->pgid;
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+long sys_getpgrp(struct proc *p, const struct sys_args *a)
+{
+	return group_of(p, 0, false);
+}
+
+long sys_getpgid(struct proc *p, const struct sys_args *a)
+{
+	return group_of(p, (int)a->a[0], false);
+}
+
+long sys_getsid(struct proc *p, const struct sys_args *a)
+{
+	return group_of(p, (int)a->a[0], true);
+}
+
+/* setpgid(2): the caller or one of its children, into a group of its session. */
+long sys_setpgid(struct proc *p, const struct sys_args *a)
+{
+	int pid = (int)a->a[0], pgid = (int)a->a[1];
+	if (pgid < 0)
+		return -EINVAL;
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *self = p->pt, *e = pid == 0 ? self : find_locked(pid);
+	long r = 0;
+	if (!e || (e != self && e->ppid != self->pid))
+		r = -ESRCH;
+	else if (e->sid == e->pid || e->sid != self->sid)
+		r = -EPERM; /* a session leader, or a child in another session */
+	if (!r) {
+		if (!pgid)
+			pgid = e->pid;
+		bool exists = pgid == e->pid;
+		for (struct pt_entry *g = pt_head; g && !exists; g = g->next)
+			exists = g->pgid == pgid && g->sid == e->sid && !g->ended;
+		if (!exists)
+			r = -EPERM;
+		else
+			e->pgid = pgid;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+long sys_setsid(struct proc *p, const struct sys_args *a)
+{
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *self = p->pt;
+	bool leader = self->pgid == self->pid;
+	for (struct pt_entry *g = pt_head; g && !leader; g = g->next)
+		leader = g != self && g->pgid == self->pid;
+	long r = -EPERM;
+	if (!leader) {
+		self->pgid = self->sid = self->pid;
+		r = self->pid;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+/* --- pidfds ------------------------------------------------------------------------------ */
+
+/* A pidfd is a dup of the process's exit eventfd: it polls readable once the process has
+ * ended, as Linux's does. */
+long sys_pidfd_open(struct proc *p, const struct sys_args *a)
+{
+	int pid = (int)a->a[0];
+	unsigned flags = (unsigned)a->a[1];
+	if (flags & ~(unsigned)O_NONBLOCK)
+		return -EINVAL;
+	if (pid <= 0)
+		return -EINVAL;
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *e = find_locked(pid);
+	long r = 0;
+	if (!e || !e->ran)
+		r = -ESRCH;
+	else if (e->exit_fd < 0 && (e->exit_fd = eventfd(e->ended ? 1 : 0, EFD_CLOEXEC)) < 0)
+		r = -errno;
+	int h = r ? -1 : fcntl(e->exit_fd, F_DUPFD_CLOEXEC, 3);
+	pthread_mutex_unlock(&pt_lock);
+	if (r)
+		return r;
+	if (h < 0)
+		return -errno;
+	int fd = fdtab_alloc(&p->fdt, 0, h, FD_EVENT, true);
+	if (fd >= 0)
+		fdtab_get(&p->fdt, fd)->pidfd = pid;
+	return fd;
+}
+
+long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
+{
+	struct fd_entry *f = fdtab_get(&p->fdt, (int)a->a[0]);
+	if (!f)
+		return -EBADF;
+	if (!f->pidfd)
+		return -EBADF;
+	if (a->a[2] || a->a[3])
+		return -EINVAL; /* a siginfo or flags: not supported */
+	int sig = (int)a->a[1];
+	if (f->pidfd == p->pid) {
+		if (sig < 0 || sig > 64)
+			return -EINVAL;
+		if (sig)
+			p->cur->pending |= PSIGBIT(sig);
+		return 0;
+	}
+	return process_kill(p, f->pidfd, sig);
 }

@@ -51,6 +51,10 @@ int process_alloc_tid(struct proc *p);
  * true is returned (the thread parks and re-issues the call when it is readable). */
 bool process_wait_would_block(struct proc *p, const struct sys_args *a, struct pollfd *pfd);
 
+/* prctl(PR_SET_PDEATHSIG / PR_GET_PDEATHSIG): the signal p gets when its parent ends. */
+int process_set_pdeathsig(struct proc *p, int sig);
+int process_pdeathsig(struct proc *p);
+
 /* kill(2) to a pid that is not p's own: 0, -ESRCH, -EINVAL. */
 long process_kill(struct proc *p, int pid, int sig);
 

@@ -374,7 +374,7 @@ long sys_kill(struct proc *p, const struct sys_args *a)
 {
 	int pid = (int)a->a[0];
 	/* Another guest process (process.c). */
-	if ((pid > 0 && pid != p->pid) || (pid < -1 && -pid != p->pid))
+	if (pid != p->pid && (p->pt || pid > 0 || (pid < -1 && -pid != p->pid)))
 		return process_kill(p, pid, (int)a->a[1]);
 	/* Only the guest itself exists in its world: itself, its group, or "everyone". */
 	if (pid != p->pid && pid != 0 && pid != -1 && pid != -p->pid)

@@ -72,6 +72,7 @@ int spawn_dup_fdtab(struct fdtab *dst, const struct fdtab *src)
 		}
 		struct fd_entry *d = fdtab_get(dst, fd);
 		d->ofd = e->ofd;
+		d->pidfd = e->pidfd;
 		if (e->path && !(d->path = strdup(e->path))) {
 			fdtab_fini(dst);
 			return -ENOMEM;

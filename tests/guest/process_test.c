@@ -7,6 +7,7 @@
 // CASE[vfork]: vfork
 // CASE[fork]: fork
 // CASE[signals]: signals
+// CASE[groups]: groups
 // CASE[script]: script @TMP@
 // CASE[denied]: denied -> 0
 // NATIVE[denied]: skip
@@ -20,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -227,6 +231,103 @@ static int part_signals(void)
     return 0;
 }
 
+static volatile sig_atomic_t got_usr1;
+static void on_usr1(int sig)
+{
+    got_usr1 = 1;
+}
+
+static int part_groups(void)
+{
+    int st, fds[2];
+    // A child in its own process group, then its own session.
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        int ok = setpgid(0, 0) == 0 && getpgid(0) == getpid() && getpgrp() == getpid();
+        ok = ok && setsid() == -1 && errno == EPERM; // now a group leader
+        write(fds[1], ok ? "y" : "n", 1);
+        _exit(0);
+    }
+    close(fds[1]);
+    char c = 0;
+    CHECK(read(fds[0], &c, 1) == 1 && c == 'y');
+    close(fds[0]);
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(pipe(fds) == 0);
+    pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        pid_t sid = setsid();
+        int ok = sid == getpid() && getsid(0) == sid && getpgid(0) == sid;
+        write(fds[1], ok ? "y" : "n", 1);
+        _exit(0);
+    }
+    close(fds[1]);
+    CHECK(read(fds[0], &c, 1) == 1 && c == 'y');
+    close(fds[0]);
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(getpgid(pid) == -1 && errno == ESRCH);
+
+    // pidfd: readable once the child has ended; waitid(P_PIDFD) reaps it.
+    CHECK(pipe(fds) == 0);
+    pid = fork();
+    if (pid == 0) {
+        char x;
+        close(fds[1]);
+        read(fds[0], &x, 1); // until the parent says so
+        _exit(9);
+    }
+    close(fds[0]);
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    CHECK(pfd >= 0);
+    struct pollfd pd = {.fd = pfd, .events = POLLIN};
+    CHECK(poll(&pd, 1, 0) == 0);
+    close(fds[1]); // the child goes on and ends
+    CHECK(poll(&pd, 1, -1) == 1 && (pd.revents & POLLIN));
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    CHECK(waitid(P_PIDFD, (id_t)pfd, &si, WEXITED) == 0 && si.si_pid == pid && si.si_status == 9);
+    close(pfd);
+
+    // PR_SET_PDEATHSIG: a grandchild hears of its parent's end.
+    CHECK(pipe(fds) == 0);
+    pid = fork();
+    if (pid == 0) {
+        int ready[2];
+        pipe(ready);
+        if (fork() == 0) {
+            close(fds[0]);
+            sigset_t usr1;
+            sigemptyset(&usr1);
+            sigaddset(&usr1, SIGUSR1);
+            sigprocmask(SIG_BLOCK, &usr1, NULL);
+            prctl(PR_SET_PDEATHSIG, SIGUSR1);
+            int got = 0;
+            prctl(PR_GET_PDEATHSIG, &got);
+            write(ready[1], "r", 1);
+            struct sigaction sa = {.sa_handler = on_usr1};
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGUSR1, &sa, NULL);
+            sigset_t none;
+            sigemptyset(&none);
+            while (!got_usr1)
+                sigsuspend(&none);
+            write(fds[1], got == SIGUSR1 ? "y" : "n", 1);
+            _exit(0);
+        }
+        char x;
+        read(ready[0], &x, 1);
+        _exit(0); // the grandchild gets SIGUSR1
+    }
+    close(fds[1]);
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(read(fds[0], &c, 1) == 1 && c == 'y');
+    close(fds[0]);
+    return 0;
+}
+
 static int write_script(const char *dir, const char *name, const char *text, char *path, size_t size)
 {
     snprintf(path, size, "%s/%s", dir, name);
@@ -282,6 +383,8 @@ int main(int argc, char **argv)
         part_fork();
     else if (!strcmp(argv[1], "signals"))
         part_signals();
+    else if (!strcmp(argv[1], "groups"))
+        part_groups();
     else if (!strcmp(argv[1], "script") && argc > 2)
         part_script(argv[2]);
     else if (!strcmp(argv[1], "denied"))
