@@ -113,6 +113,13 @@ void process_set_owner(struct pt_entry *e)
 	pthread_mutex_unlock(&pt_lock);
 }
 
+void process_release_owner(struct pt_entry *e)
+{
+	pthread_mutex_lock(&pt_lock);
+	e->has_owner = false;
+	pthread_mutex_unlock(&pt_lock);
+}
+
 /* The signals whose arrival should interrupt p's blocking calls. */
 static uint64_t catching_mask(const struct proc *p)
 {
@@ -344,6 +351,17 @@ static bool interrupting_signal(struct proc *p)
 	return p->cur->pending & ~p->cur->sigmask & catching_mask(p);
 }
 
+int process_block(struct proc *p, int64_t timeout_ns)
+{
+	struct pollfd pfd = {.fd = p->pt->wake_fd, .events = POLLIN};
+	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+	int r = poll(&pfd, 1, ms);
+	if (r < 0 && errno == EINTR)
+		return -EINTR;
+	drain(p);
+	return 0;
+}
+
 /* Wait until a matching child has ended: its pid, 0 (WNOHANG, none yet), -errno. */
 static long wait_child(struct proc *p, const struct wait_req *w, int options, int *wstatus)
 {
@@ -487,14 +505,19 @@ long sys_waitid(struct proc *p, const struct sys_args *a)
 	return 0;
 }
 
-long sys_getppid(struct proc *p, const struct sys_args *a)
+int process_ppid(struct proc *p)
 {
 	if (!p->pt)
-		return getppid();
+		return PROC_GUEST_PPID;
 	pthread_mutex_lock(&pt_lock);
 	int ppid = p->pt->ppid;
 	pthread_mutex_unlock(&pt_lock);
-	return ppid == 0 ? getppid() : ppid < 0 ? 1 : ppid;
+	return ppid == 0 ? PROC_GUEST_PPID : ppid < 0 ? 1 : ppid;
+}
+
+long sys_getppid(struct proc *p, const struct sys_args *a)
+{
+	return process_ppid(p);
 }
 
 int process_set_pdeathsig(struct proc *p, int sig)

@@ -37,8 +37,14 @@ void process_discard(struct pt_entry *e);
 
 int process_pid(const struct pt_entry *e);
 
-/* The calling host thread runs e's process from now on (it is interrupted for signals). */
+/* The calling host thread runs e's process from now on (it is interrupted for signals);
+ * release: it no longer does (its VM is about to go). */
 void process_set_owner(struct pt_entry *e);
+void process_release_owner(struct pt_entry *e);
+
+/* What getppid answers for p: its parent's pid, 1 when orphaned, the host's parent for
+ * the first process. */
+int process_ppid(struct proc *p);
 
 /* Signals other processes sent p: made pending on one of its threads.  Cheap when none. */
 void process_take_signals(struct proc *p);
@@ -54,6 +60,10 @@ bool process_wait_would_block(struct proc *p, const struct sys_args *a, struct p
 /* prctl(PR_SET_PDEATHSIG / PR_GET_PDEATHSIG): the signal p gets when its parent ends. */
 int process_set_pdeathsig(struct proc *p, int sig);
 int process_pdeathsig(struct proc *p);
+
+/* Block the host thread until another process wakes p (a signal, a child's end) or
+ * timeout_ns passes (-1: none).  0, or -EINTR when the execution deadline interrupted. */
+int process_block(struct proc *p, int64_t timeout_ns);
 
 /* kill(2) to a pid that is not p's own: 0, -ESRCH, -EINVAL. */
 long process_kill(struct proc *p, int pid, int sig);

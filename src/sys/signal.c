@@ -447,6 +447,15 @@ static long suspend_with(struct proc *p, uint64_t mask)
 		uint64_t now = vm_now_ns();
 		if (itimer_fire(p, now))
 			continue;
+		/* Signals from other guest processes, and a wait they can end (process.c). */
+		process_take_signals(p);
+		if (t->pending & ~t->sigmask)
+			break;
+		if (p->pt && !sched_others_alive(p)) {
+			if (process_block(p, p->itimer_ns ? (int64_t)(p->itimer_ns - now) : -1) == -EINTR)
+				return -EINTR;
+			continue;
+		}
 		uint64_t until = p->itimer_ns;
 		if (sched_others_alive(p)) {
 			t->deadline_ns = until;

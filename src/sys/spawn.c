@@ -328,6 +328,7 @@ static void *process_thread(void *arg)
 	}
 	struct pt_entry *e = c->pt;
 	c->pt = NULL;
+	process_release_owner(e);
 	proc_destroy(c); /* its fds close first: a reader of its pipes sees the end */
 	process_exited(e, wstatus);
 	return NULL;
