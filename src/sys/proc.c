@@ -95,6 +95,11 @@ void proc_destroy(struct proc *p)
 {
 	if (!p)
 		return;
+	if (p->pt) {
+		/* Its children are orphaned; its own entry goes (no parent waits for it). */
+		process_exited(p->pt, 0);
+		p->pt = NULL;
+	}
 	fdtab_fini(&p->fdt);
 	sched_fini(p);
 	vma_fini(&p->mm);

@@ -25,6 +25,9 @@
 struct pt_entry {
 	int pid;
 	int ppid; /* 0: the first process, whose parent is the host's; -1: orphaned */
+	/* The parent's entry (NULL: none).  Pids need not be unique across request VMs, which
+	 * all are the template's pid: the links are pointers. */
+	struct pt_entry *parent;
 	int pgid, sid;
 	bool ended; /* a zombie: wstatus is valid */
 	bool ran; /* a process ran with this entry (else it is a spawn in the making) */
@@ -188,6 +191,8 @@ int process_new_child(struct proc *p, struct pt_entry **out)
 	pthread_mutex_lock(&pt_lock);
 	int pid = alloc_id_locked(p);
 	struct pt_entry *e = new_entry_locked(pid, self->pid, self->pgid, self->sid);
+	if (e)
+		e->parent = self;
 	pthread_mutex_unlock(&pt_lock);
 	if (!e)
 		return -EAGAIN;
@@ -213,12 +218,13 @@ void process_exited(struct pt_entry *e, int wstatus)
 	/* Its children lose their parent; their zombies go with it (no init to reap them). */
 	for (struct pt_entry *c = pt_head, *next; c; c = next) {
 		next = c->next;
-		if (c->ppid != e->pid || c == e)
+		if (c->parent != e || c == e)
 			continue;
 		if (c->ended) {
 			unlink_free_locked(c);
 		} else {
 			c->ppid = -1;
+			c->parent = NULL;
 			if (c->pdeathsig)
 				send_locked(c, c->pdeathsig);
 		}
@@ -227,7 +233,7 @@ void process_exited(struct pt_entry *e, int wstatus)
 		uint64_t one = 1;
 		(void)!write(e->exit_fd, &one, sizeof(one));
 	}
-	struct pt_entry *parent = e->ppid > 0 ? find_locked(e->ppid) : NULL;
+	struct pt_entry *parent = e->parent;
 	if (!parent || parent->ended) {
 		unlink_free_locked(e);
 	} else {
@@ -302,7 +308,7 @@ struct wait_req {
 
 static bool matches(const struct pt_entry *c, const struct pt_entry *self, const struct wait_req *w)
 {
-	if (c->ppid != self->pid || c == self)
+	if (c->parent != self || c == self)
 		return false;
 	switch (w->idtype) {
 	case P_PID: return c->pid == w->id;
@@ -349,6 +355,26 @@ static void drain(struct proc *p)
 static bool interrupting_signal(struct proc *p)
 {
 	return p->cur->pending & ~p->cur->sigmask & catching_mask(p);
+}
+
+void process_end_children(struct proc *p)
+{
+	if (!p->pt)
+		return;
+	pthread_mutex_lock(&pt_lock);
+	for (struct pt_entry *c = pt_head, *next; c; c = next) {
+		next = c->next;
+		if (c->parent != p->pt || c == p->pt)
+			continue;
+		if (c->ended) {
+			unlink_free_locked(c);
+			continue;
+		}
+		c->parent = NULL;
+		c->ppid = -1;
+		send_locked(c, SIGKILL);
+	}
+	pthread_mutex_unlock(&pt_lock);
 }
 
 int process_block(struct proc *p, int64_t timeout_ns)
@@ -584,7 +610,7 @@ long sys_setpgid(struct proc *p, const struct sys_args *a)
 	pthread_mutex_lock(&pt_lock);
 	struct pt_entry *self = p->pt, *e = pid == 0 ? self : find_locked(pid);
 	long r = 0;
-	if (!e || (e != self && e->ppid != self->pid))
+	if (!e || (e != self && e->parent != self))
 		r = -ESRCH;
 	else if (e->sid == e->pid || e->sid != self->sid)
 		r = -EPERM; /* a session leader, or a child in another session */

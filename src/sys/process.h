@@ -61,6 +61,9 @@ bool process_wait_would_block(struct proc *p, const struct sys_args *a, struct p
 int process_set_pdeathsig(struct proc *p, int sig);
 int process_pdeathsig(struct proc *p);
 
+/* End p's children (SIGKILL; they are reaped by nobody): a request VM's reset. */
+void process_end_children(struct proc *p);
+
 /* Block the host thread until another process wakes p (a signal, a child's end) or
  * timeout_ns passes (-1: none).  0, or -EINTR when the execution deadline interrupted. */
 int process_block(struct proc *p, int64_t timeout_ns);

@@ -489,8 +489,8 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 {
 	if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -EINVAL;
-	if (p->tmpl)
-		return -ENOSYS; /* a request VM cannot become another program (yet) */
+	if (p->tmpl && !p->vfork)
+		return -ENOSYS; /* a request VM cannot become another program; its vfork child can */
 	struct gpath gp;
 	long err = fs_resolve(p, dirfd, upath, flags & AT_EMPTY_PATH, &gp);
 	if (err)
