@@ -50,7 +50,11 @@ static int copy_process(struct proc *c, const struct proc *p)
 	c->vdso_addr = p->vdso_addr;
 	c->nice = p->nice;
 	c->mode = PROC_MODE_RUN;
+	c->cred = p->cred;
+	c->umask = p->umask;
 	int err = copy_mm(&c->mm, &p->mm);
+	if (!err)
+		err = net_unix_names_copy(c, p);
 	return err ? err : spawn_dup_fdtab(&c->fdt, &p->fdt);
 }
 

@@ -42,8 +42,8 @@ int process_pid(const struct pt_entry *e);
 void process_set_owner(struct pt_entry *e);
 void process_release_owner(struct pt_entry *e);
 
-/* What getppid answers for p: its parent's pid, 1 when orphaned, the host's parent for
- * the first process. */
+/* What getppid answers for p: its parent's pid, 1 when orphaned or for the first process
+ * (PROC_GUEST_PPID). */
 int process_ppid(struct proc *p);
 
 /* Signals other processes sent p: made pending on one of its threads.  Cheap when none. */

@@ -46,6 +46,8 @@ struct vfork_frame {
 	struct sigaction_rec sigactions[65];
 	char cwd[PATH_MAX];
 	char comm[16];
+	struct cred cred;
+	mode_t umask;
 	pid_t pid;
 	struct pt_entry *pt;
 	struct pt_entry *child;
@@ -111,6 +113,8 @@ static long vfork_start(struct proc *p, uint64_t flags, uint64_t stack, uint64_t
 	memcpy(f->sigactions, p->sigactions, sizeof(f->sigactions));
 	memcpy(f->cwd, p->cwd, sizeof(f->cwd));
 	memcpy(f->comm, p->comm, sizeof(f->comm));
+	f->cred = p->cred;
+	f->umask = p->umask;
 	f->pid = p->pid;
 	f->pt = p->pt;
 	f->child = child;
@@ -154,6 +158,8 @@ static long vfork_end(struct proc *p)
 	memcpy(p->sigactions, f->sigactions, sizeof(p->sigactions));
 	memcpy(p->cwd, f->cwd, sizeof(p->cwd));
 	memcpy(p->comm, f->comm, sizeof(p->comm));
+	p->cred = f->cred;
+	p->umask = f->umask;
 	p->pid = f->pid;
 	p->pt = f->pt;
 	void *xsave = p->cur->xsave;
@@ -290,6 +296,8 @@ static void inherit(struct proc *n, const struct proc *p)
 {
 	memcpy(n->cwd, p->cwd, sizeof(n->cwd));
 	n->nice = p->nice;
+	n->cred = p->cred;
+	n->umask = p->umask;
 	n->itimer_ns = p->itimer_ns;
 	n->itimer_interval_ns = p->itimer_interval_ns;
 	/* Handled signals go back to their default; ignored ones stay ignored. */
@@ -566,7 +574,9 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 		n->fdt = p->fdt;
 		fdtab_init(&p->fdt, n->fdt.limit);
 		n->pt = p->vfork->child;
-		int r = spawn_start_process(n);
+		int r = net_unix_names_copy(n, p); /* the names of the sockets it now holds */
+		if (!r)
+			r = spawn_start_process(n);
 		if (r) {
 			/* No thread for it: the child dies as if killed. */
 			n->pt = NULL;
