@@ -56,6 +56,7 @@ $(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
 # --- libvmm.a: the KVM guest core -------------------------------------------------------------
 VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o dirtycount.o
 VMM_OBJS += image.o
+VMM_OBJS += vmcopy.o
 VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
 $(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin $(BUILD)/guest/vdso.so
 	@mkdir -p $(dir $@)
@@ -73,6 +74,7 @@ SYS_OBJS += net.o poll.o epoll.o event.o
 SYS_OBJS += dir.o procfs.o activation.o
 SYS_OBJS += limits.o
 SYS_OBJS += snapfile.o snapsave.o snapload.o
+SYS_OBJS += process.o spawn.o forkproc.o policy_run.o
 SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
 $(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh

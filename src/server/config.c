@@ -61,6 +61,8 @@ static const char usage[] =
         "      --allow-net                  connect and listen anywhere\n"
         "      --allow-connect[=HOST:PORT,...]  outgoing connections (port 0 or none: any port)\n"
         "      --allow-listen[=HOST:PORT,...]   listening sockets\n"
+        "      --allow-run[=PROGRAM,...]    run programs (execve): a path, or a name matching any\n"
+        "                                   directory (no list: every program the guest can read)\n"
         "      --volume HOST:GUEST[:rw]     show host directory HOST at guest path GUEST\n"
         "      --cwd DIR                    the program's working directory (a guest path)\n"
         "      --env NAME=VALUE             set a variable in the program's environment\n"
@@ -80,6 +82,7 @@ enum {
 	OPT_ALLOW_NET,
 	OPT_ALLOW_CONNECT,
 	OPT_ALLOW_LISTEN,
+	OPT_ALLOW_RUN,
 	OPT_VOLUME,
 	OPT_CWD,
 	OPT_ENV,
@@ -121,6 +124,7 @@ const struct option config_options[] = {
         {"allow-net", no_argument, NULL, OPT_ALLOW_NET},
         {"allow-connect", optional_argument, NULL, OPT_ALLOW_CONNECT},
         {"allow-listen", optional_argument, NULL, OPT_ALLOW_LISTEN},
+        {"allow-run", optional_argument, NULL, OPT_ALLOW_RUN},
         {"volume", required_argument, NULL, OPT_VOLUME},
         {"cwd", required_argument, NULL, OPT_CWD},
         {"env", required_argument, NULL, OPT_ENV},
@@ -271,6 +275,7 @@ int config_option(struct config *cfg, int c, char *arg)
 		break;
 	case OPT_ALLOW_ALL:
 		cfg->read_all = cfg->write_all = cfg->env_all = cfg->connect_all = cfg->listen_all = true;
+		cfg->run_all = true;
 		break;
 	case OPT_ALLOW_READ:
 		if (allow_list("allow-read", arg, &cfg->read_all, &cfg->allow_read))
@@ -291,6 +296,10 @@ int config_option(struct config *cfg, int c, char *arg)
 		break;
 	case OPT_ALLOW_LISTEN:
 		if (allow_list("allow-listen", arg, &cfg->listen_all, &cfg->allow_listen))
+			return -1;
+		break;
+	case OPT_ALLOW_RUN:
+		if (allow_list("allow-run", arg, &cfg->run_all, &cfg->allow_run))
 			return -1;
 		break;
 	case OPT_VOLUME:
@@ -441,7 +450,8 @@ void config_free(struct config *cfg)
 		free((char *)cfg->owned.v[i]);
 	struct strlist *lists[] = {&cfg->allow_read,    &cfg->allow_write,  &cfg->allow_env,
 	                           &cfg->allow_connect, &cfg->allow_listen, &cfg->volumes,
-	                           &cfg->env,           &cfg->owned,        &cfg->warmup_requests};
+	                           &cfg->env,           &cfg->owned,        &cfg->warmup_requests,
+	                           &cfg->allow_run};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		free(lists[i]->v);
 		lists[i]->v = NULL;

@@ -25,9 +25,9 @@ struct config {
 		const char **v;
 		size_t n;
 		bool from_file; /* set by -c FILE: the first command-line entry replaces the list */
-	} allow_read, allow_write, allow_env, allow_connect, allow_listen, volumes, env;
+	} allow_read, allow_write, allow_env, allow_connect, allow_listen, volumes, env, allow_run;
 	struct strlist warmup_requests; /* --warmup-request SPEC or @FILE, as given (warmup.c) */
-	bool read_all, write_all, env_all, connect_all, listen_all;
+	bool read_all, write_all, env_all, connect_all, listen_all, run_all;
 	const char *cwd;
 	enum { CMD_RUN, CMD_SNAPSHOT, CMD_SNAPRUN } command;
 	const char *snapshot; /* snapshot -o FILE / snaprun FILE */

@@ -326,6 +326,7 @@ void config_print(const struct config *cfg, FILE *out)
 	put_allow(out, "allow-env", cfg->env_all, &cfg->allow_env);
 	put_allow(out, "allow-connect", cfg->connect_all, &cfg->allow_connect);
 	put_allow(out, "allow-listen", cfg->listen_all, &cfg->allow_listen);
+	put_allow(out, "allow-run", cfg->run_all, &cfg->allow_run);
 	put_array(out, "volume", cfg->volumes.v, cfg->volumes.n);
 	put_key_string(out, "cwd", cfg->cwd);
 	put_array(out, "env", cfg->env.v, cfg->env.n);

@@ -106,6 +106,9 @@ struct policy *make_policy(const struct config *cfg, const char *program)
 	        .listen_all = cfg->listen_all,
 	        .listen = cfg->allow_listen.v,
 	        .nlisten = cfg->allow_listen.n,
+	        .run_all = cfg->run_all,
+	        .run = cfg->allow_run.v,
+	        .nrun = cfg->allow_run.n,
 	        .verbose = cfg->verbose,
 	};
 	struct policy *pol;
@@ -145,6 +148,48 @@ static int find_program(const char *name, char out[PATH_MAX])
 		path += len + (path[len] == ':');
 	}
 	return -ENOENT;
+}
+
+/* PROGRAM, or the interpreter of the #! script it is, into prog; *argv the arguments
+ * to give it (NULL: cfg->argv as is).  0, or -1 after a one-line error. */
+static int script_program(const struct config *cfg, const char *path, struct policy *pol, char prog[PATH_MAX],
+                          char ***argv)
+{
+	snprintf(prog, PATH_MAX, "%s", path);
+	*argv = NULL;
+	char **v = NULL;
+	for (int depth = 0; depth < 5; depth++) {
+		if (!v) {
+			size_t n = 0;
+			while (cfg->argv[n])
+				n++;
+			v = calloc(n + 1, sizeof(*v));
+			for (size_t i = 0; v && i < n; i++)
+				if (!(v[i] = strdup(cfg->argv[i])))
+					return -1;
+			if (!v)
+				return -1;
+		}
+		char interp[PATH_MAX];
+		const char *why = "";
+		int r = proc_script_interp(prog, &v, getenv("PATH"), interp, &why);
+		if (r < 0) {
+			log_msg("%s: %s", prog, why);
+			return -1;
+		}
+		if (r == 0) {
+			*argv = v;
+			return 0;
+		}
+		snprintf(prog, PATH_MAX, "%s", interp);
+		/* The interpreter, like the program, may read itself (and a script its own text). */
+		char real[PATH_MAX];
+		policy_allow_file(pol, prog);
+		if (realpath(prog, real))
+			policy_allow_file(pol, real);
+	}
+	log_msg("%s: too many levels of #! interpreters", path);
+	return -1;
 }
 
 static void explain_no_kvm(int err)
@@ -296,14 +341,26 @@ int main(int argc, char **argv)
 		        (unsigned long long)(cfg.max_main_memory >> 20), (unsigned long long)(max_user >> 20));
 		goto out;
 	}
+	/* A #! script: load its interpreter (a script may name another, as Linux allows). */
 	/* A guest writing to a closed pipe gets EPIPE, not our death. */
 	signal(SIGPIPE, SIG_IGN);
 	struct policy *pol = make_policy(&cfg, path);
+	char prog[PATH_MAX];
+	char **prog_argv = NULL;
+	if (pol && script_program(&cfg, path, pol, prog, &prog_argv)) {
+		policy_destroy(pol);
+		goto out;
+	}
 	char **env = build_env(&cfg);
+	if (prog_argv)
+		cfg.argv = prog_argv;
 	if (pol && env)
-		status = run_program(&cfg, path, pol, env, closed_stdio);
+		status = run_program(&cfg, prog, pol, env, closed_stdio);
 	policy_destroy(pol);
 	free(env);
+	for (size_t i = 0; prog_argv && prog_argv[i]; i++)
+		free(prog_argv[i]);
+	free(prog_argv);
 out:
 	config_free(&cfg);
 	return status;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "sys/blocking.h"
+#include "sys/process.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
 
@@ -202,6 +203,10 @@ bool wait_decode(struct proc *p, const struct sys_args *a, struct wait_req *out)
 		return h >= 0 && decode_timeout(p, w, a, &out->timeout_ns) && add_fd(out, (int)a->a[w->fd], h, POLLIN);
 	}
 	case WH_SLEEP: return decode_timeout(p, w, a, &out->timeout_ns);
+	case WH_CHILD: {
+		struct pollfd pfd;
+		return process_wait_would_block(p, a, &pfd) && add_fd(out, -1, pfd.fd, POLLIN);
+	}
 	default: return false;
 	}
 }

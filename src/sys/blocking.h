@@ -28,6 +28,7 @@ enum wait_how {
 	WH_EPOLL, /* an epoll fd: its host fd is readable when an event is ready */
 	WH_SLEEP, /* no fd: completes at its deadline */
 	WH_SELF, /* the handler parks the thread itself (futex, sigsuspend, pause) */
+	WH_CHILD, /* wait4/waitid: the process table's wake fd while no child is ready (process.c) */
 };
 
 enum wait_timeout {
@@ -102,6 +103,10 @@ struct sys_wait {
 		.how = WH_SELF, .intr = (intrkind), .flags = -1, .rem_arg = -1                                         \
 	}
 
+#define WAIT_CHILD()                                                                                                   \
+	{                                                                                                              \
+		.how = WH_CHILD, .intr = R_RESTART, .flags = -1, .rem_arg = -1                                         \
+	}
 #define WAIT_MAX_FDS 256
 
 /* One decoded wait: host fds to poll and the timeout. */

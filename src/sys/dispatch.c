@@ -38,13 +38,15 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 	const struct sys_entry *e = a->nr < SYS_TABLE_SIZE ? &sys_table[a->nr] : NULL;
 	long ret;
 	p->cur->wait_nr = a->nr; /* the row a parked thread's wait is read from */
-	if (p->mode != PROC_MODE_RUN && serve_before(p, a, &ret))
+	/* A vfork child in a request VM is another process: server rules are not for it. */
+	bool serving = p->mode != PROC_MODE_RUN && !p->vfork;
+	if (serving && serve_before(p, a, &ret))
 		; /* consumed: a server-mode verdict */
 	else if (sched_park_if_blocking(p, a))
 		ret = SYS_RESUMED; /* runs again when what it waits for is ready */
 	else
 		ret = e && e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
-	if (p->mode != PROC_MODE_RUN && ret != SYS_RESUMED)
+	if (serving && !p->vfork && ret != SYS_RESUMED)
 		serve_after(p, a, ret);
 	/* A host call ended by a host signal for the guest (vm_forward_signals): as Linux, the
 	 * call is restarted if the guest does not take the signal, or if its handler has

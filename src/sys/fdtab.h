@@ -29,6 +29,7 @@ struct fd_entry {
 	bool async; /* O_ASYNC / FIOASYNC as the guest set it: never set on the host fd, whose
 	             * SIGIO would go to kvmserver (io.c) */
 	int owner; /* F_SETOWN's pid, recorded for F_GETOWN */
+	int pidfd; /* a pidfd (process.c): the pid it refers to; 0 for other fds */
 	char *path; /* the guest path it was opened by (owned; NULL if none): dirfd-relative
 	                   * opens and /proc/self/fd readlink use it */
 	bool shared; /* a request VM's listening socket: the host object is the template's,

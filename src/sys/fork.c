@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sys/proc_impl.h"
+#include "sys/process.h"
 #include "sys/serve.h"
 #include "sys/sched.h"
 #include "sys/table.h"
@@ -224,6 +225,8 @@ int proc_reset(struct proc *p, struct vm_reset_stats *st)
 	if (!p->tmpl)
 		return -EINVAL;
 	uint64_t t0 = vm_now_ns();
+	/* The processes the request started end with it (process.c). */
+	process_end_children(p);
 	/* Host fds first: closing the connection's socket sends what the guest wrote. */
 	drop_state(p);
 	int err = vm_reset(p->vm, st);

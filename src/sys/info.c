@@ -60,10 +60,6 @@ long sys_gettid(struct proc *p, const struct sys_args *a)
 {
 	return p->cur->tid;
 }
-long sys_getppid(struct proc *p, const struct sys_args *a)
-{
-	return PROC_GUEST_PPID;
-}
 
 long sys_getrandom(struct proc *p, const struct sys_args *a)
 {
@@ -133,23 +129,6 @@ long sys_sched_getaffinity(struct proc *p, const struct sys_args *a)
 	uint64_t mask = 1;
 	int err = copy_to_guest(p, a->a[2], &mask, sizeof(mask));
 	return err ? err : (long)sizeof(mask);
-}
-
-/* The guest is its own session and process group leader. */
-long sys_getpgrp(struct proc *p, const struct sys_args *a)
-{
-	return p->pid;
-}
-
-long sys_getpgid(struct proc *p, const struct sys_args *a)
-{
-	int pid = (int)a->a[0];
-	return pid == 0 || pid == p->pid ? p->pid : -ESRCH;
-}
-
-long sys_getsid(struct proc *p, const struct sys_args *a)
-{
-	return sys_getpgid(p, a);
 }
 
 long sys_sysinfo(struct proc *p, const struct sys_args *a)

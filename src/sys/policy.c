@@ -216,6 +216,8 @@ int policy_create(struct policy **out, const struct policy_config *cfg, const ch
 	}
 	if (!err)
 		err = policy_net_init(pol, cfg, why);
+	if (!err)
+		err = policy_run_init(pol, cfg, why);
 	if (err) {
 		policy_destroy(pol);
 		return err;
@@ -236,6 +238,7 @@ void policy_destroy(struct policy *pol)
 	}
 	free(pol->roots);
 	policy_net_fini(pol);
+	policy_run_fini(pol);
 	free(pol);
 }
 

@@ -43,6 +43,11 @@ struct policy_config {
 	bool listen_all;
 	const char *const *listen;
 	size_t nlisten;
+	/* --allow-run[=PROGRAM,...]: execve; run_all for no list.  An entry with a slash is a
+	 * program's path, one without matches a program of that name in any directory. */
+	bool run_all;
+	const char *const *run;
+	size_t nrun;
 	bool verbose; /* log each denial on stderr */
 };
 
@@ -90,6 +95,9 @@ int policy_check_object(int fd);
  * volume shows its own guest path).  Writes at most `size` bytes to out; 0, or -ENOENT when
  * the guest cannot see that path at all. */
 int policy_guest_path(const struct policy *pol, const char *host, char *out, size_t size);
+/* May the guest execve the program at (normalised) guest path `path`, opened on the
+ * host as fd?  0 or -EACCES (logged when verbose).  Reading it is policy_open's matter. */
+int policy_check_run(const struct policy *pol, const char *path, int fd);
 
 /* Network decisions on a host-order view of the guest's sockaddr.  0 or -EPERM. */
 int policy_check_connect(const struct policy *pol, const struct sockaddr *sa, socklen_t len);

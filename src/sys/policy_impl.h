@@ -18,6 +18,9 @@ struct policy {
 	struct policy_root *roots;
 	size_t nroots;
 	struct net_rules *net;
+	bool run_all; /* --allow-run (policy_run.c) */
+	char **run; /* its list; entries with a slash made real paths */
+	size_t nrun;
 	bool verbose;
 	bool write_all; /* every file: pseudo-terminals too (policy_pty_allowed) */
 };
@@ -25,5 +28,9 @@ struct policy {
 /* policy_net.c: parse the connect/listen lists (resolving names) into pol->net. */
 int policy_net_init(struct policy *pol, const struct policy_config *cfg, const char **why);
 void policy_net_fini(struct policy *pol);
+
+/* policy_run.c: the --allow-run list. */
+int policy_run_init(struct policy *pol, const struct policy_config *cfg, const char **why);
+void policy_run_fini(struct policy *pol);
 
 #endif

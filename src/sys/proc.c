@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "sys/limits.h"
+#include "sys/process.h"
 #include "sys/signal.h"
+#include "sys/spawn.h"
 #include "util/log.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
@@ -93,6 +95,11 @@ void proc_destroy(struct proc *p)
 {
 	if (!p)
 		return;
+	if (p->pt) {
+		/* Its children are orphaned; its own entry goes (no parent waits for it). */
+		process_exited(p->pt, 0);
+		p->pt = NULL;
+	}
 	fdtab_fini(&p->fdt);
 	sched_fini(p);
 	vma_fini(&p->mm);
@@ -167,8 +174,13 @@ static enum proc_end run_loop(struct proc *p)
 			signal_take_host(p);
 		if (p->itimer_ns)
 			itimer_fire(p, vm_now_ns());
+		process_take_signals(p);
 		if (p->cur->pending & ~p->cur->sigmask) {
 			int sig = signal_deliver_pending(p);
+			if (sig && spawn_in_vfork_child(p)) {
+				spawn_vfork_child_ended(p, sig); /* the parent goes on */
+				continue;
+			}
 			if (sig) {
 				memset(&p->crash, 0, sizeof(p->crash));
 				p->crash.signal = sig;
@@ -202,6 +214,10 @@ static enum proc_end run_loop(struct proc *p)
 			}
 			if (f.user && signal_fault(p, sig, &f) == 0)
 				break;
+			if (spawn_in_vfork_child(p)) {
+				spawn_vfork_child_ended(p, sig);
+				break;
+			}
 			p->crash.fault = f;
 			p->crash.signal = sig;
 			return PROC_CRASHED;
@@ -239,11 +255,15 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 
 long sys_exit(struct proc *p, const struct sys_args *a)
 {
+	if (spawn_in_vfork_child(p))
+		return spawn_vfork_child_ended(p, (int)(a->a[0] & 0xff) << 8);
 	return sched_exit_thread(p, (int)a->a[0]);
 }
 
 long sys_exit_group(struct proc *p, const struct sys_args *a)
 {
+	if (spawn_in_vfork_child(p))
+		return spawn_vfork_child_ended(p, (int)(a->a[0] & 0xff) << 8);
 	p->exited = true;
 	p->exit_code = (int)(a->a[0] & 0xff);
 	return SYS_RESUMED;
@@ -324,10 +344,10 @@ long sys_prctl(struct proc *p, const struct sys_args *a)
 	case PR_SET_VMA: return 0; /* naming anonymous memory: bookkeeping only on Linux too */
 	case PR_GET_DUMPABLE: return 1;
 	case PR_SET_DUMPABLE: return a->a[1] <= 1 ? 0 : -EINVAL;
-	case PR_SET_PDEATHSIG: return a->a[1] <= 64 ? 0 : -EINVAL; /* the guest has no parent process to lose */
+	case PR_SET_PDEATHSIG: return a->a[1] <= 64 ? process_set_pdeathsig(p, (int)a->a[1]) : -EINVAL;
 	case PR_GET_PDEATHSIG: {
-		int zero = 0;
-		return copy_to_guest(p, a->a[1], &zero, sizeof(zero));
+		int sig = process_pdeathsig(p);
+		return copy_to_guest(p, a->a[1], &sig, sizeof(sig));
 	}
 	case PR_SET_NO_NEW_PRIVS: return a->a[1] == 1 ? 0 : -EINVAL; /* already true: nothing can gain privileges */
 	case PR_GET_NO_NEW_PRIVS: return 1;

@@ -88,6 +88,11 @@ struct proc {
 	int ptys[PROC_MAX_PTYS]; /* the pty numbers opened through /dev/ptmx (procfs.c) */
 	int nptys;
 	bool sigio_logged; /* -v said once that SIGIO is not delivered (io.c) */
+	/* Guest processes (process.c, spawn.c): p's process-table entry (NULL until needed),
+	 * and while a vfork child runs in p's memory, the parent's saved side. */
+	struct pt_entry *pt;
+	struct vfork_frame *vfork;
+
 	uint8_t enosys_logged[512 / 8]; /* --verbose names each unimplemented call once */
 	mode_t umask; /* the guest's: applied to the modes of the files it creates */
 	struct unix_names *unix_names; /* guest names of bound AF_UNIX sockets (net.c), or NULL */

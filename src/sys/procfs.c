@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sys/process.h"
 #include "sys/procfs.h"
 
 static const char *const devs[] = {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"};
@@ -267,7 +268,7 @@ static void gen_status(struct proc *p, FILE *f)
 	fprintf(f,
 	        "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
 	        "TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t\n",
-	        comm(p, name), (unsigned)p->umask, (int)p->pid, (int)p->pid, PROC_GUEST_PPID, p->cred.ruid,
+	        comm(p, name), (unsigned)p->umask, (int)p->pid, (int)p->pid, process_ppid(p), p->cred.ruid,
 	        p->cred.euid, p->cred.suid, p->cred.fsuid, p->cred.rgid, p->cred.egid, p->cred.sgid, p->cred.fsgid,
 	        p->fdt.cap > 64 ? p->fdt.cap : 64);
 	fprintf(f,
@@ -285,7 +286,7 @@ static void gen_stat(struct proc *p, FILE *f)
 	times(&t);
 	const struct mm *mm = &p->mm;
 	fprintf(f, "%d (%s) R %d %d %d 0 -1 4194304 0 0 0 0 %lu %lu 0 0 20 0 %d 0 0 %lu %lu 18446744073709551615 ",
-	        (int)p->pid, comm(p, name), PROC_GUEST_PPID, (int)p->pid, (int)p->pid, (unsigned long)t.tms_utime,
+	        (int)p->pid, comm(p, name), process_ppid(p), (int)p->pid, (int)p->pid, (unsigned long)t.tms_utime,
 	        (unsigned long)t.tms_stime, p->nthreads > 0 ? p->nthreads : 1, (unsigned long)mapped_bytes(mm),
 	        (unsigned long)(mapped_bytes(mm) >> 12));
 	fprintf(f, "0 0 %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 %lu 0 0 0 0 0\n", (unsigned long)mm->stack_end,

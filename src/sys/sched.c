@@ -12,8 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sys/process.h"
 #include "sys/sched.h"
 #include "sys/signal.h"
+#include "sys/spawn.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
@@ -306,6 +308,8 @@ static void switch_away(struct proc *p)
 void sched_tick(struct proc *p)
 {
 	/* Let threads whose fds or deadlines are ready become runnable, then rotate. */
+	if (spawn_in_vfork_child(p))
+		return; /* the parent's other threads wait until the child execs or exits */
 	wait_for_events(p, false);
 	struct thread *next = pick_runnable(p);
 	if (!next)
@@ -317,7 +321,7 @@ void sched_tick(struct proc *p)
 
 long sched_block_current(struct proc *p, enum thread_state state, long wake_result)
 {
-	if (!sched_can_park(p))
+	if (!sched_can_park(p) || spawn_in_vfork_child(p))
 		return -EDEADLK;
 	save_current(p, SAVE_RESULT, 0, wake_result);
 	p->cur->state = state;
@@ -365,6 +369,8 @@ bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 	/* Only when something could happen meanwhile: another thread needs the vCPU, or a
 	 * signal (the interval timer) may come that must interrupt the call; or when the
 	 * call's own signal mask may unblock a signal already pending. */
+	if (spawn_in_vfork_child(p))
+		return false; /* the parent waits until the child execs or exits */
 	struct thread *t = p->cur;
 	if (!sched_should_park(p) && !(wait_row(a->nr)->mask != MASK_NONE && t->pending))
 		return false;
@@ -429,15 +435,16 @@ int sched_futex_requeue(struct proc *p, uint64_t addr, uint64_t addr2, int n)
 
 static long new_thread(struct proc *p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls)
 {
-	/* One guest is one process: fork and vfork have no second address space to go to. */
+	/* Anything but a thread is a new process (spawn.c). */
+	if (!(flags & CLONE_THREAD))
+		return process_clone(p, flags, stack, ptid, ctid, tls);
 	if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS)
-		return -ENOSYS;
+		return -EINVAL;
 	if (flags & (CLONE_VFORK | CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET))
 		return -EINVAL;
-	struct thread *t = thread_new(p, p->next_tid);
+	struct thread *t = thread_new(p, process_alloc_tid(p));
 	if (!t)
 		return -EAGAIN;
-	p->next_tid++;
 	/* The child starts where the parent returns, with rax = 0, on its own stack. */
 	vm_save_user_state(p->vm, &t->regs);
 	t->regs.rax = 0;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sys/process.h"
 #include "sys/signal.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
@@ -411,6 +412,9 @@ static struct thread *find_thread(struct proc *p, int tid)
 long sys_kill(struct proc *p, const struct sys_args *a)
 {
 	int pid = (int)a->a[0];
+	/* Another guest process (process.c). */
+	if (pid != p->pid && (p->pt || pid > 0 || (pid < -1 && -pid != p->pid)))
+		return process_kill(p, pid, (int)a->a[1]);
 	/* Only the guest itself exists in its world: itself, its group, or "everyone". */
 	if (pid != p->pid && pid != 0 && pid != -1 && pid != -p->pid)
 		return -ESRCH;
@@ -480,14 +484,25 @@ static long suspend_with(struct proc *p, uint64_t mask)
 	t->sigmask = mask & ~UNBLOCKABLE;
 	if (t->pending & ~t->sigmask)
 		return -EINTR; /* the signal is delivered on the way out, with the temporary mask */
+	/* Signals from other guest processes (process.c) may be waiting already. */
+	process_take_signals(p);
+	if (t->pending & ~t->sigmask)
+		return -EINTR;
 	t->deadline_ns = 0;
 	long r = sched_block_current(p, T_SLEEP, -EINTR);
 	if (r != -EDEADLK)
 		return r;
+	/* Alone, no timer: another guest process (the process table's wake fd) or a host
+	 * signal (EINTR) is all that can end the wait. */
+	while (p->pt) {
+		int w = process_block(p, -1);
+		process_take_signals(p);
+		if (w == -EINTR || (t->pending & ~t->sigmask))
+			return -EINTR;
+	}
 	pause();
 	return -EINTR;
 }
-
 /* rt_sigtimedwait: take a pending signal of `set` (usually blocked) without running its
  * handler, waiting up to the timeout for one.  The thread parks with sigwait_set, and a
  * signal of that set re-executes the call (sched_signal_wake), which then finds it;

@@ -6,6 +6,7 @@
 #ifndef SYS_H
 #define SYS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -39,6 +40,12 @@ void proc_destroy(struct proc *p);
 /* Loads the executable at host path `path` (already resolved) with argv/envp into the
  * process.  Returns 0, or -errno with *why a one-line reason (e.g. "not an ELF file"). */
 int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[], const char **why);
+
+/* If host file `path` is a #! script: the program to load instead into interp (for
+ * `#!/usr/bin/env NAME`, NAME found on `search`, a PATH, so the guest need not run env),
+ * *argv rewritten for it (its strings then owned by the caller, the old array freed: pass
+ * a malloc'd, strdup'd vector), and 1.  0: not a script.  -errno with *why. */
+int proc_script_interp(const char *path, char ***argv, const char *search, char interp[PATH_MAX], const char **why);
 
 enum proc_end {
 	PROC_EXITED, /* exit/exit_group: see proc_exit_code */

@@ -161,6 +161,7 @@ void vm_destroy(struct vm *vm)
 		timer_delete(vm->deadline_timer.id);
 	if (vm->tick_timer.created)
 		timer_delete(vm->tick_timer.id);
+	vcpu_forget_run(vm);
 	munmap(vm->run, vm->run_size);
 	close(vm->vcpu_fd);
 	gmem_fini(vm);

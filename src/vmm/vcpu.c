@@ -154,6 +154,21 @@ static int arm_timer(struct vm_timer *t, int signo, uint64_t value_ns, uint64_t 
 	return timer_settime(t->id, absolute ? TIMER_ABSTIME : 0, &its, NULL) < 0 ? -errno : 0;
 }
 
+/* vm is going away: a deadline or interrupt signal landing on this thread later must not
+ * write to its run page. */
+void vcpu_forget_run(struct vm *vm)
+{
+	if (t_run == vm->run)
+		t_run = NULL;
+}
+
+int vm_interrupt_thread(pthread_t th)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, install_handler_once);
+	return pthread_kill(th, DEADLINE_SIGNAL) ? -ESRCH : 0;
+}
+
 int vm_set_deadline(struct vm *vm, uint64_t deadline_ns)
 {
 	vm->deadline_ns = deadline_ns;

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
@@ -132,6 +133,9 @@ int vm_set_xsave(struct vm *vm, const void *buf);
  * deadline_ns; 0 clears it.  Uses a per-thread timer and signal; call from the thread that
  * runs the VM. */
 int vm_set_deadline(struct vm *vm, uint64_t deadline_ns);
+/* Interrupt host thread th's blocking call (EINTR) or its next KVM_RUN entry, as the
+ * deadline does, without ending anything: a guest process signalled by another. */
+int vm_interrupt_thread(pthread_t th);
 
 /* --- fork and reset (cow.c) -------------------------------------------------------------
  * vm_freeze records the vCPU state of a stopped VM; from then on the VM must not run or
@@ -147,6 +151,10 @@ struct vm_reset_stats {
 };
 int vm_freeze(struct vm *vm);
 int vm_fork(struct vm *tmpl, struct vm **out);
+/* A full copy of a running VM (not a template, not a fork) for fork(2): its own memory
+ * holding src's data, the same page tables and file overlays, src's vCPU state.  The two
+ * are independent afterwards (vmcopy.c). */
+int vm_copy(struct vm *src, struct vm **out);
 int vm_reset(struct vm *vm, struct vm_reset_stats *st);
 /* A fork's pages dirtied since its fork or last reset, counted as vm_reset will count
  * them (dirtycount.c).  Costs one dirty-log read per memory slot in use. */

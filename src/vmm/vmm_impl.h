@@ -89,6 +89,9 @@ struct vm {
 	bool fmaps_changed; /* a fork's list differs from its template's: reset copies it */
 };
 
+/* vcpu.c */
+void vcpu_forget_run(struct vm *vm);
+
 /* kvm.c */
 int kvm_fd(void);
 struct vm *kvm_alloc_vm(uint64_t user_size, int *err);
