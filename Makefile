@@ -65,7 +65,7 @@ $(BUILD)/vmm/cpu.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/vmm/vcpu.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/vmm/exit.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/libvmm.a: $(VMM_OBJS)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # --- libsys.a: the Linux emulation -----------------------------------------------------------
 SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o policy.o policy_net.o
@@ -81,7 +81,7 @@ $(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh
 	@mkdir -p $(dir $@)
 	$(Q)bash tools/gen-syscall-names.sh /usr/include/x86_64-linux-gnu/asm/unistd_64.h > $@
 $(BUILD)/libsys.a: $(SYS_OBJS)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # --- util and the server front end -----------------------------------------------------------
 UTIL_OBJS += log.o toml.o
