@@ -21,7 +21,7 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 $(WARNINGS) $(SANFLAGS) -MMD -MP -Isrc -I$(BUILD)/gen -D_GNU_SOURCE
 LDFLAGS += $(SANFLAGS)
-LDLIBS  += -lpthread -lrt
+LDLIBS  += -lpthread -lrt -lseccomp
 
 ifeq ($(VERBOSE),1)
 Q =
@@ -82,7 +82,7 @@ $(BUILD)/libsys.a: $(SYS_OBJS)
 # --- util and the server front end -----------------------------------------------------------
 UTIL_OBJS += log.o toml.o
 UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
-SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o
+SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o confine.o
 SERVER_OBJS := $(addprefix $(BUILD)/server/,$(SERVER_OBJS))
 
 $(BUILD)/kvmserver: $(SERVER_OBJS) $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS)
