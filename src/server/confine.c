@@ -56,8 +56,8 @@ static const int allowed[] = {
         SCMP_SYS(ftruncate),
 
         /* Guest file I/O passed through to host fds that the policy opened (fs.c, io.c,
-         * dir.c, procfs.c).  Paths are opened relative to the policy's O_PATH roots with
-         * openat2 (RESOLVE_BENEATH); open/openat stay for libc's own reads (/proc/self/statm
+         * dir.c, procfs.c), and paths the policy resolves (openat2 and the *at calls on its
+         * directory fds); open/openat stay for libc's own reads (/proc/self/statm
          * for the RSS line, sysconf). */
         SCMP_SYS(read),
         SCMP_SYS(write),
