@@ -30,7 +30,7 @@ Q = @
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit demo fuzz check-format deps compat
+.PHONY: all clean test unit demo fuzz fuzz-long soak-long check-format deps compat
 
 all: $(BUILD)/kvmserver
 
@@ -110,6 +110,14 @@ $(BUILD)/fuzz/elf_fuzz: tests/fuzz/elf_fuzz.c src/vmm/elf.c src/vmm/elf.h
 $(BUILD)/fuzz/toml_fuzz: tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/toml_fuzz.c src/util/toml.c -lm
+
+# Longer runs of two suite stages: the syscall fuzzer under the ASan build (3000 request
+# VMs and 200 separate runs; tests/vm/fuzz-tests) and the soak with crashing and hanging
+# requests (20000 connections; tests/vm/soak-tests).
+fuzz-long:
+	$(Q)$(MAKE) -j2 all && $(MAKE) SAN=1 BUILD=build-san -j2 all && tests/vm/fuzz-tests --long
+soak-long:
+	$(Q)$(MAKE) -j2 all && tests/vm/soak-tests --long
 
 deps:
 	$(Q)tools/install-deps
