@@ -3,7 +3,7 @@
  *
  *   hclient PORT [--conns N] [--conc N] [--per-conn N] [--path P]
  *                [--expect ERE] [--keep-last] [--unique]
- *                [--timeout SECS] [--stall SECS]
+ *                [--timeout SECS] [--stall SECS] [--fault PATH:EVERY]...
  *
  * Opens --conns connections to 127.0.0.1:PORT (--conc of them at a time, one
  * thread each), sends --per-conn GET requests for --path on each (keep-alive;
@@ -17,6 +17,10 @@
  * the pattern's only parenthesised group.
  *
  * --unique: all bodies must differ (one VM with a shared counter).
+ * --fault PATH:EVERY (up to 4): one connection in EVERY (the k-th --fault at a
+ * different offset) asks for PATH instead, once, and must end without any
+ * answer (closed or reset: the guest crashed, or hung and was cut by
+ * --max-request-time), and before --timeout.
  * --timeout: per socket operation (default 10 s); --stall: give up when no
  * request has been answered for this many seconds (default 120), counting what
  * is left as failures.  There is no limit on the whole run: a slow machine
@@ -43,6 +47,11 @@
 #include <unistd.h>
 
 static int port, conns = 1, conc = 1, per_conn = 1, keep_last, unique;
+static struct {
+    const char *path;
+    int every;
+} faults[4];
+static int nfaults_opt, nfault_conns, faults_ok;
 static const char *path = "/", *expect = "hello [0-9]+";
 static double op_timeout = 10, stall = 120;
 
@@ -252,6 +261,40 @@ static int read_response(struct reader *r, int *code, char *body, size_t cap, in
     return 0;
 }
 
+/* the --fault that connection cid plays, or -1 */
+static int fault_of(int cid)
+{
+    for (int k = 0; k < nfaults_opt; k++)
+        if (cid % faults[k].every == (k * 37 + faults[k].every / 2) % faults[k].every)
+            return k;
+    return -1;
+}
+
+/* a fault connection: one request for the fault's path; no answer must come */
+static void fault_conn(int cid, int fd, int k)
+{
+    char req[1024];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", faults[k].path, port);
+    if (write(fd, req, (size_t)n) != n) {
+        fail("conn %d (%s): write: %s", cid, faults[k].path, strerror(errno));
+        return;
+    }
+    char buf[512];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0) {
+        fail("conn %d (%s): got an answer: '%.60s'", cid, faults[k].path, buf);
+        return;
+    }
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        fail("conn %d (%s): still open after --timeout %gs (not cut)", cid, faults[k].path, op_timeout);
+        return;
+    }
+    pthread_mutex_lock(&mu);
+    faults_ok++;
+    last_progress = now();
+    pthread_mutex_unlock(&mu);
+}
+
 static void one_conn(int cid)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -264,6 +307,12 @@ static void one_conn(int cid)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
         fail("conn %d: connect: %s", cid, strerror(errno));
+        close(fd);
+        return;
+    }
+    int k = fault_of(cid);
+    if (k >= 0) {
+        fault_conn(cid, fd, k);
         close(fd);
         return;
     }
@@ -359,7 +408,8 @@ static void *worker(void *arg)
 static void usage(void)
 {
     fprintf(stderr, "usage: hclient PORT [--conns N] [--conc N] [--per-conn N] [--path P] [--expect ERE]\n"
-                    "               [--keep-last] [--unique] [--timeout SECS] [--stall SECS]\n");
+                    "               [--keep-last] [--unique] [--timeout SECS] [--stall SECS]\n"
+                    "               [--fault PATH:EVERY]...\n");
     exit(2);
 }
 
@@ -391,20 +441,30 @@ int main(int argc, char **argv)
             op_timeout = atof(v), i++;
         else if (strcmp(a, "--stall") == 0)
             stall = atof(v), i++;
+        else if (strcmp(a, "--fault") == 0 && nfaults_opt < 4 && strrchr(v, ':') && atoi(strrchr(v, ':') + 1) > 0) {
+            faults[nfaults_opt].every = atoi(strrchr(v, ':') + 1);
+            faults[nfaults_opt++].path = strndup(v, (size_t)(strrchr(v, ':') - v));
+            i++;
+        }
         else
             usage();
     }
     if (port <= 0 || conns < 0 || conc < 1 || per_conn < 1)
         usage();
     signal(SIGPIPE, SIG_IGN);
+    for (int c = 0; c < conns; c++)
+        nfault_conns += fault_of(c) >= 0;
     t0 = last_progress = now();
     pthread_t *t = calloc((size_t)conc, sizeof *t);
     for (int i = 0; i < conc; i++)
         pthread_create(&t[i], NULL, worker, NULL);
     for (int i = 0; i < conc; i++)
         pthread_join(t[i], NULL);
-    printf("ok=%d failed=%d conns=%d secs=%.2f\n", ok, failed, conns, now() - t0);
+    printf("ok=%d failed=%d conns=%d", ok, failed, conns);
+    if (nfaults_opt)
+        printf(" faults=%d/%d", faults_ok, nfault_conns);
+    printf(" secs=%.2f\n", now() - t0);
     for (int i = 0; i < nfailures; i++)
         printf("  %s\n", failures[i]);
-    return failed == 0 && ok == conns * per_conn ? 0 : 1;
+    return failed == 0 && ok == (conns - nfault_conns) * per_conn && faults_ok == nfault_conns ? 0 : 1;
 }
