@@ -93,6 +93,7 @@ static const int allowed[] = {
         SCMP_SYS(access),
         SCMP_SYS(mkdirat),
         SCMP_SYS(unlinkat),
+        SCMP_SYS(unlink), /* libc's unlink: --metrics removes a stale socket file */
         SCMP_SYS(renameat),
         SCMP_SYS(renameat2),
         SCMP_SYS(linkat),
@@ -106,6 +107,8 @@ static const int allowed[] = {
         SCMP_SYS(utimensat),
         SCMP_SYS(fsync),
         SCMP_SYS(fdatasync),
+        SCMP_SYS(sync),
+        SCMP_SYS(syncfs),
         SCMP_SYS(sync_file_range),
         SCMP_SYS(flock),
         SCMP_SYS(fadvise64),
@@ -228,8 +231,11 @@ static const int allowed_sanitizer[] = {
 };
 #endif
 
-/* KVM_* ioctls all have type KVMIO in bits 8-15 (linux/kvm.h). */
-static const unsigned long tty_ioctls[] = {TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO};
+/* (KVM's requests are matched by their type, KVMIO, in add_rules.)  The terminal, pty and socket requests sys_ioctl passes to a host fd (io.c, procfs.c). */
+static const unsigned long tty_ioctls[] = {
+        TCGETS,     TCSETS,     TCSETSW,  TCSETSF, TIOCGWINSZ, TIOCSWINSZ, FIONREAD, TIOCOUTQ, FIONBIO,     TIOCGPTN,
+        TIOCGPTLCK, TIOCSPTLCK, TIOCGPKT, TIOCPKT, TCFLSH,     TCXONC,     TCSBRK,   TCSBRKP,  TIOCGPTPEER,
+};
 
 static void sigsys_report(int sig, siginfo_t *si, void *uctx)
 {
@@ -282,8 +288,8 @@ static int add_rules(scmp_filter_ctx ctx, pid_t self)
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
 		                       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_UNIX));
-	/* ioctl: KVM's (new request VMs and vCPUs, KVM_RUN, registers, dirty logs) and the
-	 * few terminal/socket queries sys_ioctl passes through (io.c).  The request is an
+	/* ioctl: KVM's, all of type KVMIO in bits 8-15 (new request VMs and vCPUs, KVM_RUN, registers, dirty logs) and the
+	 * terminal/pty/socket requests sys_ioctl passes through (io.c).  The request is an
 	 * int to the kernel: compare its low 32 bits only. */
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
