@@ -288,9 +288,9 @@ static int add_rules(scmp_filter_ctx ctx, pid_t self)
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
 		                       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_UNIX));
-	/* ioctl: KVM's, all of type KVMIO in bits 8-15 (new request VMs and vCPUs, KVM_RUN, registers, dirty logs) and the
-	 * terminal/pty/socket requests sys_ioctl passes through (io.c).  The request is an
-	 * int to the kernel: compare its low 32 bits only. */
+	/* ioctl: KVM's, all of type KVMIO in bits 8-15 (new request VMs and vCPUs, KVM_RUN,
+	 * registers, dirty logs), and the terminal/pty/socket requests sys_ioctl passes
+	 * through (io.c).  The request is an int to the kernel: compare its low 32 bits. */
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		                       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, (scmp_datum_t)KVMIO << 8));
