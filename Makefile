@@ -21,7 +21,7 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 $(WARNINGS) $(SANFLAGS) -MMD -MP -Isrc -I$(BUILD)/gen -D_GNU_SOURCE
 LDFLAGS += $(SANFLAGS)
-LDLIBS  += -lpthread -lrt -lsystemd
+LDLIBS  += -lpthread -lrt -lsystemd -lseccomp
 
 ifeq ($(VERBOSE),1)
 Q =
@@ -30,7 +30,7 @@ Q = @
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit demo fuzz check-format deps compat
+.PHONY: all clean test unit demo fuzz fuzz-long soak-long check-format deps compat
 
 all: $(BUILD)/kvmserver
 
@@ -86,7 +86,7 @@ $(BUILD)/libsys.a: $(SYS_OBJS)
 # --- util and the server front end -----------------------------------------------------------
 UTIL_OBJS += log.o toml.o
 UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
-SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o lifecycle.o
+SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o lifecycle.o confine.o
 SERVER_OBJS += snapshot.o
 SERVER_OBJS := $(addprefix $(BUILD)/server/,$(SERVER_OBJS))
 
@@ -118,6 +118,14 @@ $(BUILD)/fuzz/toml_fuzz: tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml.h
 $(BUILD)/fuzz/snapshot_fuzz: tests/fuzz/snapshot_fuzz.c src/sys/snapfile.c src/sys/snapfile.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/snapshot_fuzz.c src/sys/snapfile.c
+
+# Longer runs of two suite stages: the syscall fuzzer under the ASan build (3000 request
+# VMs and 200 separate runs; tests/vm/fuzz-tests) and the soak with crashing and hanging
+# requests (20000 connections; tests/vm/soak-tests).
+fuzz-long:
+	$(Q)$(MAKE) -j2 all && $(MAKE) SAN=1 BUILD=build-san -j2 all && tests/vm/fuzz-tests --long
+soak-long:
+	$(Q)$(MAKE) -j2 all && tests/vm/soak-tests --long
 
 deps:
 	$(Q)tools/install-deps

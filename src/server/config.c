@@ -37,6 +37,7 @@ static const char usage[] =
         "      --max-boot-time SECS   stop the program after SECS seconds (default: no limit)\n"
         "      --max-address-space MiB  total size of the guest's mappings (mmap fails beyond;\n"
         "                             default 0: up to --max-main-memory)\n"
+        "      --no-seccomp           do not restrict kvmserver's own system calls (debugging)\n"
         "\n"
         "Server mode (a program that waits for connections on a listening socket):\n"
         "  -t, --threads N            request VMs forked from the paused program (0 = CPUs; default 1)\n"
@@ -96,6 +97,7 @@ enum {
 	OPT_HELP_ALL,
 	OPT_WARMUP_REQUEST,
 	OPT_DRAIN_TIMEOUT,
+	OPT_NO_SECCOMP,
 };
 
 const struct option config_options[] = {
@@ -117,6 +119,7 @@ const struct option config_options[] = {
         {"log-requests", no_argument, NULL, OPT_LOG_REQUESTS},
         {"warmup-request", required_argument, NULL, OPT_WARMUP_REQUEST},
         {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
+        {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
         {"allow-all", no_argument, NULL, OPT_ALLOW_ALL},
         {"allow-read", optional_argument, NULL, OPT_ALLOW_READ},
         {"allow-write", optional_argument, NULL, OPT_ALLOW_WRITE},
@@ -346,6 +349,7 @@ int config_option(struct config *cfg, int c, char *arg)
 			return -1;
 		cfg->drain_timeout = v;
 		break;
+	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
 	case OPT_PRINT_CONFIG: cfg->print_config = true; break;
 	default: config_error("option code %d has no handler", c); return -1;
 	}

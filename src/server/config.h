@@ -13,6 +13,7 @@ struct config {
 	bool verbose_syscalls;
 	uint64_t max_main_memory; /* bytes of guest address space */
 	double max_boot_time; /* seconds; 0 = no limit */
+	bool no_seccomp; /* leave kvmserver's own system calls unrestricted (confine.c) */
 	/* Server mode. */
 	int threads; /* request VMs; 0 = number of CPUs */
 	bool ephemeral; /* reset each request VM after its connection */

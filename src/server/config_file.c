@@ -309,6 +309,7 @@ void config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "max-address-space = %llu # MiB, 0 = no limit\n",
 	        (unsigned long long)(cfg->max_address_space >> 20));
 	put_double(out, "max-boot-time", cfg->max_boot_time);
+	put_bool(out, "no-seccomp", cfg->no_seccomp);
 	fputs("# server mode\n", out);
 	fprintf(out, "threads = %d\n", cfg->threads);
 	put_bool(out, "ephemeral", cfg->ephemeral);

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "server/config.h"
 #include "server/lifecycle.h"
+#include "server/confine.h"
 #include "server/server.h"
 #include "sys/sys.h"
 #include "util/log.h"
@@ -224,6 +226,16 @@ static int end_status(const struct config *cfg, struct proc *p, enum proc_end en
 	}
 }
 
+/* For the tests only (tests/vm/cli-tests): KVMSERVER_TEST_FORBIDDEN_SYSCALL=1 makes a host
+ * call the seccomp filter forbids, right after it is installed: mount(2) with no arguments,
+ * which fails harmlessly (EFAULT) when the process is not confined. */
+static void test_forbidden_syscall(void)
+{
+	const char *v = getenv("KVMSERVER_TEST_FORBIDDEN_SYSCALL");
+	if (v && strcmp(v, "1") == 0 && syscall(SYS_mount, NULL, NULL, NULL, 0, NULL) < 0)
+		log_msg("KVMSERVER_TEST_FORBIDDEN_SYSCALL: mount failed: %s", strerror(errno));
+}
+
 /* Run PROGRAM (already found at `path`) under the policy: to its end, or into serving. */
 static int run_program(const struct config *cfg, const char *path, struct policy *pol, char **env,
                        unsigned closed_stdio)
@@ -250,6 +262,12 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 		proc_destroy(p);
 		return 1;
 	}
+	/* From here on everything is driven by the guest: confine ourselves first. */
+	if (confine_process(!cfg->no_seccomp)) {
+		proc_destroy(p);
+		return 1;
+	}
+	test_forbidden_syscall();
 	/* Run the program until it ends or first waits for a connection (server mode). */
 	proc_set_mode(p, PROC_MODE_BOOT);
 	uint64_t started = vm_now_ns();

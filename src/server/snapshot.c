@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/confine.h"
 #include "server/server.h"
 #include "sys/snapshot.h"
 #include "util/log.h"
@@ -95,6 +96,11 @@ int snaprun_main(const struct config *cfg)
 			log_msg("%s: %s", cfg->snapshot, why);
 	}
 	close(fd);
+	/* From here on everything is driven by the guest, as after `run`'s exec (main.c). */
+	if (p && confine_process(!cfg->no_seccomp)) {
+		proc_destroy(p);
+		p = NULL;
+	}
 	if (p) {
 		char program[4096];
 		snprintf(program, sizeof(program), "%s", img.program);

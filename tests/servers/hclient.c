@@ -3,7 +3,7 @@
  *
  *   hclient PORT [--conns N] [--conc N] [--per-conn N] [--path P]
  *                [--expect ERE] [--keep-last] [--unique]
- *                [--timeout SECS] [--deadline SECS]
+ *                [--timeout SECS] [--stall SECS] [--fault PATH:EVERY]...
  *
  * Opens --conns connections to 127.0.0.1:PORT (--conc of them at a time, one
  * thread each), sends --per-conn GET requests for --path on each (keep-alive;
@@ -17,8 +17,14 @@
  * the pattern's only parenthesised group.
  *
  * --unique: all bodies must differ (one VM with a shared counter).
- * --timeout: per socket operation (default 10 s); --deadline: give up after
- * this many seconds in all (default 120), counting what is left as failures.
+ * --fault PATH:EVERY (up to 4): one connection in EVERY (the k-th --fault at a
+ * different offset) asks for PATH instead, once, and must end without any
+ * answer (closed or reset: the guest crashed, or hung and was cut by
+ * --max-request-time), and before --timeout.
+ * --timeout: per socket operation (default 10 s); --stall: give up when no
+ * request has been answered for this many seconds (default 120), counting what
+ * is left as failures.  There is no limit on the whole run: a slow machine
+ * makes it longer, only a server that stops answering makes it fail.
  *
  * Prints `ok=N failed=M conns=C secs=T`, then up to 5 failures; exits 0 only
  * when every request succeeded.
@@ -41,8 +47,13 @@
 #include <unistd.h>
 
 static int port, conns = 1, conc = 1, per_conn = 1, keep_last, unique;
+static struct {
+    const char *path;
+    int every;
+} faults[4];
+static int nfaults_opt, nfault_conns, faults_ok;
 static const char *path = "/", *expect = "hello [0-9]+";
-static double op_timeout = 10, deadline = 120;
+static double op_timeout = 10, stall = 120;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int next_conn, ok, failed;
@@ -51,13 +62,22 @@ static int nfailures;
 static char *n_value; /* the {n} of the first response */
 static char **bodies; /* --unique */
 static size_t nbodies, capbodies;
-static double t0;
+static double t0, last_progress; /* under mu */
 
 static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* no request answered (by any connection) for --stall seconds */
+static int stalled(void)
+{
+    pthread_mutex_lock(&mu);
+    int s = now() - last_progress > stall;
+    pthread_mutex_unlock(&mu);
+    return s;
 }
 
 static void fail(const char *fmt, ...)
@@ -241,6 +261,40 @@ static int read_response(struct reader *r, int *code, char *body, size_t cap, in
     return 0;
 }
 
+/* the --fault that connection cid plays, or -1 */
+static int fault_of(int cid)
+{
+    for (int k = 0; k < nfaults_opt; k++)
+        if (cid % faults[k].every == (k * 37 + faults[k].every / 2) % faults[k].every)
+            return k;
+    return -1;
+}
+
+/* a fault connection: one request for the fault's path; no answer must come */
+static void fault_conn(int cid, int fd, int k)
+{
+    char req[1024];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", faults[k].path, port);
+    if (write(fd, req, (size_t)n) != n) {
+        fail("conn %d (%s): write: %s", cid, faults[k].path, strerror(errno));
+        return;
+    }
+    char buf[512];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0) {
+        fail("conn %d (%s): got an answer: '%.60s'", cid, faults[k].path, buf);
+        return;
+    }
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        fail("conn %d (%s): still open after --timeout %gs (not cut)", cid, faults[k].path, op_timeout);
+        return;
+    }
+    pthread_mutex_lock(&mu);
+    faults_ok++;
+    last_progress = now();
+    pthread_mutex_unlock(&mu);
+}
+
 static void one_conn(int cid)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -256,11 +310,17 @@ static void one_conn(int cid)
         close(fd);
         return;
     }
+    int k = fault_of(cid);
+    if (k >= 0) {
+        fault_conn(cid, fd, k);
+        close(fd);
+        return;
+    }
     struct reader *r = calloc(1, sizeof *r);
     r->fd = fd;
     for (int i = 1; i <= per_conn; i++) {
-        if (now() - t0 > deadline) {
-            fail("conn %d: the deadline of %gs passed", cid, deadline);
+        if (stalled()) {
+            fail("conn %d: no answer to any request for %gs (--stall)", cid, stall);
             break;
         }
         int last = i == per_conn && !keep_last;
@@ -313,6 +373,7 @@ static void one_conn(int cid)
         }
         if (!dup)
             ok++;
+        last_progress = now();
         pthread_mutex_unlock(&mu);
         if (dup) {
             fail("conn %d request %d: body '%.100s' seen before (--unique)", cid, i, body);
@@ -336,8 +397,8 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&mu);
         if (cid < 0)
             return NULL;
-        if (now() - t0 > deadline) {
-            fail("conn %d: the deadline of %gs passed", cid, deadline);
+        if (stalled()) {
+            fail("conn %d: no answer to any request for %gs (--stall)", cid, stall);
             continue;
         }
         one_conn(cid);
@@ -347,7 +408,8 @@ static void *worker(void *arg)
 static void usage(void)
 {
     fprintf(stderr, "usage: hclient PORT [--conns N] [--conc N] [--per-conn N] [--path P] [--expect ERE]\n"
-                    "               [--keep-last] [--unique] [--timeout SECS] [--deadline SECS]\n");
+                    "               [--keep-last] [--unique] [--timeout SECS] [--stall SECS]\n"
+                    "               [--fault PATH:EVERY]...\n");
     exit(2);
 }
 
@@ -377,22 +439,32 @@ int main(int argc, char **argv)
             expect = v, i++;
         else if (strcmp(a, "--timeout") == 0)
             op_timeout = atof(v), i++;
-        else if (strcmp(a, "--deadline") == 0)
-            deadline = atof(v), i++;
+        else if (strcmp(a, "--stall") == 0)
+            stall = atof(v), i++;
+        else if (strcmp(a, "--fault") == 0 && nfaults_opt < 4 && strrchr(v, ':') && atoi(strrchr(v, ':') + 1) > 0) {
+            faults[nfaults_opt].every = atoi(strrchr(v, ':') + 1);
+            faults[nfaults_opt++].path = strndup(v, (size_t)(strrchr(v, ':') - v));
+            i++;
+        }
         else
             usage();
     }
     if (port <= 0 || conns < 0 || conc < 1 || per_conn < 1)
         usage();
     signal(SIGPIPE, SIG_IGN);
-    t0 = now();
+    for (int c = 0; c < conns; c++)
+        nfault_conns += fault_of(c) >= 0;
+    t0 = last_progress = now();
     pthread_t *t = calloc((size_t)conc, sizeof *t);
     for (int i = 0; i < conc; i++)
         pthread_create(&t[i], NULL, worker, NULL);
     for (int i = 0; i < conc; i++)
         pthread_join(t[i], NULL);
-    printf("ok=%d failed=%d conns=%d secs=%.2f\n", ok, failed, conns, now() - t0);
+    printf("ok=%d failed=%d conns=%d", ok, failed, conns);
+    if (nfaults_opt)
+        printf(" faults=%d/%d", faults_ok, nfault_conns);
+    printf(" secs=%.2f\n", now() - t0);
     for (int i = 0; i < nfailures; i++)
         printf("  %s\n", failures[i]);
-    return failed == 0 && ok == conns * per_conn ? 0 : 1;
+    return failed == 0 && ok == (conns - nfault_conns) * per_conn && faults_ok == nfault_conns ? 0 : 1;
 }

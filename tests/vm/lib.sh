@@ -5,7 +5,8 @@
 #   BUILD      build directory (env BUILD, default "build"), BUILD_ABS its absolute path
 #   KVM        array: the kvmserver command (env KVMSERVER, default $BUILD_ABS/kvmserver;
 #              may be several words, e.g. KVMSERVER="tests/vm/my-wrapper --flag")
-#   RUN_TIMEOUT  seconds allowed per program run (env, default 60: emulation is slow)
+#   RUN_TIMEOUT  seconds allowed per program run (env, default 60 times KT_SLOW)
+#   KT_SLOW    the machine's slowness factor (kt_calibrate), >= 1
 #   TEST_PATH  the PATH that guests and native runs get
 # and the helpers below.  Every script prints `PASS name` / `FAIL name: reason`
 # lines and ends with `N passed, N failed` (kt_summary).
@@ -16,7 +17,24 @@ cd "$KT_ROOT" || exit 1
 BUILD=${BUILD:-build}
 mkdir -p "$BUILD"
 BUILD_ABS=$(cd "$BUILD" && pwd)
-RUN_TIMEOUT=${RUN_TIMEOUT:-60}
+# KT_SLOW: how much slower than a quiet machine this one runs now (at least 1), from a
+# fixed shell loop timed once (~0.1 s on a quiet 2-core machine): the time limits below
+# and in serverlib.sh are multiplied by it, so a loaded machine gets longer limits.  Env
+# KVMSERVER_TEST_SLOW sets it instead.  Limits are safety nets against hangs; the tests
+# check progress, not speed.
+kt_calibrate() {
+    local t0 t1 i
+    t0=${EPOCHREALTIME/./}
+    for ((i = 0; i < 50000; i++)); do :; done
+    t1=${EPOCHREALTIME/./}
+    local ref=100000
+    # tools/with-kvm's emulated machine is ~40x slower, which its own limits allow for
+    [[ ${KVMSERVER_NESTED_GUEST:-} == 1 ]] && ref=4000000
+    awk -v us=$((t1 - t0)) -v ref=$ref 'BEGIN { f = us / ref; if (f < 1) f = 1; if (f > 50) f = 50; print int(f + 0.999) }'
+}
+KT_SLOW=${KVMSERVER_TEST_SLOW:-$(kt_calibrate)}
+[[ $KT_SLOW =~ ^[0-9]+$ && $KT_SLOW -ge 1 ]] || KT_SLOW=1
+RUN_TIMEOUT=${RUN_TIMEOUT:-$((60 * KT_SLOW))}
 TEST_PATH=/usr/local/bin:/usr/bin:/bin
 CC=${CC:-gcc}
 
