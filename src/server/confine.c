@@ -315,7 +315,11 @@ int confine_process(bool enabled)
 		log_msg("seccomp: cannot create the filter");
 		return -ENOMEM;
 	}
-	int err = add_rules(ctx, getpid());
+	/* TSYNC: every thread of ours gets the filter, also those started before it (the
+	 * signal thread of lifecycle.c), not only the caller. */
+	int err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (!err)
+		err = add_rules(ctx, getpid());
 	if (!err)
 		err = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -1,5 +1,6 @@
 /* blocking.c - the one decoder of what a blocking call waits on (see blocking.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
@@ -27,8 +28,13 @@ void wait_args_of(const struct thread *t, struct sys_args *a)
 	*a = (struct sys_args){t->wait_nr, {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
 }
 
+/* A valid (non-negative) timespec in ns, saturated far beyond any wait (~146 years) so
+ * that a guest's huge tv_sec neither overflows here nor in the deadline built from it. */
+#define TS_NS_MAX (INT64_MAX / 2)
 static int64_t ts_ns(const struct timespec *ts)
 {
+	if (ts->tv_sec >= TS_NS_MAX / 1000000000LL)
+		return TS_NS_MAX;
 	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
 }
 
@@ -57,7 +63,8 @@ static bool decode_timeout(struct proc *p, const struct sys_wait *w, const struc
 		if (copy_from_guest(p, &tv, arg, sizeof(tv)))
 			return false;
 		/* select folds whole seconds of tv_usec into tv_sec, then checks the sign. */
-		ts.tv_sec = tv.tv_sec + tv.tv_usec / 1000000;
+		if (__builtin_add_overflow(tv.tv_sec, tv.tv_usec / 1000000, &ts.tv_sec))
+			ts.tv_sec = tv.tv_sec < 0 ? -1 : TS_NS_MAX / 1000000000LL;
 		ts.tv_nsec = (tv.tv_usec % 1000000) * 1000;
 		if (ts.tv_sec < 0 || ts.tv_nsec < 0)
 			return false;

@@ -22,7 +22,9 @@ static int64_t futex_deadline(struct proc *p, const struct sys_args *a, int op, 
 		return -EFAULT;
 	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
 		return -EINVAL;
-	int64_t ns = (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+	/* Saturated far beyond any wait, so that a huge tv_sec cannot overflow. */
+	int64_t ns = ts->tv_sec >= (INT64_MAX / 4) / 1000000000LL ? INT64_MAX / 4
+	                                                          : (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
 	uint64_t now = vm_now_ns();
 	if (op == FUTEX_WAIT)
 		return (int64_t)now + ns;
