@@ -43,27 +43,6 @@ int proc_freeze(struct proc *p)
 	return err ? err : vm_freeze(p->vm);
 }
 
-static int clone_mm(struct mm *dst, const struct mm *src)
-{
-	*dst = *src;
-	dst->v = malloc((src->cap ? src->cap : 1) * sizeof(*dst->v));
-	dst->names = calloc(src->nnames ? src->nnames : 1, sizeof(*dst->names));
-	if (!dst->v || !dst->names)
-		return -ENOMEM;
-	memcpy(dst->v, src->v, src->len * sizeof(*dst->v));
-	for (size_t i = 0; i < src->nnames; i++)
-		if (!(dst->names[i] = strdup(src->names[i])))
-			return -ENOMEM;
-	/* Point each mapping's name at the copy. */
-	for (size_t k = 0; k < dst->len; k++)
-		for (size_t i = 0; dst->v[k].name && i < src->nnames; i++)
-			if (dst->v[k].name == src->names[i]) {
-				dst->v[k].name = dst->names[i];
-				break;
-			}
-	return 0;
-}
-
 static int clone_threads(struct proc *dst, const struct proc *src)
 {
 	dst->threads = calloc((size_t)src->nthreads, sizeof(*dst->threads));
@@ -171,7 +150,7 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 	p->let_through = false;
 	p->itimer_ns = tmpl->itimer_ns; /* host time of the freeze: restart_monotonic moves it */
 	p->itimer_interval_ns = tmpl->itimer_interval_ns;
-	int err = clone_mm(&p->mm, &tmpl->mm);
+	int err = vma_copy(&p->mm, &tmpl->mm);
 	if (!err)
 		err = net_unix_names_copy(p, tmpl);
 	if (!err)

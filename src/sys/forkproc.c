@@ -16,27 +16,6 @@
 #include "sys/table.h"
 #include "sys/uaccess.h"
 
-static int copy_mm(struct mm *dst, const struct mm *src)
-{
-	*dst = *src;
-	dst->v = malloc((src->cap ? src->cap : 1) * sizeof(*dst->v));
-	dst->names = calloc(src->nnames ? src->nnames : 1, sizeof(*dst->names));
-	dst->nnames = 0;
-	if (!dst->v || !dst->names)
-		return -ENOMEM;
-	memcpy(dst->v, src->v, src->len * sizeof(*dst->v));
-	for (size_t i = 0; i < src->nnames; i++, dst->nnames++)
-		if (!(dst->names[i] = strdup(src->names[i])))
-			return -ENOMEM;
-	for (size_t k = 0; k < dst->len; k++)
-		for (size_t i = 0; dst->v[k].name && i < src->nnames; i++)
-			if (dst->v[k].name == src->names[i]) {
-				dst->v[k].name = dst->names[i];
-				break;
-			}
-	return 0;
-}
-
 /* Everything but the VM and the thread, from the parent. */
 static int copy_process(struct proc *c, const struct proc *p)
 {
@@ -52,7 +31,7 @@ static int copy_process(struct proc *c, const struct proc *p)
 	c->mode = PROC_MODE_RUN;
 	c->cred = p->cred;
 	c->umask = p->umask;
-	int err = copy_mm(&c->mm, &p->mm);
+	int err = vma_copy(&c->mm, &p->mm);
 	if (!err)
 		err = net_unix_names_copy(c, p);
 	return err ? err : spawn_dup_fdtab(&c->fdt, &p->fdt);

@@ -34,6 +34,9 @@ struct mm {
 
 void vma_init(struct mm *mm, uint64_t user_size);
 void vma_fini(struct mm *mm);
+/* dst becomes a copy of src with names of its own (a fork, a request VM).  0 or -ENOMEM;
+ * on failure dst is still safe to vma_fini. */
+int vma_copy(struct mm *dst, const struct mm *src);
 /* The mapping containing addr, or NULL. */
 const struct vma *vma_find(const struct mm *mm, uint64_t addr);
 /* The first mapping ending above addr (containing it or after it), or NULL. */

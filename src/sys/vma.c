@@ -192,3 +192,25 @@ const char *vma_intern(struct mm *mm, const char *name)
 	mm->names[mm->nnames++] = copy;
 	return copy;
 }
+
+int vma_copy(struct mm *dst, const struct mm *src)
+{
+	*dst = *src;
+	dst->v = malloc((src->cap ? src->cap : 1) * sizeof(*dst->v));
+	dst->names = calloc(src->nnames ? src->nnames : 1, sizeof(*dst->names));
+	dst->nnames = 0; /* counts the names copied, so that vma_fini frees just those */
+	if (!dst->v || !dst->names)
+		return -ENOMEM;
+	memcpy(dst->v, src->v, src->len * sizeof(*dst->v));
+	for (size_t i = 0; i < src->nnames; i++, dst->nnames++)
+		if (!(dst->names[i] = strdup(src->names[i])))
+			return -ENOMEM;
+	/* Point each mapping's name at the copy. */
+	for (size_t k = 0; k < dst->len; k++)
+		for (size_t i = 0; dst->v[k].name && i < src->nnames; i++)
+			if (dst->v[k].name == src->names[i]) {
+				dst->v[k].name = dst->names[i];
+				break;
+			}
+	return 0;
+}
