@@ -11,6 +11,7 @@
  * KVMSERVER_SECCOMP=report logs each forbidden call's number and fails it with ENOSYS
  * instead of killing, to find what a change needs. */
 #include <errno.h>
+#include <linux/netlink.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <sched.h>
@@ -94,6 +95,7 @@ static const int allowed[] = {
         SCMP_SYS(mkdirat),
         SCMP_SYS(unlinkat),
         SCMP_SYS(unlink), /* libc's unlink: --metrics removes a stale socket file */
+        SCMP_SYS(rename), /* libc's rename: a snapshot is written to a temporary name first */
         SCMP_SYS(renameat),
         SCMP_SYS(renameat2),
         SCMP_SYS(linkat),
@@ -285,6 +287,11 @@ static int add_rules(scmp_filter_ctx ctx, pid_t self)
 	for (size_t i = 0; !err && i < sizeof(families) / sizeof(families[0]); i++)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 		                       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+	/* sock_diag (NETLINK_SOCK_DIAG, read-only): a snapshot finds each socket pair's peer
+	 * (src/sys/snapsave.c).  No other netlink: the guest has none. */
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+		                       SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG));
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
 		                       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_UNIX));
