@@ -452,10 +452,9 @@ void config_free(struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->owned.n; i++)
 		free((char *)cfg->owned.v[i]);
-	struct strlist *lists[] = {&cfg->allow_read,    &cfg->allow_write,  &cfg->allow_env,
-	                           &cfg->allow_connect, &cfg->allow_listen, &cfg->volumes,
-	                           &cfg->env,           &cfg->owned,        &cfg->warmup_requests,
-	                           &cfg->allow_run};
+	struct strlist *lists[] = {&cfg->allow_read,      &cfg->allow_write, &cfg->allow_env, &cfg->allow_connect,
+	                           &cfg->allow_listen,    &cfg->volumes,     &cfg->env,       &cfg->owned,
+	                           &cfg->warmup_requests, &cfg->allow_run};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		free(lists[i]->v);
 		lists[i]->v = NULL;
