@@ -33,8 +33,7 @@
 #include "util/array.h"
 #include "sys/serve.h"
 
-/* "anon_inode:[eventpoll]" and friends, from the /proc/self/fd link. */
-static void fd_link(int fd, char *buf, size_t size)
+void fd_link(int fd, char *buf, size_t size)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -42,8 +41,7 @@ static void fd_link(int fd, char *buf, size_t size)
 	buf[n > 0 ? n : 0] = 0;
 }
 
-/* The fdinfo text of a host fd (NUL-terminated), or empty. */
-static void fd_info(int fd, char *buf, size_t size)
+void fd_info(int fd, char *buf, size_t size)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);

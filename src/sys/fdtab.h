@@ -64,6 +64,11 @@ bool fdtab_nonblock(const struct fd_entry *e);
 void fdtab_set_nonblock(struct fdtab *t, unsigned ofd, bool on);
 /* Closes guest fd `fd`: 0 or -EBADF. */
 int fdtab_close(struct fdtab *t, int fd);
+/* What kvmserver's /proc/self/fd link of host fd `fd` says ("anon_inode:[eventpoll]",
+ * "socket:[123]", a path), and its fdinfo text; both NUL-terminated, empty if unreadable
+ * (fdclone.c; the fork plan and snapshots read them). */
+void fd_link(int fd, char *buf, size_t size);
+void fd_info(int fd, char *buf, size_t size);
 /* The clock a host timerfd runs on, from its fdinfo (fdclone.c). */
 int timerfd_clock(int fd);
 /* dst becomes a copy of src for a forked process, isolated where it matters (fdclone.c);

@@ -63,27 +63,6 @@ uint64_t snap_build_id(void)
 }
 
 /* ---- describing host fds -------------------------------------------------------------------- */
-static void fd_link(int h, char *buf, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", h);
-	ssize_t n = readlink(path, buf, size - 1);
-	buf[n > 0 ? n : 0] = 0;
-}
-
-static void fd_info(int h, char *buf, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", h);
-	buf[0] = 0;
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return;
-	ssize_t n = read(f, buf, size - 1);
-	buf[n > 0 ? n : 0] = 0;
-	close(f);
-}
-
 /* The peer inode of a connected AF_UNIX socket (sock_diag, UNIX_DIAG_PEER), or 0. */
 static uint64_t unix_peer_ino(uint64_t ino)
 {
