@@ -157,7 +157,7 @@ static void hist_print(FILE *f, struct hist *h)
 	        (unsigned long long)cum);
 }
 
-static uint64_t process_rss(void)
+uint64_t process_rss(void)
 {
 	unsigned long size = 0, resident = 0;
 	FILE *f = fopen("/proc/self/statm", "r");

@@ -26,6 +26,8 @@ void metrics_set_vms(int total);
 /* A request VM starts (+1) or stops (-1) serving a connection. */
 void metrics_busy(int delta);
 void metrics_set_template_rss(uint64_t bytes);
+/* kvmserver's resident memory now, bytes (/proc/self/statm). */
+uint64_t process_rss(void);
 /* A short name for how a run ended: ok, crashed, timeout, memory_limit, exited, error. */
 const char *metrics_outcome(enum proc_end end);
 

@@ -29,14 +29,7 @@ static const char *wait_name(enum proc_wait_kind k)
 
 static unsigned long rss_mb(void)
 {
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (f) {
-		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-			resident = 0;
-		fclose(f);
-	}
-	return resident * (unsigned long)sysconf(_SC_PAGESIZE) >> 20;
+	return (unsigned long)(process_rss() >> 20);
 }
 
 /* Why a request VM's run ended, for the log; NULL for the normal end of a connection. */
@@ -198,7 +191,7 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 		snprintf(warm, sizeof(warm), " warmup=%llums", (unsigned long long)(warm_ns / 1000000));
 	const char *kind = wait_name(proc_wait_kind(main_proc));
 
-	metrics_set_template_rss((uint64_t)rss_mb() << 20);
+	metrics_set_template_rss(process_rss());
 	metrics_set_vms(threads);
 	if (cfg->metrics && metrics_start(cfg->metrics))
 		return 1;
