@@ -350,6 +350,15 @@ static void drain(struct proc *p)
 		(void)!read(p->pt->wake_fd, &n, sizeof(n));
 }
 
+int process_wake_fd(struct proc *p, bool consume)
+{
+	if (!p->pt)
+		return -1;
+	if (consume)
+		drain(p);
+	return p->pt->wake_fd;
+}
+
 /* A pending signal that would interrupt a wait: one with a handler, or whose default
  * action ends the process (the ignored-by-default ones do not interrupt). */
 static bool interrupting_signal(struct proc *p)

@@ -48,6 +48,10 @@ int process_ppid(struct proc *p);
 
 /* Signals other processes sent p: made pending on one of its threads.  Cheap when none. */
 void process_take_signals(struct proc *p);
+/* The eventfd other processes write when they signal p or a child of p exits (-1 when p
+ * is in no process table); consume: read it empty first.  The scheduler waits on it, so
+ * that a signal sent just before the host wait starts is not missed. */
+int process_wake_fd(struct proc *p, bool consume);
 
 /* A thread id for a new thread of p: unique among every guest process once p has an
  * entry (pids and tids share one number space, as in Linux); p->next_tid before that. */

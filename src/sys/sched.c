@@ -205,6 +205,17 @@ void sched_signal_wake(struct proc *p, struct thread *t)
  * -EINTR when a signal (the execution deadline) interrupted the wait, -EDEADLK when
  * nothing could ever wake anyone.  With block false it only looks (a preemption tick):
  * 0 if someone woke, else -EAGAIN. */
+/* Signals other guest processes sent (process.c) become pending, and a parked thread
+ * that now takes one is woken (EINTR, or its call restarted).  True if one became
+ * runnable. */
+static bool take_process_signals(struct proc *p)
+{
+	process_take_signals(p);
+	for (int i = 0; i < p->nthreads; i++)
+		sched_signal_wake(p, p->threads[i]);
+	return pick_runnable(p) != NULL;
+}
+
 static int wait_for_events(struct proc *p, bool block)
 {
 	struct pollfd fds[WAIT_ALL_FDS];
@@ -242,6 +253,12 @@ static int wait_for_events(struct proc *p, bool block)
 		}
 		if (woke)
 			return 0;
+		int wake_at = -1; /* the process table's wake fd, polled with the threads' */
+		if (n > 0 && n < WAIT_ALL_FDS && (fds[n].fd = process_wake_fd(p, false)) >= 0) {
+			fds[n].events = POLLIN;
+			fds[n].revents = 0;
+			wake_at = n++;
+		}
 		if (n == 0 && !nearest)
 			return block ? -EDEADLK : -EAGAIN;
 		struct timespec ts, *tsp = NULL;
@@ -256,15 +273,24 @@ static int wait_for_events(struct proc *p, bool block)
 		}
 		int r = ppoll(fds, (nfds_t)n, tsp, NULL);
 		if (r < 0 && errno == EINTR) {
-			/* A host signal for the guest may end a parked thread's wait; any
-			 * other (the execution deadline) ends the wait for the run loop. */
+			/* A signal from another guest process, or a host signal for the guest,
+			 * may end a parked thread's wait; any other (the execution deadline) ends
+			 * the wait for the run loop. */
+			if (take_process_signals(p))
+				return 0;
 			if (!signal_take_host(p))
 				return -EINTR;
 			if (pick_runnable(p))
 				return 0;
 			continue;
 		}
+		if (r > 0 && wake_at >= 0 && fds[wake_at].revents) {
+			process_wake_fd(p, true);
+			woke = take_process_signals(p);
+		}
 		for (int k = 0; r > 0 && k < n; k++) {
+			if (k == wake_at)
+				continue;
 			struct thread *t = p->threads[owner[k]];
 			if (fds[k].revents && t->state == T_IO) {
 				wake(t, 0, true);
