@@ -10,6 +10,7 @@
 #define SYS_FDTAB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum fd_kind {
 	FD_FILE, /* regular file, directory or device */
