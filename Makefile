@@ -67,15 +67,10 @@ $(BUILD)/vmm/exit.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/libvmm.a: $(VMM_OBJS)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-# --- libsys.a: the Linux emulation -----------------------------------------------------------
-SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o policy.o policy_net.o
-SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o futex.o sched.o blocking.o schedpolicy.o serve.o fork.o fdclone.o
-SYS_OBJS += net.o poll.o epoll.o event.o
-SYS_OBJS += dir.o procfs.o activation.o
-SYS_OBJS += limits.o
-SYS_OBJS += snapfile.o snapsave.o snapload.o
-SYS_OBJS += process.o spawn.o forkproc.o policy_run.o
-SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))
+# --- libsys.a: the Linux emulation (src/sys and its area folders) and server mode's
+# template and request VMs (src/requestvm); every .c file there is part of it.
+SYS_SRCS := $(sort $(wildcard src/sys/*.c src/sys/*/*.c src/requestvm/*.c))
+SYS_OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SYS_SRCS))
 $(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh
 	@mkdir -p $(dir $@)
@@ -115,9 +110,9 @@ $(BUILD)/fuzz/elf_fuzz: tests/fuzz/elf_fuzz.c src/vmm/elf.c src/vmm/elf.h
 $(BUILD)/fuzz/toml_fuzz: tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/toml_fuzz.c src/util/toml.c -lm
-$(BUILD)/fuzz/snapshot_fuzz: tests/fuzz/snapshot_fuzz.c src/sys/snapfile.c src/sys/snapfile.h
+$(BUILD)/fuzz/snapshot_fuzz: tests/fuzz/snapshot_fuzz.c src/requestvm/snapfile.c src/requestvm/snapfile.h
 	@mkdir -p $(dir $@)
-	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/snapshot_fuzz.c src/sys/snapfile.c
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/snapshot_fuzz.c src/requestvm/snapfile.c
 
 # Longer runs of two suite stages: the syscall fuzzer under the ASan build (3000 request
 # VMs and 200 separate runs; tests/vm/fuzz-tests) and the soak with crashing and hanging

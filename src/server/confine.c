@@ -288,7 +288,7 @@ static int add_rules(scmp_filter_ctx ctx, pid_t self)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 		                       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
 	/* sock_diag (NETLINK_SOCK_DIAG, read-only): a snapshot finds each socket pair's peer
-	 * (src/sys/snapsave.c).  No other netlink: the guest has none. */
+	 * (src/requestvm/snapsave.c).  No other netlink: the guest has none. */
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
 		                       SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG));

@@ -7,7 +7,7 @@
 
 #include "server/confine.h"
 #include "server/server.h"
-#include "sys/snapshot.h"
+#include "requestvm/snapshot.h"
 #include "util/log.h"
 
 static void to_list(struct snap_strlist *out, const struct strlist *in)

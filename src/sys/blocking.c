@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "sys/blocking.h"
-#include "sys/process.h"
+#include "sys/processes/process.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
 

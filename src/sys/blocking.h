@@ -6,7 +6,7 @@
  * SA_RESTART restarts it after a signal handler (signal(7), "Interruption of system calls
  * and library functions by signal handlers").  One decoder, wait_decode(), reads that
  * row and the guest's arguments; the scheduler (sched.c: park the thread, wake it, end
- * it with EINTR) and server mode (serve.c: is this the first wait for a connection?) both
+ * it with EINTR) and server mode (template.c: is this the first wait for a connection?) both
  * use it, so a new blocking call is one table row, not a case in several switches.
  */
 #ifndef SYS_BLOCKING_H

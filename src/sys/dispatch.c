@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "sys/serve.h"
-#include "sys/signal.h"
+#include "requestvm/template.h"
+#include "sys/signals/signal.h"
 #include "sys/table.h"
 #include "util/log.h"
 

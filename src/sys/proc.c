@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sys/limits.h"
-#include "sys/process.h"
-#include "sys/signal.h"
-#include "sys/spawn.h"
+#include "sys/memory/limits.h"
+#include "sys/processes/process.h"
+#include "sys/signals/signal.h"
+#include "sys/processes/spawn.h"
 #include "util/log.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"

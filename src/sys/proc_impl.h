@@ -9,10 +9,10 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "sys/fdtab.h"
-#include "sys/mm.h"
-#include "sys/policy.h"
-#include "sys/sched.h"
+#include "sys/files/fdtab.h"
+#include "sys/memory/mm.h"
+#include "sys/policy/policy.h"
+#include "sys/threads/sched.h"
 #include "sys/sys.h"
 
 /* Arguments of one syscall, as the guest passed them (rdi rsi rdx r10 r8 r9). */
@@ -39,7 +39,7 @@ struct proc {
 	struct mm mm;
 	struct fdtab fdt;
 
-	/* Server mode (serve.c). */
+	/* Server mode (template.c). */
 	enum proc_mode mode;
 	enum proc_end stop; /* a serve verdict to return from proc_run, or 0 */
 	enum proc_wait_kind wait_kind;
@@ -53,7 +53,7 @@ struct proc {
 	uint64_t *conn_counter; /* accepted connections, counted atomically; NULL = none */
 	struct proc *tmpl; /* a fork's template */
 	uint64_t frozen_ns; /* a template: host CLOCK_MONOTONIC when it was frozen */
-	/* A fork: host CLOCK_MONOTONIC minus the guest's (see restart_monotonic in fork.c). */
+	/* A fork: host CLOCK_MONOTONIC minus the guest's (see restart_monotonic in requestvm.c). */
 	int64_t mono_offset_ns;
 	uint64_t vdso_addr; /* where the vDSO is mapped, 0 if none */
 
@@ -96,14 +96,14 @@ struct proc {
 	uint8_t enosys_logged[512 / 8]; /* --verbose names each unimplemented call once */
 	mode_t umask; /* the guest's: applied to the modes of the files it creates */
 	struct unix_names *unix_names; /* guest names of bound AF_UNIX sockets (net.c), or NULL */
-	uint64_t conns_taken; /* connections accepted on a listener since proc_fork (serve.c) */
+	uint64_t conns_taken; /* connections accepted on a listener since proc_fork (template.c) */
 };
 
 /* A request VM's AF_UNIX name table becomes a copy of its template's (net.c). */
 int net_unix_names_copy(struct proc *dst, const struct proc *src);
 void net_unix_names_free(struct proc *p);
 
-/* The clocks that restart at the template's freeze time in a fork (fork.c): the guest
+/* The clocks that restart at the template's freeze time in a fork (requestvm.c): the guest
  * reads host time minus p->mono_offset_ns on them; CLOCK_REALTIME stays the host's. */
 static inline bool clock_restarts_in_fork(int clock)
 {

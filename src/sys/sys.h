@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "sys/policy.h"
+#include "sys/policy/policy.h"
 #include "vmm/vmm.h"
 
 struct proc;
@@ -95,7 +95,7 @@ int proc_listener_addr(struct proc *p, struct sockaddr_storage *out, socklen_t *
 /* Back to the template's state: memory, registers, threads, fds, signals, mappings. */
 int proc_reset(struct proc *p, struct vm_reset_stats *st);
 /* An ephemeral request VM: wait, running no guest code, until one of its listeners has a
- * connection, then restart its monotonic clock at the template's freeze time (fork.c). */
+ * connection, then restart its monotonic clock at the template's freeze time (requestvm.c). */
 int proc_await_connection(struct proc *p);
 /* The same, but -ECANCELED (and no clock restart) as soon as cancel_fd is readable. */
 int proc_await_connection_or(struct proc *p, int cancel_fd);

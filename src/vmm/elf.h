@@ -1,7 +1,7 @@
 /* elf.h - validation of ELF64 x86-64 executables, independent of KVM and of guest memory.
  *
  * elf_parse() checks everything the loader relies on and fills a plain description;
- * the loader (src/sys/exec.c) then maps the segments.  Pure: no I/O, no allocation,
+ * the loader (src/sys/processes/exec.c) then maps the segments.  Pure: no I/O, no allocation,
  * safe on hostile input (it has a libFuzzer target, tests/fuzz/elf_fuzz.c).
  */
 #ifndef VMM_ELF_H

@@ -1,6 +1,6 @@
 /* image.c - a stopped VM as data, for snapshot files: its vCPU state, the extents of its
  * guest-physical memory that hold data, its memory slots and file overlays; and the way
- * back, into a fresh VM of the same size.  The file format is src/sys/snapfile.h's. */
+ * back, into a fresh VM of the same size.  The file format is src/requestvm/snapfile.h's. */
 #define VMM_INTERNAL
 #include <cpuid.h>
 #include <errno.h>

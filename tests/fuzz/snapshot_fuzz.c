@@ -6,7 +6,7 @@
  * The metadata checksum would stop almost every mutation at the door, so the target
  * fixes it up in a copy before parsing, and parses the input as it is too.
  */
-#include "sys/snapfile.h"
+#include "requestvm/snapfile.h"
 
 #include <stdio.h>
 #include <stdlib.h>

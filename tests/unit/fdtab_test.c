@@ -1,5 +1,5 @@
 /* fdtab_test.c - unit tests for the guest fd table (fdtab_*) with real host fds. */
-#include "sys/fdtab.h"
+#include "sys/files/fdtab.h"
 
 #include <errno.h>
 #include <fcntl.h>

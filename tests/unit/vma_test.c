@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "sys/mm.h"
+#include "sys/memory/mm.h"
 #include "test_util.h"
 
 #define PG 4096ULL

@@ -1,0 +1,710 @@
+/* process.c - the guest process table and the calls that read it: wait4, waitid, getppid,
+ * signals between processes (see process.h for the model). */
+#include <asm/unistd.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sys/processes/process.h"
+#include "sys/proc_impl.h"
+#include "sys/syscalls.h"
+#include "sys/table.h"
+#include "sys/uaccess.h"
+
+#define PT_MAX 4096 /* entries, zombies included: fork bombs end with EAGAIN */
+#define PSIGBIT(sig) (1ULL << ((sig)-1))
+
+struct pt_entry {
+	int pid;
+	int ppid; /* 0: the first process, whose parent is the host's; -1: orphaned */
+	/* The parent's entry (NULL: none).  Pids need not be unique across request VMs, which
+	 * all are the template's pid: the links are pointers. */
+	struct pt_entry *parent;
+	int pgid, sid;
+	bool ended; /* a zombie: wstatus is valid */
+	bool ran; /* a process ran with this entry (else it is a spawn in the making) */
+	int wstatus;
+	_Atomic uint64_t sigs; /* sent by other processes, not yet taken */
+	/* Signals that interrupt the owner's blocking calls (a handler, or a default action
+	 * that ends it), published by the owner at each syscall; a sender of one of those
+	 * interrupts the owner's host thread too (the wake fd is for its waits). */
+	_Atomic uint64_t catching;
+	pthread_t owner;
+	bool has_owner;
+	int wake_fd; /* eventfd: written on a child's exit and on a signal */
+	int exit_fd; /* pidfd_open's: an eventfd written once when the process ends; -1 none */
+	int pdeathsig; /* prctl(PR_SET_PDEATHSIG): sent to it when its parent ends */
+	struct pt_entry *next;
+};
+
+static pthread_mutex_t pt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pt_entry *pt_head;
+static int pt_count;
+static int pt_next_id; /* the next unused pid/tid number, once the table is in use */
+
+static struct pt_entry *find_locked(int pid)
+{
+	for (struct pt_entry *e = pt_head; e; e = e->next)
+		if (e->pid == pid)
+			return e;
+	return NULL;
+}
+
+static void unlink_free_locked(struct pt_entry *e)
+{
+	for (struct pt_entry **pp = &pt_head; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	close(e->wake_fd);
+	if (e->exit_fd >= 0)
+		close(e->exit_fd);
+	free(e);
+	pt_count--;
+}
+
+static struct pt_entry *new_entry_locked(int pid, int ppid, int pgid, int sid)
+{
+	if (pt_count >= PT_MAX)
+		return NULL;
+	struct pt_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->wake_fd < 0) {
+		free(e);
+		return NULL;
+	}
+	e->exit_fd = -1;
+	e->ran = true;
+	e->pid = pid;
+	e->ppid = ppid;
+	e->pgid = pgid;
+	e->sid = sid;
+	e->next = pt_head;
+	pt_head = e;
+	pt_count++;
+	return e;
+}
+
+/* Make sig pending for e's process and wake it: its wait fd, and its host thread when the
+ * signal would interrupt what it is blocked in. */
+static void send_locked(struct pt_entry *e, int sig)
+{
+	atomic_fetch_or(&e->sigs, PSIGBIT(sig));
+	uint64_t one = 1;
+	(void)!write(e->wake_fd, &one, sizeof(one));
+	if (e->has_owner && (atomic_load(&e->catching) & PSIGBIT(sig)))
+		vm_interrupt_thread(e->owner);
+}
+
+void process_set_owner(struct pt_entry *e)
+{
+	pthread_mutex_lock(&pt_lock);
+	e->owner = pthread_self();
+	e->has_owner = true;
+	e->ran = true;
+	pthread_mutex_unlock(&pt_lock);
+}
+
+void process_release_owner(struct pt_entry *e)
+{
+	pthread_mutex_lock(&pt_lock);
+	e->has_owner = false;
+	pthread_mutex_unlock(&pt_lock);
+}
+
+/* The signals whose arrival should interrupt p's blocking calls. */
+static uint64_t catching_mask(const struct proc *p)
+{
+	uint64_t m = 0;
+	for (int sig = 1; sig <= 64; sig++) {
+		uint64_t h = p->sigactions[sig].handler;
+		bool dfl_ignores = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+		if (h == (uint64_t)SIG_IGN || (h == (uint64_t)SIG_DFL && dfl_ignores))
+			continue;
+		m |= PSIGBIT(sig);
+	}
+	return m;
+}
+
+struct pt_entry *process_self(struct proc *p)
+{
+	if (p->pt)
+		return p->pt;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *e = new_entry_locked(p->pid, 0, p->pid, p->pid);
+	if (e) {
+		e->ran = true;
+		e->owner = pthread_self();
+		e->has_owner = true;
+		if (pt_next_id < p->next_tid)
+			pt_next_id = p->next_tid;
+		if (pt_next_id <= p->pid)
+			pt_next_id = p->pid + 1;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	p->pt = e;
+	return e;
+}
+
+/* The next free number: above every tid p has handed out and every pid in use. */
+static int alloc_id_locked(struct proc *p)
+{
+	if (pt_next_id < p->next_tid)
+		pt_next_id = p->next_tid;
+	for (;;) {
+		int id = pt_next_id++;
+		if (pt_next_id <= 0)
+			pt_next_id = 300; /* wrapped: start again low, as Linux does */
+		if (id > 0 && !find_locked(id)) {
+			p->next_tid = pt_next_id;
+			return id;
+		}
+	}
+}
+
+int process_alloc_tid(struct proc *p)
+{
+	if (!p->pt)
+		return p->next_tid++;
+	pthread_mutex_lock(&pt_lock);
+	int id = alloc_id_locked(p);
+	pthread_mutex_unlock(&pt_lock);
+	return id;
+}
+
+int process_new_child(struct proc *p, struct pt_entry **out)
+{
+	struct pt_entry *self = process_self(p);
+	if (!self)
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	int pid = alloc_id_locked(p);
+	struct pt_entry *e = new_entry_locked(pid, self->pid, self->pgid, self->sid);
+	if (e)
+		e->parent = self;
+	pthread_mutex_unlock(&pt_lock);
+	if (!e)
+		return -EAGAIN;
+	*out = e;
+	return pid;
+}
+
+int process_pid(const struct pt_entry *e)
+{
+	return e->pid;
+}
+
+void process_discard(struct pt_entry *e)
+{
+	pthread_mutex_lock(&pt_lock);
+	unlink_free_locked(e);
+	pthread_mutex_unlock(&pt_lock);
+}
+
+void process_exited(struct pt_entry *e, int wstatus)
+{
+	pthread_mutex_lock(&pt_lock);
+	/* Its children lose their parent; their zombies go with it (no init to reap them). */
+	for (struct pt_entry *c = pt_head, *next; c; c = next) {
+		next = c->next;
+		if (c->parent != e || c == e)
+			continue;
+		if (c->ended) {
+			unlink_free_locked(c);
+		} else {
+			c->ppid = -1;
+			c->parent = NULL;
+			if (c->pdeathsig)
+				send_locked(c, c->pdeathsig);
+		}
+	}
+	if (e->exit_fd >= 0) {
+		uint64_t one = 1;
+		(void)!write(e->exit_fd, &one, sizeof(one));
+	}
+	struct pt_entry *parent = e->parent;
+	if (!parent || parent->ended) {
+		unlink_free_locked(e);
+	} else {
+		e->ended = true;
+		e->wstatus = wstatus;
+		e->has_owner = false;
+		send_locked(parent, SIGCHLD);
+	}
+	pthread_mutex_unlock(&pt_lock);
+}
+
+void process_take_signals(struct proc *p)
+{
+	if (!p->pt)
+		return;
+	uint64_t m = catching_mask(p);
+	if (atomic_load_explicit(&p->pt->catching, memory_order_relaxed) != m)
+		atomic_store(&p->pt->catching, m);
+	if (!atomic_load_explicit(&p->pt->sigs, memory_order_relaxed))
+		return;
+	uint64_t s = atomic_exchange(&p->pt->sigs, 0);
+	/* Process-directed: the first thread that does not block it, else the current one. */
+	for (int sig = 1; sig <= 64; sig++) {
+		if (!(s & PSIGBIT(sig)))
+			continue;
+		struct thread *to = p->cur;
+		for (int i = 0; i < p->nthreads; i++) {
+			struct thread *t = p->threads[i];
+			if (t->state != T_DEAD && !(t->sigmask & PSIGBIT(sig))) {
+				to = t;
+				break;
+			}
+		}
+		to->pending |= PSIGBIT(sig);
+	}
+}
+
+long process_kill(struct proc *p, int pid, int sig)
+{
+	if (sig < 0 || sig > 64)
+		return -EINVAL;
+	if (!process_self(p))
+		return -ENOMEM;
+	long r = -ESRCH;
+	pthread_mutex_lock(&pt_lock);
+	for (struct pt_entry *e = pt_head; e; e = e->next) {
+		/* pid > 0: that process; 0: p's group; -1: every process but p; < -1: group -pid. */
+		bool hit = pid > 0     ? e->pid == pid
+		           : pid == 0  ? e->pgid == p->pt->pgid
+		           : pid == -1 ? e != p->pt
+		                       : e->pgid == -pid;
+		if (!hit || !e->ran || e->ended)
+			continue;
+		if (sig && e != p->pt)
+			send_locked(e, sig);
+		else if (sig) {
+			p->cur->pending |= PSIGBIT(sig);
+		}
+		r = 0;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+/* --- wait4, waitid ------------------------------------------------------------------- */
+
+struct child_wait {
+	int idtype; /* P_ALL, P_PID, P_PGID */
+	int id;
+	bool nowait; /* waitid WNOWAIT: leave the zombie */
+};
+
+static bool matches(const struct pt_entry *c, const struct pt_entry *self, const struct child_wait *w)
+{
+	if (c->parent != self || c == self)
+		return false;
+	switch (w->idtype) {
+	case P_PID: return c->pid == w->id;
+	case P_PGID: return c->pgid == (w->id ? w->id : self->pgid);
+	default: return true;
+	}
+}
+
+/* A matching zombie: its pid and status (reaped unless nowait); 0 if there are matching
+ * children but none has ended; -ECHILD if there are none. */
+static int reap(struct proc *p, const struct child_wait *w, int *wstatus)
+{
+	struct pt_entry *self = p->pt;
+	if (!self)
+		return -ECHILD;
+	int r = -ECHILD;
+	pthread_mutex_lock(&pt_lock);
+	for (struct pt_entry *c = pt_head; c; c = c->next) {
+		if (!matches(c, self, w))
+			continue;
+		if (!c->ended) {
+			r = 0;
+			continue;
+		}
+		r = c->pid;
+		*wstatus = c->wstatus;
+		if (!w->nowait)
+			unlink_free_locked(c);
+		break;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+static void drain(struct proc *p)
+{
+	uint64_t n;
+	if (p->pt)
+		(void)!read(p->pt->wake_fd, &n, sizeof(n));
+}
+
+int process_wake_fd(struct proc *p, bool consume)
+{
+	if (!p->pt)
+		return -1;
+	if (consume)
+		drain(p);
+	return p->pt->wake_fd;
+}
+
+/* A pending signal that would interrupt a wait: one with a handler, or whose default
+ * action ends the process (the ignored-by-default ones do not interrupt). */
+static bool interrupting_signal(struct proc *p)
+{
+	return p->cur->pending & ~p->cur->sigmask & catching_mask(p);
+}
+
+void process_end_children(struct proc *p)
+{
+	if (!p->pt)
+		return;
+	pthread_mutex_lock(&pt_lock);
+	for (struct pt_entry *c = pt_head, *next; c; c = next) {
+		next = c->next;
+		if (c->parent != p->pt || c == p->pt)
+			continue;
+		if (c->ended) {
+			unlink_free_locked(c);
+			continue;
+		}
+		c->parent = NULL;
+		c->ppid = -1;
+		send_locked(c, SIGKILL);
+	}
+	pthread_mutex_unlock(&pt_lock);
+}
+
+int process_block(struct proc *p, int64_t timeout_ns)
+{
+	struct pollfd pfd = {.fd = p->pt->wake_fd, .events = POLLIN};
+	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+	int r = poll(&pfd, 1, ms);
+	if (r < 0 && errno == EINTR)
+		return -EINTR;
+	drain(p);
+	return 0;
+}
+
+/* Wait until a matching child has ended: its pid, 0 (WNOHANG, none yet), -errno. */
+static long wait_child(struct proc *p, const struct child_wait *w, int options, int *wstatus)
+{
+	for (;;) {
+		drain(p);
+		int r = reap(p, w, wstatus);
+		if (r != 0 || (options & WNOHANG))
+			return r;
+		process_take_signals(p);
+		if (interrupting_signal(p))
+			return -EINTR;
+		struct pollfd pfd = {.fd = p->pt->wake_fd, .events = POLLIN};
+		if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+			return -EINTR; /* the execution deadline */
+	}
+}
+
+bool process_wait_would_block(struct proc *p, const struct sys_args *a, struct pollfd *pfd)
+{
+	struct child_wait w = {.idtype = P_ALL};
+	int options;
+	if (a->nr == __NR_wait4) {
+		int pid = (int)a->a[0];
+		w.idtype = pid > 0 ? P_PID : pid == -1 ? P_ALL : P_PGID;
+		w.id = pid > 0 ? pid : pid < -1 ? -pid : 0;
+		options = (int)a->a[2];
+	} else {
+		w.idtype = (int)a->a[0];
+		w.id = (int)a->a[1];
+		options = (int)a->a[3];
+		if (w.idtype == P_PIDFD) {
+			struct fd_entry *f = fdtab_get(&p->fdt, w.id);
+			if (!f || !f->pidfd)
+				return false;
+			w.idtype = P_PID;
+			w.id = f->pidfd;
+		}
+	}
+	if ((options & WNOHANG) || !p->pt)
+		return false;
+	drain(p);
+	w.nowait = true;
+	int st;
+	if (reap(p, &w, &st) != 0)
+		return false; /* a zombie to reap, or no child: the call returns at once */
+	*pfd = (struct pollfd){.fd = p->pt->wake_fd, .events = POLLIN};
+	return true;
+}
+
+long sys_wait4(struct proc *p, const struct sys_args *a)
+{
+	int pid = (int)a->a[0], options = (int)a->a[2];
+	if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL))
+		return -EINVAL;
+	if (pid == INT32_MIN)
+		return -ESRCH;
+	struct child_wait w = {.idtype = pid > 0     ? P_PID
+	                                 : pid == -1 ? P_ALL
+	                                             : P_PGID,
+	                       .id = pid > 0    ? pid
+	                             : pid < -1 ? -pid
+	                                        : 0};
+	int wstatus = 0;
+	long r = wait_child(p, &w, options, &wstatus);
+	if (r > 0 && a->a[1]) {
+		int err = copy_to_guest(p, a->a[1], &wstatus, sizeof(wstatus));
+		if (err)
+			return err;
+	}
+	if (r >= 0 && a->a[3]) {
+		struct rusage ru;
+		memset(&ru, 0, sizeof(ru));
+		int err = copy_to_guest(p, a->a[3], &ru, sizeof(ru));
+		if (err)
+			return err;
+	}
+	return r;
+}
+
+/* The SIGCHLD siginfo waitid fills in (include/uapi/asm-generic/siginfo.h). */
+struct chld_info {
+	int signo, errno_, code, pad;
+	int pid;
+	uint32_t uid;
+	int status;
+	int pad2;
+	int64_t utime, stime;
+	uint8_t rest[128 - 48];
+};
+_Static_assert(sizeof(struct chld_info) == 128, "siginfo size");
+
+long sys_waitid(struct proc *p, const struct sys_args *a)
+{
+	int idtype = (int)a->a[0], options = (int)a->a[3];
+	if (options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WCLONE | __WALL))
+		return -EINVAL;
+	if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
+		return -EINVAL;
+	if (idtype != P_ALL && idtype != P_PID && idtype != P_PGID && idtype != P_PIDFD)
+		return -EINVAL;
+	struct child_wait w = {.idtype = idtype, .id = (int)a->a[1], .nowait = options & WNOWAIT};
+	if (idtype == P_PIDFD) {
+		struct fd_entry *f = fdtab_get(&p->fdt, w.id);
+		if (!f || !f->pidfd)
+			return -EBADF;
+		w.idtype = P_PID;
+		w.id = f->pidfd;
+	}
+	if (idtype == P_PID && w.id <= 0)
+		return -EINVAL;
+	int wstatus = 0;
+	long r = (options & WEXITED) ? wait_child(p, &w, options, &wstatus) : -ECHILD;
+	if (r < 0)
+		return r;
+	struct chld_info info;
+	memset(&info, 0, sizeof(info));
+	if (r > 0) {
+		info.signo = SIGCHLD;
+		info.pid = (int)r;
+		info.uid = getuid();
+		if (WIFEXITED(wstatus)) {
+			info.code = 1; /* CLD_EXITED */
+			info.status = WEXITSTATUS(wstatus);
+		} else {
+			info.code = 2; /* CLD_KILLED */
+			info.status = WTERMSIG(wstatus);
+		}
+	}
+	if (a->a[2]) {
+		int err = copy_to_guest(p, a->a[2], &info, sizeof(info));
+		if (err)
+			return err;
+	}
+	if (a->a[4]) {
+		struct rusage ru;
+		memset(&ru, 0, sizeof(ru));
+		int err = copy_to_guest(p, a->a[4], &ru, sizeof(ru));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int process_ppid(struct proc *p)
+{
+	if (!p->pt)
+		return PROC_GUEST_PPID;
+	pthread_mutex_lock(&pt_lock);
+	int ppid = p->pt->ppid;
+	pthread_mutex_unlock(&pt_lock);
+	return ppid == 0 ? PROC_GUEST_PPID : ppid < 0 ? 1 : ppid;
+}
+
+long sys_getppid(struct proc *p, const struct sys_args *a)
+{
+	return process_ppid(p);
+}
+
+int process_set_pdeathsig(struct proc *p, int sig)
+{
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	p->pt->pdeathsig = sig;
+	pthread_mutex_unlock(&pt_lock);
+	return 0;
+}
+
+int process_pdeathsig(struct proc *p)
+{
+	if (!p->pt)
+		return 0;
+	pthread_mutex_lock(&pt_lock);
+	int sig = p->pt->pdeathsig;
+	pthread_mutex_unlock(&pt_lock);
+	return sig;
+}
+
+/* --- process groups and sessions ------------------------------------------------------- */
+
+/* What getpgid/getsid answer for pid (0: the caller): its group (sid false) or session. */
+static long group_of(struct proc *p, int pid, bool sid)
+{
+	if (pid < 0)
+		return -ESRCH;
+	if (!p->pt && (pid == 0 || pid == p->pid))
+		return p->pid; /* a lone first process leads its own group and session */
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *e = pid == 0 ? p->pt : find_locked(pid);
+	long r = !e || (e->ended && e != p->pt) ? -ESRCH : sid ? e->sid : e->pgid;
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+long sys_getpgrp(struct proc *p, const struct sys_args *a)
+{
+	return group_of(p, 0, false);
+}
+
+long sys_getpgid(struct proc *p, const struct sys_args *a)
+{
+	return group_of(p, (int)a->a[0], false);
+}
+
+long sys_getsid(struct proc *p, const struct sys_args *a)
+{
+	return group_of(p, (int)a->a[0], true);
+}
+
+/* setpgid(2): the caller or one of its children, into a group of its session. */
+long sys_setpgid(struct proc *p, const struct sys_args *a)
+{
+	int pid = (int)a->a[0], pgid = (int)a->a[1];
+	if (pgid < 0)
+		return -EINVAL;
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *self = p->pt, *e = pid == 0 ? self : find_locked(pid);
+	long r = 0;
+	if (!e || (e != self && e->parent != self))
+		r = -ESRCH;
+	else if (e->sid == e->pid || e->sid != self->sid)
+		r = -EPERM; /* a session leader, or a child in another session */
+	if (!r) {
+		if (!pgid)
+			pgid = e->pid;
+		bool exists = pgid == e->pid;
+		for (struct pt_entry *g = pt_head; g && !exists; g = g->next)
+			exists = g->pgid == pgid && g->sid == e->sid && !g->ended;
+		if (!exists)
+			r = -EPERM;
+		else
+			e->pgid = pgid;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+long sys_setsid(struct proc *p, const struct sys_args *a)
+{
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *self = p->pt;
+	bool leader = self->pgid == self->pid;
+	for (struct pt_entry *g = pt_head; g && !leader; g = g->next)
+		leader = g != self && g->pgid == self->pid;
+	long r = -EPERM;
+	if (!leader) {
+		self->pgid = self->sid = self->pid;
+		r = self->pid;
+	}
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+/* --- pidfds ------------------------------------------------------------------------------ */
+
+/* A pidfd is a dup of the process's exit eventfd: it polls readable once the process has
+ * ended, as Linux's does. */
+long sys_pidfd_open(struct proc *p, const struct sys_args *a)
+{
+	int pid = (int)a->a[0];
+	unsigned flags = (unsigned)a->a[1];
+	if (flags & ~(unsigned)O_NONBLOCK)
+		return -EINVAL;
+	if (pid <= 0)
+		return -EINVAL;
+	if (!process_self(p))
+		return -ENOMEM;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *e = find_locked(pid);
+	long r = 0;
+	if (!e || !e->ran)
+		r = -ESRCH;
+	else if (e->exit_fd < 0 && (e->exit_fd = eventfd(e->ended ? 1 : 0, EFD_CLOEXEC)) < 0)
+		r = -errno;
+	int h = r ? -1 : fcntl(e->exit_fd, F_DUPFD_CLOEXEC, 3);
+	pthread_mutex_unlock(&pt_lock);
+	if (r)
+		return r;
+	if (h < 0)
+		return -errno;
+	int fd = fdtab_alloc(&p->fdt, 0, h, FD_EVENT, true);
+	if (fd >= 0)
+		fdtab_get(&p->fdt, fd)->pidfd = pid;
+	return fd;
+}
+
+long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
+{
+	struct fd_entry *f = fdtab_get(&p->fdt, (int)a->a[0]);
+	if (!f)
+		return -EBADF;
+	if (!f->pidfd)
+		return -EBADF;
+	if (a->a[2] || a->a[3])
+		return -EINVAL; /* a siginfo or flags: not supported */
+	int sig = (int)a->a[1];
+	if (f->pidfd == p->pid) {
+		if (sig < 0 || sig > 64)
+			return -EINVAL;
+		if (sig)
+			p->cur->pending |= PSIGBIT(sig);
+		return 0;
+	}
+	return process_kill(p, f->pidfd, sig);
+}
