@@ -30,7 +30,7 @@ Q = @
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit demo fuzz fuzz-long soak-long check-format deps compat
+.PHONY: all clean test unit check-layers demo fuzz fuzz-long soak-long check-format deps compat
 
 all: $(BUILD)/kvmserver
 
@@ -143,3 +143,7 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# docs/design.md's folder map against the objects' symbols (also a stage of `make test`).
+check-layers: all
+	$(Q)/usr/bin/python3 tools/check-layers $(BUILD)

@@ -10,11 +10,14 @@
 #include "sys/proc_impl.h"
 #include "sys/processes/process.h"
 #include "requestvm/template.h"
+#include "sys/hooks.h"
 #include "sys/threads/sched.h"
 #include "sys/table.h"
 
 void proc_set_mode(struct proc *p, enum proc_mode mode)
 {
+	if (mode != PROC_MODE_RUN)
+		sys_set_serve_hooks(&template_hooks);
 	p->mode = mode;
 }
 
@@ -174,7 +177,7 @@ static void drop_state(struct proc *p)
 	vma_fini(&p->mm);
 }
 
-int proc_fork(struct proc *tmpl, struct proc **out)
+int requestvm_create(struct proc *tmpl, struct proc **out)
 {
 	struct proc *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -199,7 +202,7 @@ int proc_fork(struct proc *tmpl, struct proc **out)
 	return 0;
 }
 
-int proc_reset(struct proc *p, struct vm_reset_stats *st)
+int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 {
 	if (!p->tmpl)
 		return -EINVAL;

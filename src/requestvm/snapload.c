@@ -459,7 +459,7 @@ int proc_snapshot_restore(const struct snap_image *img, int fd, const struct pro
 	memcpy(&p->uts, img->uts, sizeof(p->uts));
 	p->vdso_addr = img->vdso_addr;
 	p->wait_kind = (enum proc_wait_kind)img->wait_kind;
-	p->mode = PROC_MODE_BOOT;
+	proc_set_mode(p, PROC_MODE_BOOT);
 	*out = p;
 	return 0;
 fail:

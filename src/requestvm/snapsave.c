@@ -159,7 +159,7 @@ static int describe_socket(struct proc *p, int fd, struct snap_fd *f, char *why,
 	        (f->family == AF_INET || f->family == AF_INET6) && named && ((struct sockaddr_in *)&ss)->sin_port != 0;
 	bool un_abstract = f->family == AF_UNIX && named && len > offsetof(struct sockaddr_un, sun_path) + 1 &&
 	                   ((struct sockaddr_un *)&ss)->sun_path[0] == 0;
-	if (serve_is_listener(h)) {
+	if (host_is_listener(h)) {
 		if (un_path)
 			return WHY("fd %d: listeners on AF_UNIX paths cannot be saved in a snapshot yet", fd);
 		f->how = SFD_LISTEN;

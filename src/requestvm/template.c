@@ -16,16 +16,10 @@
 
 #include "sys/proc_impl.h"
 #include "requestvm/template.h"
+#include "sys/hooks.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
 #include "util/log.h"
-
-bool serve_is_listener(int h)
-{
-	int on = 0;
-	socklen_t len = sizeof(on);
-	return getsockopt(h, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
-}
 
 static int host_of(struct proc *p, uint64_t fd)
 {
@@ -36,7 +30,7 @@ static int host_of(struct proc *p, uint64_t fd)
 bool serve_listener_fd(struct proc *p, int fd)
 {
 	struct fd_entry *e = fdtab_get(&p->fdt, fd);
-	return e && e->kind == FD_SOCKET && serve_is_listener(e->host_fd);
+	return e && e->kind == FD_SOCKET && host_is_listener(e->host_fd);
 }
 
 /* Does host epoll instance ep watch a listening socket?  Its registrations are in
@@ -53,7 +47,7 @@ static bool epoll_has_listener(int ep)
 	info[n > 0 ? n : 0] = 0;
 	for (const char *line = strstr(info, "tfd:"); line; line = strstr(line + 4, "tfd:")) {
 		int tfd;
-		if (sscanf(line, "tfd: %d", &tfd) == 1 && serve_is_listener(tfd))
+		if (sscanf(line, "tfd: %d", &tfd) == 1 && host_is_listener(tfd))
 			return true;
 	}
 	return false;
@@ -210,3 +204,5 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 	default: return;
 	}
 }
+
+const struct sys_serve_hooks template_hooks = {.before = serve_before, .after = serve_after};

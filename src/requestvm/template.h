@@ -1,4 +1,4 @@
-/* template.h - the syscall layer's part of server mode (private to src/sys): noticing where
+/* template.h - server mode's part of the syscall path (src/requestvm, through sys/hooks.h): noticing where
  * the program starts waiting for connections, and the one-connection rule of an
  * ephemeral request VM.  It only returns verdicts (proc_run's PROC_LISTENING and
  * PROC_CONN_DONE); src/server decides what they mean. */
@@ -16,8 +16,8 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret);
 /* After it ran with result ret. */
 void serve_after(struct proc *p, const struct sys_args *a, long ret);
 
-/* Whether host fd h is a listening socket. */
-bool serve_is_listener(int h);
+/* The hooks dispatch.c calls (sys/hooks.h): serve_before and serve_after. */
+extern const struct sys_serve_hooks template_hooks;
 /* Whether the process's guest fd `fd` is a listening socket. */
 bool serve_listener_fd(struct proc *p, int fd);
 

@@ -106,7 +106,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct proc *p;
-	int err = proc_fork(w->tmpl, &p);
+	int err = requestvm_create(w->tmpl, &p);
 	if (err) {
 		log_msg("vm %d: cannot fork the request VM: %s", w->id, strerror(-err));
 		exit(1);
@@ -139,7 +139,7 @@ static void *worker_main(void *arg)
 		if (why && (progress || backoff.streak == 0))
 			log_msg("vm %d: %s; closing its connection and resetting it", w->id, why);
 		struct vm_reset_stats st;
-		err = proc_reset(p, &st);
+		err = requestvm_reset(p, &st);
 		if (err) {
 			log_msg("vm %d: reset failed: %s", w->id, strerror(-err));
 			exit(1);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "requestvm/template.h"
+#include "sys/hooks.h"
 #include "sys/signals/signal.h"
 #include "sys/table.h"
 #include "util/log.h"
@@ -17,6 +17,13 @@ const char *sys_name(uint64_t nr, char *buf, unsigned size)
 		return syscall_names[nr];
 	snprintf(buf, size, "syscall_%llu", (unsigned long long)nr);
 	return buf;
+}
+
+static const struct sys_serve_hooks *serve_hooks;
+
+void sys_set_serve_hooks(const struct sys_serve_hooks *h)
+{
+	serve_hooks = h;
 }
 
 static long sys_unimplemented(struct proc *p, const struct sys_args *a)
@@ -39,15 +46,15 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 	long ret;
 	p->cur->wait_nr = a->nr; /* the row a parked thread's wait is read from */
 	/* A vfork child in a request VM is another process: server rules are not for it. */
-	bool serving = p->mode != PROC_MODE_RUN && !p->vfork;
-	if (serving && serve_before(p, a, &ret))
+	bool serving = p->mode != PROC_MODE_RUN && !p->vfork && serve_hooks;
+	if (serving && serve_hooks->before(p, a, &ret))
 		; /* consumed: a server-mode verdict */
 	else if (sched_park_if_blocking(p, a))
 		ret = SYS_RESUMED; /* runs again when what it waits for is ready */
 	else
 		ret = e && e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
 	if (serving && !p->vfork && ret != SYS_RESUMED)
-		serve_after(p, a, ret);
+		serve_hooks->after(p, a, ret);
 	/* A host call ended by a host signal for the guest (vm_forward_signals): as Linux, the
 	 * call is restarted if the guest does not take the signal, or if its handler has
 	 * SA_RESTART and the call is one Linux restarts; else the guest sees EINTR. */

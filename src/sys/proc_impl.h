@@ -96,7 +96,7 @@ struct proc {
 	uint8_t enosys_logged[512 / 8]; /* --verbose names each unimplemented call once */
 	mode_t umask; /* the guest's: applied to the modes of the files it creates */
 	struct unix_names *unix_names; /* guest names of bound AF_UNIX sockets (net.c), or NULL */
-	uint64_t conns_taken; /* connections accepted on a listener since proc_fork (template.c) */
+	uint64_t conns_taken; /* connections accepted on a listener since requestvm_create (template.c) */
 };
 
 /* A request VM's AF_UNIX name table becomes a copy of its template's (net.c). */

@@ -89,11 +89,11 @@ void proc_set_connection_counter(struct proc *p, uint64_t *counter);
  * again and must outlive its forks. */
 int proc_freeze(struct proc *p);
 /* A copy-on-write request VM of template tmpl, about to re-issue the template's wait. */
-int proc_fork(struct proc *tmpl, struct proc **out);
+int requestvm_create(struct proc *tmpl, struct proc **out);
 /* The address of the first listening socket the process has (for warm-up requests). */
 int proc_listener_addr(struct proc *p, struct sockaddr_storage *out, socklen_t *len);
 /* Back to the template's state: memory, registers, threads, fds, signals, mappings. */
-int proc_reset(struct proc *p, struct vm_reset_stats *st);
+int requestvm_reset(struct proc *p, struct vm_reset_stats *st);
 /* An ephemeral request VM: wait, running no guest code, until one of its listeners has a
  * connection, then restart its monotonic clock at the template's freeze time (requestvm.c). */
 int proc_await_connection(struct proc *p);

@@ -31,7 +31,6 @@
 #include "sys/files/fdtab.h"
 #include "sys/proc_impl.h"
 #include "util/array.h"
-#include "requestvm/template.h"
 
 void fd_link(int fd, char *buf, size_t size)
 {
@@ -103,6 +102,13 @@ struct clone_plan {
 	struct clone_step *steps;
 };
 
+bool host_is_listener(int h)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+	return getsockopt(h, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
 int timerfd_clock(int fd)
 {
 	char info[512];
@@ -134,7 +140,7 @@ static int plan_epoll(const struct fdtab *t, int ep, bool exclusive, struct clon
 		/* One connection wakes one request VM, not all of them (EPOLLEXCLUSIVE).
 		 * EPOLLEXCLUSIVE takes only these companions (epoll_ctl(2)); EPOLLRDHUP and the
 		 * like mean nothing for a listening socket anyway. */
-		if (exclusive && serve_is_listener(tfd) && !(events & EPOLLONESHOT))
+		if (exclusive && host_is_listener(tfd) && !(events & EPOLLONESHOT))
 			events = (events & (EPOLLIN | EPOLLOUT | EPOLLET | EPOLLHUP | EPOLLERR | EPOLLWAKEUP)) |
 			         EPOLLEXCLUSIVE;
 		if (ARRAY_RESERVE(st->regs, st->cap_regs, st->nregs + 1, 8))
@@ -219,7 +225,7 @@ static int plan_one(const struct fdtab *t, int fd, bool exclusive, struct clone_
 		plan_sockpair(t, fd, steps);
 		return 0;
 	}
-	if (e->kind == FD_SOCKET && serve_is_listener(e->host_fd)) {
+	if (e->kind == FD_SOCKET && host_is_listener(e->host_fd)) {
 		*s = (struct clone_step){.how = STEP_LISTENER, .flags = fdtab_nonblock(e) ? O_NONBLOCK : 0};
 		return 0;
 	}

@@ -72,6 +72,8 @@ void fd_link(int fd, char *buf, size_t size);
 void fd_info(int fd, char *buf, size_t size);
 /* The clock a host timerfd runs on, from its fdinfo (fdclone.c). */
 int timerfd_clock(int fd);
+/* Whether host fd h is a listening socket (SO_ACCEPTCONN). */
+bool host_is_listener(int h);
 /* dst becomes a copy of src for a forked process, isolated where it matters (fdclone.c);
  * exclusive: register listening sockets in rebuilt epoll sets with EPOLLEXCLUSIVE. */
 int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive);

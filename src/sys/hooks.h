@@ -1,0 +1,25 @@
+/* hooks.h - the one interface between the syscall path and server mode (src/requestvm).
+ *
+ * src/sys knows nothing of templates or request VMs.  Server mode registers these hooks
+ * (requestvm.c, when a process first leaves PROC_MODE_RUN); dispatch.c calls them around
+ * every syscall of a process whose mode is not PROC_MODE_RUN, and never otherwise. */
+#ifndef SYS_HOOKS_H
+#define SYS_HOOKS_H
+
+#include <stdbool.h>
+
+struct proc;
+struct sys_args;
+
+struct sys_serve_hooks {
+	/* Before a syscall runs.  True when the call is consumed: *ret is its result (or
+	 * SYS_RESUMED when the process stops at it, to be re-issued later). */
+	bool (*before)(struct proc *p, const struct sys_args *a, long *ret);
+	/* After it ran with result ret (not for a call that parked: SYS_RESUMED). */
+	void (*after)(struct proc *p, const struct sys_args *a, long ret);
+};
+
+/* Set once, before any process leaves PROC_MODE_RUN; the table must stay valid. */
+void sys_set_serve_hooks(const struct sys_serve_hooks *h);
+
+#endif
