@@ -21,12 +21,6 @@
 #include "sys/uaccess.h"
 #include "util/log.h"
 
-static int host_of(struct proc *p, uint64_t fd)
-{
-	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
-	return e ? e->host_fd : -1;
-}
-
 bool serve_listener_fd(struct proc *p, int fd)
 {
 	struct fd_entry *e = fdtab_get(&p->fdt, fd);
@@ -188,7 +182,7 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 		if (p->max_request_ns)
 			vm_set_deadline(p->vm, vm_now_ns() + p->max_request_ns);
 		if (p->mode == PROC_MODE_EPHEMERAL && !p->conn_ino) {
-			p->conn_ino = inode_of(host_of(p, (uint64_t)ret));
+			p->conn_ino = inode_of(host_fd_of(p, (uint64_t)ret));
 			hide_listeners(p);
 		}
 		return;
@@ -198,7 +192,7 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 		return;
 	case __NR_shutdown:
 		if (p->mode == PROC_MODE_EPHEMERAL && p->conn_ino && ret == 0 &&
-		    (a->a[1] == SHUT_WR || a->a[1] == SHUT_RDWR) && inode_of(host_of(p, a->a[0])) == p->conn_ino)
+		    (a->a[1] == SHUT_WR || a->a[1] == SHUT_RDWR) && inode_of(host_fd_of(p, a->a[0])) == p->conn_ino)
 			p->conn_shut = true;
 		return;
 	default: return;

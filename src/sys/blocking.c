@@ -94,13 +94,6 @@ static bool decode_timeout(struct proc *p, const struct sys_wait *w, const struc
 	}
 }
 
-/* A guest fd's host fd; -1 when it is not open (the call reports EBADF itself). */
-static int host_of(struct proc *p, int fd)
-{
-	struct fd_entry *e = fd >= 0 ? fdtab_get(&p->fdt, fd) : NULL;
-	return e ? e->host_fd : -1;
-}
-
 static bool add_fd(struct wait_req *out, int gfd, int h, short events)
 {
 	if (out->n >= WAIT_MAX_FDS)
@@ -122,7 +115,7 @@ static bool decode_poll(struct proc *p, const struct sys_wait *w, const struct s
 	for (uint64_t i = 0; i < n; i++) {
 		if (g[i].fd < 0)
 			continue;
-		int h = host_of(p, g[i].fd);
+		int h = host_fd_of(p, g[i].fd);
 		if (h < 0)
 			return false; /* POLLNVAL: returns at once */
 		add_fd(out, g[i].fd, h, g[i].events);
@@ -145,7 +138,7 @@ static bool decode_select(struct proc *p, const struct sys_wait *w, const struct
 		bool in = sets[0][fd / 64] & bit, wr = sets[1][fd / 64] & bit, ex = sets[2][fd / 64] & bit;
 		if (!in && !wr && !ex)
 			continue;
-		int h = host_of(p, fd);
+		int h = host_fd_of(p, fd);
 		if (h < 0)
 			return false; /* EBADF at once */
 		if (!add_fd(out, fd, h, (short)((in ? POLLIN : 0) | (wr ? POLLOUT : 0) | (ex ? POLLPRI : 0))))
@@ -189,7 +182,7 @@ bool wait_decode(struct proc *p, const struct sys_args *a, struct wait_req *out)
 	case WH_ACCEPT: {
 		if (w->flags >= 0 && (a->a[w->flags] & MSG_DONTWAIT))
 			return false;
-		int h = host_of(p, (int)a->a[w->fd]);
+		int h = host_fd_of(p, (int)a->a[w->fd]);
 		/* A non-blocking fd never blocks: the call returns EAGAIN itself.  (The guest's
 		 * view: a shared listener's host fd is non-blocking whatever the guest set.) */
 		if (h < 0 || fdtab_nonblock(fdtab_get(&p->fdt, (int)a->a[w->fd])))
@@ -206,7 +199,7 @@ bool wait_decode(struct proc *p, const struct sys_args *a, struct wait_req *out)
 	case WH_POLL: return decode_timeout(p, w, a, &out->timeout_ns) && decode_poll(p, w, a, out);
 	case WH_SELECT: return decode_timeout(p, w, a, &out->timeout_ns) && decode_select(p, w, a, out);
 	case WH_EPOLL: {
-		int h = host_of(p, (int)a->a[w->fd]);
+		int h = host_fd_of(p, (int)a->a[w->fd]);
 		return h >= 0 && decode_timeout(p, w, a, &out->timeout_ns) && add_fd(out, (int)a->a[w->fd], h, POLLIN);
 	}
 	case WH_SLEEP: return decode_timeout(p, w, a, &out->timeout_ns);

@@ -2,6 +2,7 @@
 #ifndef SYS_PROC_IMPL_H
 #define SYS_PROC_IMPL_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -113,6 +114,22 @@ static inline bool clock_restarts_in_fork(int clock)
 
 /* t moved by ns (time.c); never below zero. */
 struct timespec ts_add_ns(struct timespec t, int64_t ns);
+
+/* The iovec count readv/writev/sendmsg/recvmsg accept (UIO_MAXIOV). */
+#define GUEST_IOV_MAX 1024
+
+/* A host call's result as a handler returns it: r, or -errno when the call failed (-1). */
+static inline long host_result(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+/* The host fd behind guest fd `fd`, or -EBADF when it is not open. */
+static inline int host_fd_of(struct proc *p, uint64_t fd)
+{
+	struct fd_entry *e = fd <= INT_MAX ? fdtab_get(&p->fdt, (int)fd) : NULL;
+	return e ? e->host_fd : -EBADF;
+}
 
 /* A handler returns the value for rax: >= 0 or -errno. */
 typedef long (*sys_fn)(struct proc *p, const struct sys_args *a);

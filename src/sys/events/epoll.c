@@ -27,12 +27,6 @@
 #define EPOLL_BATCH 1024
 #define EP_MAX_EVENTS (INT_MAX / (int)sizeof(struct epoll_event))
 
-static int host_fd(struct proc *p, uint64_t fd)
-{
-	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
-	return e ? e->host_fd : -EBADF;
-}
-
 static long new_epoll(struct proc *p, bool cloexec)
 {
 	int h = epoll_create1(EPOLL_CLOEXEC);
@@ -66,10 +60,10 @@ long sys_epoll_ctl(struct proc *p, const struct sys_args *a)
 		if (err)
 			return err;
 	}
-	int hep = host_fd(p, (uint64_t)epfd);
+	int hep = host_fd_of(p, (uint64_t)epfd);
 	if (hep < 0)
 		return hep;
-	int hfd = host_fd(p, (uint64_t)fd);
+	int hfd = host_fd_of(p, (uint64_t)fd);
 	if (hfd < 0)
 		return hfd;
 	if (fd == epfd)
@@ -97,7 +91,7 @@ static long do_wait(struct proc *p, uint64_t epfd, uint64_t uevents, int maxeven
 {
 	if (maxevents <= 0 || maxevents > EP_MAX_EVENTS)
 		return -EINVAL;
-	int h = host_fd(p, epfd);
+	int h = host_fd_of(p, epfd);
 	if (h < 0)
 		return h;
 	int n = maxevents > EPOLL_BATCH ? EPOLL_BATCH : maxevents;

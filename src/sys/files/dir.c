@@ -21,11 +21,6 @@
 #define __NR_fchmodat2 452
 #endif
 
-static long host(long r)
-{
-	return r < 0 ? -errno : r;
-}
-
 /* ---- the parent of a name ------------------------------------------------------------- */
 
 int fs_parent(struct proc *p, struct gpath *gp, enum policy_access access, bool follow, const char **base)
@@ -87,7 +82,7 @@ long sys_getdents64(struct proc *p, const struct sys_args *a)
 		return -EFAULT;
 	if (e->kind == FD_SPECIAL)
 		return procfs_getdents(p, e, buf, n);
-	return host(syscall(SYS_getdents64, e->host_fd, buf, n));
+	return host_result(syscall(SYS_getdents64, e->host_fd, buf, n));
 }
 
 /* A directory the guest may enter: one the policy lets it read (or an emulated one), with
@@ -104,7 +99,7 @@ static long enter_dir(struct proc *p, struct gpath *gp)
 		int h = policy_open(p->policy, gp->path, O_PATH | O_DIRECTORY, 0);
 		if (h < 0)
 			return h;
-		r = host(syscall(SYS_faccessat2, h, "", X_OK, AT_EMPTY_PATH));
+		r = host_result(syscall(SYS_faccessat2, h, "", X_OK, AT_EMPTY_PATH));
 		close(h);
 		if (r && r != -ENOSYS && r != -EINVAL) /* no faccessat2 before Linux 5.8 */
 			return r;
@@ -168,7 +163,7 @@ static long do_mkdirat(struct proc *p, int dirfd, uint64_t upath, mode_t mode)
 	int d = at_parent(p, dirfd, upath, false, &gp, &base);
 	if (d < 0)
 		return d;
-	long r = gp.dots ? -EEXIST : host(mkdirat(d, base, mode & 07777 & ~p->umask));
+	long r = gp.dots ? -EEXIST : host_result(mkdirat(d, base, mode & 07777 & ~p->umask));
 	close(d);
 	return r;
 }
@@ -198,7 +193,7 @@ static long do_mknodat(struct proc *p, int dirfd, uint64_t upath, mode_t mode, d
 	int d = at_parent(p, dirfd, upath, false, &gp, &base);
 	if (d < 0)
 		return d;
-	long r = gp.dots ? -EEXIST : host(mknodat(d, base, (type ? type : S_IFREG) | (mode & 07777 & ~p->umask), 0));
+	long r = gp.dots ? -EEXIST : host_result(mknodat(d, base, (type ? type : S_IFREG) | (mode & 07777 & ~p->umask), 0));
 	close(d);
 	return r;
 }
@@ -225,11 +220,11 @@ static long do_unlinkat(struct proc *p, int dirfd, uint64_t upath, int flags)
 	long r;
 	struct stat st;
 	if (flags & AT_REMOVEDIR)
-		r = gp.dots == 1 ? -EINVAL : gp.dots == 2 ? -ENOTEMPTY : host(unlinkat(d, base, AT_REMOVEDIR));
+		r = gp.dots == 1 ? -EINVAL : gp.dots == 2 ? -ENOTEMPTY : host_result(unlinkat(d, base, AT_REMOVEDIR));
 	else if (gp.slash) /* unlink("x/"): a directory, or not one */
 		r = fstatat(d, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
 	else
-		r = host(unlinkat(d, base, 0));
+		r = host_result(unlinkat(d, base, 0));
 	close(d);
 	return r;
 }
@@ -262,7 +257,7 @@ static long do_renameat2(struct proc *p, int olddir, uint64_t oldpath, int newdi
 	if (nd >= 0) {
 		r = og.dots || ng.dots ? -EBUSY : slash_ok(od, ob, &og);
 		if (!r)
-			r = host(renameat2(od, ob, nd, nb, flags));
+			r = host_result(renameat2(od, ob, nd, nb, flags));
 		close(nd);
 	}
 	close(od);
@@ -296,7 +291,7 @@ static long do_symlinkat(struct proc *p, uint64_t utarget, int dirfd, uint64_t u
 	int d = at_parent(p, dirfd, upath, false, &gp, &base);
 	if (d < 0)
 		return d;
-	long r = gp.dots || gp.slash ? -EEXIST : host(symlinkat(target, d, base));
+	long r = gp.dots || gp.slash ? -EEXIST : host_result(symlinkat(target, d, base));
 	close(d);
 	return r;
 }
@@ -325,7 +320,7 @@ static long do_linkat(struct proc *p, int olddir, uint64_t oldpath, int newdir, 
 	int nd = at_parent(p, newdir, newpath, false, &ng, &nb);
 	long r = nd;
 	if (nd >= 0) {
-		r = og.dots ? -EPERM : ng.dots ? -EEXIST : host(linkat(od, ob, nd, nb, 0));
+		r = og.dots ? -EPERM : ng.dots ? -EEXIST : host_result(linkat(od, ob, nd, nb, 0));
 		close(nd);
 	}
 	close(od);
@@ -366,12 +361,12 @@ static long fd_may_change(struct proc *p, const struct fd_entry *e)
 /* fchmodat without following a symlink (fchmodat2, Linux 6.6): fs_parent followed it. */
 static long chmod_at(int d, const char *base, mode_t mode)
 {
-	long r = host(syscall(__NR_fchmodat2, d, base, mode, AT_SYMLINK_NOFOLLOW));
+	long r = host_result(syscall(__NR_fchmodat2, d, base, mode, AT_SYMLINK_NOFOLLOW));
 	if (r == -ENOSYS) {
 		struct stat st;
 		r = fstatat(d, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : S_ISLNK(st.st_mode) ? -ELOOP : 0;
 		if (!r)
-			r = host(fchmodat(d, base, mode, 0));
+			r = host_result(fchmodat(d, base, mode, 0));
 	}
 	return r;
 }
@@ -403,7 +398,7 @@ long sys_fchmod(struct proc *p, const struct sys_args *a)
 	struct fd_entry *e = fdtab_get(&p->fdt, (int)a->a[0]);
 	if (!e)
 		return -EBADF;
-	return fd_may_change(p, e) ?: host(fchmod(e->host_fd, (mode_t)a->a[1] & 07777));
+	return fd_may_change(p, e) ?: host_result(fchmod(e->host_fd, (mode_t)a->a[1] & 07777));
 }
 
 /* chown: a guest with effective uid 0 may give a file to anyone (the host then tries, and
@@ -427,11 +422,11 @@ static long do_fchownat(struct proc *p, int dirfd, uint64_t upath, uint32_t uid,
 	if (r)
 		return r;
 	if (gp.fd)
-		return fd_may_change(p, gp.fd) ?: chown_ok(&p->cred, uid, gid) ?: host(fchown(gp.fd->host_fd, uid, gid));
+		return fd_may_change(p, gp.fd) ?: chown_ok(&p->cred, uid, gid) ?: host_result(fchown(gp.fd->host_fd, uid, gid));
 	int d = fs_parent(p, &gp, POLICY_WRITE, !(flags & AT_SYMLINK_NOFOLLOW), &base);
 	if (d < 0)
 		return d;
-	r = chown_ok(&p->cred, uid, gid) ?: host(fchownat(d, base, uid, gid, AT_SYMLINK_NOFOLLOW));
+	r = chown_ok(&p->cred, uid, gid) ?: host_result(fchownat(d, base, uid, gid, AT_SYMLINK_NOFOLLOW));
 	close(d);
 	return r;
 }
@@ -457,7 +452,7 @@ long sys_fchown(struct proc *p, const struct sys_args *a)
 	if (!e)
 		return -EBADF;
 	return fd_may_change(p, e) ?: chown_ok(&p->cred, (uint32_t)a->a[1], (uint32_t)a->a[2]) ?:
-		host(fchown(e->host_fd, (uint32_t)a->a[1], (uint32_t)a->a[2]));
+		host_result(fchown(e->host_fd, (uint32_t)a->a[1], (uint32_t)a->a[2]));
 }
 
 /* utimensat(2); a NULL path means dirfd itself (futimens). */
@@ -482,11 +477,11 @@ long sys_utimensat(struct proc *p, const struct sys_args *a)
 	if (r)
 		return r;
 	if (gp.fd)
-		return fd_may_change(p, gp.fd) ?: host(futimens(gp.fd->host_fd, times));
+		return fd_may_change(p, gp.fd) ?: host_result(futimens(gp.fd->host_fd, times));
 	int d = fs_parent(p, &gp, POLICY_WRITE, !(flags & AT_SYMLINK_NOFOLLOW), &base);
 	if (d < 0)
 		return d;
-	r = slash_ok(d, base, &gp) ?: host(utimensat(d, base, times, AT_SYMLINK_NOFOLLOW));
+	r = slash_ok(d, base, &gp) ?: host_result(utimensat(d, base, times, AT_SYMLINK_NOFOLLOW));
 	close(d);
 	return r;
 }
@@ -506,7 +501,7 @@ long sys_truncate(struct proc *p, const struct sys_args *a)
 	int h = policy_open(p->policy, gp.path, O_WRONLY | O_NONBLOCK | O_NOCTTY | (gp.slash ? O_DIRECTORY : 0), 0);
 	if (h < 0)
 		return h;
-	r = host(ftruncate(h, (off_t)a->a[1]));
+	r = host_result(ftruncate(h, (off_t)a->a[1]));
 	close(h);
 	return r;
 }

@@ -485,22 +485,10 @@ long sys_readlinkat(struct proc *p, const struct sys_args *a)
 
 /* ---- calls on an open file ---------------------------------------------------------------- */
 
-static long host(long r)
-{
-	return r < 0 ? -errno : r;
-}
-
-/* The host fd behind guest fd `fd`, or -EBADF. */
-static int hfd(struct proc *p, uint64_t fd)
-{
-	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
-	return e ? e->host_fd : -EBADF;
-}
-
 #define WITH_FD(p, fd, expr)                                                                                           \
 	({                                                                                                             \
-		int h = hfd(p, fd);                                                                                    \
-		h < 0 ? (long)h : host((long)(expr));                                                                  \
+		int h = host_fd_of(p, fd);                                                                                    \
+		h < 0 ? (long)h : host_result((long)(expr));                                                                  \
 	})
 
 long sys_ftruncate(struct proc *p, const struct sys_args *a)
@@ -535,7 +523,7 @@ long sys_fallocate(struct proc *p, const struct sys_args *a)
 
 long sys_fadvise64(struct proc *p, const struct sys_args *a)
 {
-	int h = hfd(p, a->a[0]);
+	int h = host_fd_of(p, a->a[0]);
 	return h < 0 ? h : -posix_fadvise(h, (off_t)a->a[1], (off_t)a->a[2], (int)a->a[3]);
 }
 
@@ -556,13 +544,13 @@ static long get_off(struct proc *p, uint64_t uptr, loff_t *off, bool *has)
 
 long sys_copy_file_range(struct proc *p, const struct sys_args *a)
 {
-	int in = hfd(p, a->a[0]), out = hfd(p, a->a[2]);
+	int in = host_fd_of(p, a->a[0]), out = host_fd_of(p, a->a[2]);
 	loff_t oin, oout;
 	bool hin, hout;
 	long err = in < 0 ? in : out < 0 ? out : get_off(p, a->a[1], &oin, &hin) ?: get_off(p, a->a[3], &oout, &hout);
 	if (err)
 		return err;
-	long n = host(
+	long n = host_result(
 	        copy_file_range(in, hin ? &oin : NULL, out, hout ? &oout : NULL, (size_t)a->a[4], (unsigned)a->a[5]));
 	if (n > 0 && hin)
 		err = copy_to_guest(p, a->a[1], &oin, sizeof(oin));
@@ -573,13 +561,13 @@ long sys_copy_file_range(struct proc *p, const struct sys_args *a)
 
 long sys_sendfile(struct proc *p, const struct sys_args *a)
 {
-	int out = hfd(p, a->a[0]), in = hfd(p, a->a[1]);
+	int out = host_fd_of(p, a->a[0]), in = host_fd_of(p, a->a[1]);
 	loff_t off;
 	bool has;
 	long err = out < 0 ? out : in < 0 ? in : get_off(p, a->a[2], &off, &has);
 	if (err)
 		return err;
-	long n = host(sendfile(out, in, has ? &off : NULL, (size_t)a->a[3]));
+	long n = host_result(sendfile(out, in, has ? &off : NULL, (size_t)a->a[3]));
 	if (n >= 0 && has)
 		err = copy_to_guest(p, a->a[2], &off, sizeof(off));
 	return err ? err : n;
@@ -610,7 +598,7 @@ long sys_statfs(struct proc *p, const struct sys_args *a)
 		int h = policy_open(p->policy, gp.path, O_PATH, 0);
 		if (h < 0)
 			return h;
-		r = host(fstatfs(h, &sf));
+		r = host_result(fstatfs(h, &sf));
 		close(h);
 	}
 	return r ? r : copy_to_guest(p, a->a[1], &sf, sizeof(sf));

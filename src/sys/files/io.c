@@ -15,20 +15,6 @@
 #include "sys/uaccess.h"
 #include "util/log.h"
 
-#define GUEST_IOV_MAX 1024 /* UIO_MAXIOV */
-
-static long host_result(ssize_t r)
-{
-	return r < 0 ? -errno : (long)r;
-}
-
-/* The host fd behind guest fd `fd`, or -EBADF. */
-static int host_fd(struct proc *p, uint64_t fd)
-{
-	struct fd_entry *e = fdtab_get(&p->fdt, (int)fd);
-	return e ? e->host_fd : -EBADF;
-}
-
 /* Linux caps one transfer at 0x7ffff000 bytes (MAX_RW_COUNT). */
 static size_t rw_count(uint64_t n)
 {
@@ -38,7 +24,7 @@ static size_t rw_count(uint64_t n)
 /* read, write, pread64 and pwrite64: one transfer between a host fd and guest memory. */
 static long transfer(struct proc *p, const struct sys_args *a, bool into_guest, bool positional)
 {
-	int h = host_fd(p, a->a[0]);
+	int h = host_fd_of(p, a->a[0]);
 	if (h < 0)
 		return h;
 	size_t n = rw_count(a->a[2]);
@@ -97,7 +83,7 @@ static long import_iov(struct proc *p, uint64_t uiov, uint64_t cnt, bool write, 
 
 long sys_readv(struct proc *p, const struct sys_args *a)
 {
-	int h = host_fd(p, a->a[0]);
+	int h = host_fd_of(p, a->a[0]);
 	if (h < 0)
 		return h;
 	struct iovec iov[GUEST_IOV_MAX];
@@ -112,7 +98,7 @@ long sys_readv(struct proc *p, const struct sys_args *a)
 
 long sys_writev(struct proc *p, const struct sys_args *a)
 {
-	int h = host_fd(p, a->a[0]);
+	int h = host_fd_of(p, a->a[0]);
 	if (h < 0)
 		return h;
 	struct iovec iov[GUEST_IOV_MAX];
@@ -122,7 +108,7 @@ long sys_writev(struct proc *p, const struct sys_args *a)
 
 long sys_lseek(struct proc *p, const struct sys_args *a)
 {
-	int h = host_fd(p, a->a[0]);
+	int h = host_fd_of(p, a->a[0]);
 	if (h < 0)
 		return h;
 	return host_result(lseek(h, (off_t)a->a[1], (int)a->a[2]));
@@ -309,7 +295,7 @@ static long pty_peer(struct proc *p, int h, int flags)
 
 long sys_ioctl(struct proc *p, const struct sys_args *a)
 {
-	int h = host_fd(p, a->a[0]);
+	int h = host_fd_of(p, a->a[0]);
 	if (h < 0)
 		return h;
 	/* Terminal calls go to the host fd, so a guest on a terminal sees a terminal and
@@ -370,7 +356,7 @@ long sys_ioctl(struct proc *p, const struct sys_args *a)
  * register (pos_l); pos_h is unused. */
 static long transfer_v(struct proc *p, const struct sys_args *a, bool into_guest, int flags)
 {
-	int h = host_fd(p, a->a[0]);
+	int h = host_fd_of(p, a->a[0]);
 	if (h < 0)
 		return h;
 	struct iovec iov[GUEST_IOV_MAX];
@@ -441,7 +427,7 @@ static long offset_in(struct proc *p, uint64_t uoff, loff_t *off, loff_t **offp)
  * is touched except the offsets. */
 long sys_splice(struct proc *p, const struct sys_args *a)
 {
-	int in = host_fd(p, a->a[0]), out = host_fd(p, a->a[2]);
+	int in = host_fd_of(p, a->a[0]), out = host_fd_of(p, a->a[2]);
 	if (in < 0 || out < 0)
 		return -EBADF;
 	loff_t off_in, off_out, *pin, *pout;
@@ -460,7 +446,7 @@ long sys_splice(struct proc *p, const struct sys_args *a)
 
 long sys_tee(struct proc *p, const struct sys_args *a)
 {
-	int in = host_fd(p, a->a[0]), out = host_fd(p, a->a[1]);
+	int in = host_fd_of(p, a->a[0]), out = host_fd_of(p, a->a[1]);
 	if (in < 0 || out < 0)
 		return -EBADF;
 	return host_result(tee(in, out, rw_count(a->a[2]), (unsigned)a->a[3]));
