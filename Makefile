@@ -95,10 +95,20 @@ $(BUILD)/%.o: src/%.c
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # --- tests -------------------------------------------------------------------------------------
+# Each unit test links only the objects it tests (UNIT_LINK_name); a test that needs more
+# than its own code is testing the wrong unit.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*_test.c))
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS)
+UNIT_LINK_elf_test := vmm/elf.o
+UNIT_LINK_paging_test := vmm/paging.o
+UNIT_LINK_toml_test := util/toml.o
+UNIT_LINK_vma_test := sys/memory/vma.o
+UNIT_LINK_fdtab_test := sys/files/fdtab.o
+UNIT_LINK_faultsig_test := sys/signals/faultsig.o
+UNIT_LINK_policy_test := sys/policy/policy.o sys/policy/policy_net.o sys/policy/policy_run.o sys/net/sockopt_list.o util/log.o
+.SECONDEXPANSION:
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/test_util.h $$(addprefix $(BUILD)/,$$(UNIT_LINK_$$*))
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libsys.a $(BUILD)/libvmm.a $(UTIL_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(addprefix $(BUILD)/,$(UNIT_LINK_$*)) -lm
 
 unit: $(UNIT_TESTS)
 

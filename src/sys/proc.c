@@ -123,25 +123,10 @@ const struct vm_stats *proc_vm_stats(const struct proc *p)
 	return vm_stats(p->vm);
 }
 
-/* The signal Linux sends for each exception (arch/x86/kernel/traps.c). */
-static int vector_signal(int vector)
-{
-	switch (vector) {
-	case X86_EXC_DE:
-	case X86_EXC_MF:
-	case X86_EXC_XM: return SIGFPE;
-	case X86_EXC_DB:
-	case X86_EXC_BP: return SIGTRAP;
-	case X86_EXC_UD: return SIGILL;
-	case X86_EXC_AC: return SIGBUS;
-	default: return SIGSEGV;
-	}
-}
-
 void proc_describe_crash(const struct proc *p, char *buf, unsigned size)
 {
 	const struct vm_fault *f = &p->crash.fault;
-	if (f->vector == -2)
+	if (f->vector == VM_FAULT_SIGNAL)
 		snprintf(buf, size, "the program raised %s with no handler",
 		         sigabbrev_np(p->crash.signal) ?: "a signal");
 	else if (f->vector == X86_EXC_PF)
@@ -185,7 +170,7 @@ static enum proc_end run_loop(struct proc *p)
 				memset(&p->crash, 0, sizeof(p->crash));
 				p->crash.signal = sig;
 				p->crash.fault.what = "killed by a signal";
-				p->crash.fault.vector = -2;
+				p->crash.fault.vector = VM_FAULT_SIGNAL;
 				return PROC_CRASHED;
 			}
 		}
@@ -205,7 +190,7 @@ static enum proc_end run_loop(struct proc *p)
 			}
 			break;
 		case VM_EXIT_FAULT: {
-			int sig = f.vector < 0 ? SIGSEGV : vector_signal(f.vector);
+			int sig = fault_siginfo(&f).sig;
 			if (p->cfg.verbose) {
 				char desc[200];
 				p->crash.fault = f;

@@ -82,7 +82,7 @@ static int fatal(struct vm_fault *fault, int vector, const char *what)
 	memset(fault, 0, sizeof(*fault));
 	fault->vector = vector;
 	fault->what = what;
-	return vector == -1 ? VM_EXIT_FAULT : VM_EXIT_ERROR;
+	return vector == VM_FAULT_SHUTDOWN ? VM_EXIT_FAULT : VM_EXIT_ERROR;
 }
 
 int exit_decode(struct vm *vm, struct vm_fault *fault)

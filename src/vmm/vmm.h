@@ -92,7 +92,7 @@ enum vm_exit {
 };
 
 struct vm_fault {
-	int vector; /* exception vector, or -1 for a triple fault / shutdown */
+	int vector; /* exception vector 0-31, or one of VM_FAULT_* below */
 	uint64_t error; /* error code pushed by the CPU (0 when none) */
 	uint64_t rip; /* where it happened */
 	uint64_t addr; /* CR2 for page faults */
@@ -101,6 +101,10 @@ struct vm_fault {
 	bool user; /* in user mode (CPL 3) */
 	const char *what; /* for VM_EXIT_ERROR: a short reason */
 };
+
+/* vm_fault.vector values that are not exceptions: */
+#define VM_FAULT_SHUTDOWN (-1) /* a triple fault: the vCPU shut down (vmm) */
+#define VM_FAULT_SIGNAL (-2) /* no fault: a process ended by a signal it did not handle (src/sys) */
 
 /* Runs until the next exit the host must handle. */
 enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault);

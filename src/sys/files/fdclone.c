@@ -322,6 +322,7 @@ int fdtab_plan_clone(struct fdtab *t, bool exclusive)
 	int err;
 	plan_free(t->plan);
 	t->plan = plan_make(t, exclusive, &err);
+	t->plan_free = plan_free;
 	/* From now on the listeners are shared: the template's guest view of O_NONBLOCK is
 	 * kept per fd, and the host description is made non-blocking once, so that no
 	 * request VM's accept can block in the host on a connection another VM took. */
@@ -336,12 +337,6 @@ int fdtab_plan_clone(struct fdtab *t, bool exclusive)
 			fcntl(t->e[fd].host_fd, F_SETFL, fl | O_NONBLOCK);
 	}
 	return err;
-}
-
-void fdtab_plan_free(struct fdtab *t)
-{
-	plan_free(t->plan);
-	t->plan = NULL;
 }
 
 /* A template's timer in a fork: on a clock that restarts at the freeze in a fork (requestvm.c),

@@ -48,6 +48,7 @@ struct fdtab {
 	int limit; /* RLIMIT_NOFILE as the guest sees it */
 	unsigned next_ofd;
 	struct clone_plan *plan; /* a frozen template's: how to clone each fd (fdclone.c) */
+	void (*plan_free)(struct clone_plan *); /* set with plan by fdclone.c: fdtab_fini frees it */
 };
 
 int fdtab_init(struct fdtab *t, int limit);
@@ -80,7 +81,6 @@ int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive);
 /* Work out once how to clone each of t's fds, for a table that no longer changes (a frozen
  * template's): fdtab_clone then only makes the new objects.  fdtab_fini frees it. */
 int fdtab_plan_clone(struct fdtab *t, bool exclusive);
-void fdtab_plan_free(struct fdtab *t);
 /* Every epoll set in t that watches host fd old_h watches new_h instead, with the same
  * events and data (fdclone.c; a shared listener replaced for one request VM, net.c). */
 void fdtab_epoll_repoint(struct fdtab *t, int old_h, int new_h);

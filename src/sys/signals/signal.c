@@ -218,14 +218,9 @@ int signal_fault(struct proc *p, int sig, const struct vm_fault *f)
 	/* A fault's signal cannot be blocked or ignored away (Linux's force_sig). */
 	if (!has_handler(p, sig) || (p->cur->sigmask & SIGBIT(sig)))
 		return -1;
-	struct k_siginfo info = {.signo = sig};
-	if (sig == SIGSEGV) {
-		info.code = (f->error & PF_ERR_P) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
-		info.u.addr = f->vector == X86_EXC_PF ? f->addr : 0;
-	} else {
-		info.code = sig == SIGILL ? 2 /* ILL_ILLOPN */ : sig == SIGFPE ? 1 /* FPE_INTDIV */ : 0x80;
-		info.u.addr = f->rip;
-	}
+	struct fault_info fi = fault_siginfo(f);
+	struct k_siginfo info = {.signo = sig, .code = fi.code};
+	info.u.addr = fi.addr;
 	return enter_handler(p, sig, &info, f);
 }
 

@@ -3,6 +3,7 @@
 #define SYS_SIGNAL_H
 
 #include "sys/proc_impl.h"
+#include "sys/signals/faultsig.h"
 
 #define GUEST_NSIG 64
 
