@@ -1,6 +1,6 @@
 /* server.c - server mode: freeze the program where it waits for connections, fork the
  * request VMs, run each on its own thread, and reset ephemeral ones after each connection
- * (the worker_state cycle WAIT/SERVE -> RESET -> WAIT).  While draining (lifecycle.c) an
+ * (each worker loops: wait for a connection, serve it, reset).  While draining (lifecycle.c) an
  * ephemeral worker takes no new connection and ends. */
 #include <errno.h>
 #include <pthread.h>

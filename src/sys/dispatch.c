@@ -1,4 +1,6 @@
-/* dispatch.c - one syscall: bounds check, call the handler, trace, return rax. */
+/* dispatch.c - one syscall: bounds check, server mode's hooks, park or call the handler,
+ * trace.  Returns the value for rax, or SYS_RESUMED (the thread's state was loaded: rax
+ * is not written). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

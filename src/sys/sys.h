@@ -33,7 +33,7 @@ struct proc_config {
  * socket (activation.c).  Call once, before any guest runs.  Returns how many. */
 int sys_activation_init(void);
 
-/* Creates the VM and a process with stdin/stdout/stderr.  *why gets a reason on failure. */
+/* Creates the VM and a process with stdin/stdout/stderr.  Returns 0 or -errno. */
 int proc_create(struct proc **out, const struct proc_config *cfg);
 void proc_destroy(struct proc *p);
 

@@ -1,6 +1,13 @@
-/* uaccess.h - the only way src/sys touches guest memory.  Every access is checked against
- * the guest's page tables as user mode would be: a bad pointer is -EFAULT, never a host
- * crash (Blink's CopyFromUserRead / CopyToUserWrite). */
+/* uaccess.h - how src/sys touches guest memory on the guest's behalf.  Every access is
+ * checked against the guest's page tables as user mode would be: a bad pointer is -EFAULT,
+ * never a host crash (Blink's CopyFromUserRead / CopyToUserWrite).
+ *
+ * The one exception: code that fills memory it has just mapped itself, before any guest
+ * code can run or change the mapping, writes through vm_user_ptr_unchecked (vmm.h), which
+ * checks the range is inside the user range but not the page permissions (the loader
+ * writes read-only segments): exec.c (segments, the initial stack), mm.c (a file's bytes
+ * into a fresh private mapping, mremap's move), and in src/vmm the vDSO's pages.  Each
+ * caller checks its NULL result. */
 #ifndef SYS_UACCESS_H
 #define SYS_UACCESS_H
 

@@ -1,7 +1,7 @@
 /* vmm.h - the KVM guest core: one VM, one vCPU, identity-mapped user memory, no guest kernel.
  *
  * This is the only header users of libvmm include.  Conventions: functions return 0 or a
- * negative errno; nothing here exits the process or prints (except vm_describe helpers).
+ * negative errno; nothing here exits the process or prints.
  * A `struct vm` is used by one host thread at a time.
  *
  * Memory model (see docs/design.md): guest-virtual user address X is guest-physical X and
@@ -79,7 +79,7 @@ void *vm_user_ptr_unchecked(struct vm *vm, gva_t addr, uint64_t size);
 size_t vm_vdso_size(void);
 int vm_install_vdso(struct vm *vm, gva_t addr);
 /* Move the vDSO's monotonic clocks back by offset_ns from the template's (a fork's
- * clock, see proc_mono_offset in src/sys).  The data page must hold the template's. */
+ * clock, see restart_monotonic in src/requestvm/requestvm.c).  The data page must hold the template's. */
 int vm_vdso_shift_monotonic(struct vm *vm, gva_t addr, int64_t offset_ns);
 
 /* --- the vCPU ----------------------------------------------------------------------------- */

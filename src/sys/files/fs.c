@@ -4,16 +4,11 @@
  * No host path the guest wrote is ever opened as such: a path is made absolute against
  * the guest cwd or the dirfd's guest path, normalised, looked up in the emulated /proc and
  * /dev (procfs.c), and otherwise opened through the policy (policy.h), which decides. */
-#include <errno.h>
-#include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/sendfile.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -481,148 +476,4 @@ long sys_readlink(struct proc *p, const struct sys_args *a)
 long sys_readlinkat(struct proc *p, const struct sys_args *a)
 {
 	return do_readlinkat(p, (int)a->a[0], a->a[1], a->a[2], a->a[3]);
-}
-
-/* ---- calls on an open file ---------------------------------------------------------------- */
-
-#define WITH_FD(p, fd, expr)                                                                                           \
-	({                                                                                                             \
-		int h = host_fd_of(p, fd);                                                                                    \
-		h < 0 ? (long)h : host_result((long)(expr));                                                                  \
-	})
-
-long sys_ftruncate(struct proc *p, const struct sys_args *a)
-{
-	return WITH_FD(p, a->a[0], ftruncate(h, (off_t)a->a[1]));
-}
-
-long sys_fsync(struct proc *p, const struct sys_args *a)
-{
-	return WITH_FD(p, a->a[0], fsync(h));
-}
-long sys_fdatasync(struct proc *p, const struct sys_args *a)
-{
-	return WITH_FD(p, a->a[0], fdatasync(h));
-}
-long sys_flock(struct proc *p, const struct sys_args *a)
-{
-	int op = (int)a->a[1];
-	/* A lock held elsewhere must not block the host while another thread could run (or
-	 * a signal come): try without waiting, and park to try again a little later. */
-	if (!(op & LOCK_NB) && (op & (LOCK_SH | LOCK_EX)) && sched_should_park(p)) {
-		long r = WITH_FD(p, a->a[0], flock(h, op | LOCK_NB));
-		return r == -EWOULDBLOCK ? sched_park_retry(p) : r;
-	}
-	return WITH_FD(p, a->a[0], flock(h, op));
-}
-
-long sys_fallocate(struct proc *p, const struct sys_args *a)
-{
-	return WITH_FD(p, a->a[0], fallocate(h, (int)a->a[1], (off_t)a->a[2], (off_t)a->a[3]));
-}
-
-long sys_fadvise64(struct proc *p, const struct sys_args *a)
-{
-	int h = host_fd_of(p, a->a[0]);
-	return h < 0 ? h : -posix_fadvise(h, (off_t)a->a[1], (off_t)a->a[2], (int)a->a[3]);
-}
-
-long sys_umask(struct proc *p, const struct sys_args *a)
-{
-	/* The process's own (proc.c): never the host's, which every worker thread shares. */
-	mode_t old = p->umask;
-	p->umask = (mode_t)a->a[0] & 0777;
-	return old;
-}
-
-/* An optional guest loff_t: *has says whether the guest passed one. */
-static long get_off(struct proc *p, uint64_t uptr, loff_t *off, bool *has)
-{
-	*has = uptr != 0;
-	return *has ? copy_from_guest(p, off, uptr, sizeof(*off)) : 0;
-}
-
-long sys_copy_file_range(struct proc *p, const struct sys_args *a)
-{
-	int in = host_fd_of(p, a->a[0]), out = host_fd_of(p, a->a[2]);
-	loff_t oin, oout;
-	bool hin, hout;
-	long err = in < 0 ? in : out < 0 ? out : get_off(p, a->a[1], &oin, &hin) ?: get_off(p, a->a[3], &oout, &hout);
-	if (err)
-		return err;
-	long n = host_result(
-	        copy_file_range(in, hin ? &oin : NULL, out, hout ? &oout : NULL, (size_t)a->a[4], (unsigned)a->a[5]));
-	if (n > 0 && hin)
-		err = copy_to_guest(p, a->a[1], &oin, sizeof(oin));
-	if (n > 0 && hout && !err)
-		err = copy_to_guest(p, a->a[3], &oout, sizeof(oout));
-	return err ? err : n;
-}
-
-long sys_sendfile(struct proc *p, const struct sys_args *a)
-{
-	int out = host_fd_of(p, a->a[0]), in = host_fd_of(p, a->a[1]);
-	loff_t off;
-	bool has;
-	long err = out < 0 ? out : in < 0 ? in : get_off(p, a->a[2], &off, &has);
-	if (err)
-		return err;
-	long n = host_result(sendfile(out, in, has ? &off : NULL, (size_t)a->a[3]));
-	if (n >= 0 && has)
-		err = copy_to_guest(p, a->a[2], &off, sizeof(off));
-	return err ? err : n;
-}
-
-long sys_fstatfs(struct proc *p, const struct sys_args *a)
-{
-	struct statfs sf;
-	long err = WITH_FD(p, a->a[0], fstatfs(h, &sf));
-	return err ? err : copy_to_guest(p, a->a[1], &sf, sizeof(sf));
-}
-
-/* statfs(2): emulated files are on proc (or, for /dev, tmpfs) as Linux shows them. */
-long sys_statfs(struct proc *p, const struct sys_args *a)
-{
-	struct gpath gp;
-	struct pfs_node n;
-	struct statfs sf = {0};
-	long r = fs_resolve(p, AT_FDCWD, a->a[0], 0, &gp);
-	if (!r)
-		r = fs_lookup(p, &gp, true, &n);
-	if (r > 0) {
-		sf.f_type = strncmp(gp.path, "/dev/", 5) == 0 ? 0x01021994 : 0x9fa0;
-		sf.f_bsize = sf.f_frsize = 4096;
-		sf.f_namelen = 255;
-		r = 0;
-	} else if (r == 0) {
-		int h = policy_open(p->policy, gp.path, O_PATH, 0);
-		if (h < 0)
-			return h;
-		r = host_result(fstatfs(h, &sf));
-		close(h);
-	}
-	return r ? r : copy_to_guest(p, a->a[1], &sf, sizeof(sf));
-}
-
-/* File handles would let the guest open by inode, around every path check. */
-long sys_name_to_handle_at(struct proc *p, const struct sys_args *a)
-{
-	return -EOPNOTSUPP;
-}
-long sys_open_by_handle_at(struct proc *p, const struct sys_args *a)
-{
-	return -EPERM;
-}
-
-/* sync writes back every host filesystem (what a guest may have written is on them);
- * syncfs the one behind the fd. */
-long sys_sync(struct proc *p, const struct sys_args *a)
-{
-	sync();
-	return 0;
-}
-
-long sys_syncfs(struct proc *p, const struct sys_args *a)
-{
-	return WITH_FD(p, a->a[0], syncfs(h));
 }

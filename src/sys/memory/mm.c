@@ -297,7 +297,12 @@ long sys_mremap(struct proc *p, const struct sys_args *a)
 	if (err)
 		return err;
 	uint64_t copy = old_size < new_size ? old_size : new_size;
-	memcpy(vm_user_ptr_unchecked(p->vm, new_addr, copy), vm_user_ptr_unchecked(p->vm, old, copy), copy);
+	void *to = vm_user_ptr_unchecked(p->vm, new_addr, copy), *from = vm_user_ptr_unchecked(p->vm, old, copy);
+	if (!to || !from) { /* cannot happen: both ranges are mapped user memory */
+		mm_unmap(p, new_addr, new_size);
+		return -EFAULT;
+	}
+	memcpy(to, from, copy);
 	mm_unmap(p, old, old_size);
 	return (long)new_addr;
 }

@@ -116,9 +116,13 @@ static int load_segments(struct proc *p, struct image *img, const char *name)
 	int err = mm_map_fresh(p, &span);
 	for (unsigned i = 0; !err && i < e->nloads; i++) {
 		const struct elf_load *l = &e->loads[i];
-		if (!map_segment_file(p, img, l))
-			memcpy(vm_user_ptr_unchecked(p->vm, img->base + l->vaddr, l->filesz), img->data + l->offset,
-			       l->filesz);
+		if (!map_segment_file(p, img, l)) {
+			void *dst = vm_user_ptr_unchecked(p->vm, img->base + l->vaddr, l->filesz);
+			if (!dst)
+				err = -ENOMEM; /* past the user range: elf_check let it through */
+			else
+				memcpy(dst, img->data + l->offset, l->filesz);
+		}
 	}
 	for (unsigned i = 0; !err && i < e->nloads; i++) {
 		const struct elf_load *l = &e->loads[i];
@@ -145,8 +149,11 @@ static uint64_t push_bytes(struct stack_builder *sb, const void *data, size_t si
 {
 	if (sb->sp - sb->floor < size)
 		return 0;
+	void *dst = vm_user_ptr_unchecked(sb->p->vm, sb->sp - size, size);
+	if (!dst)
+		return 0;
 	sb->sp -= size;
-	memcpy(vm_user_ptr_unchecked(sb->p->vm, sb->sp, size), data, size);
+	memcpy(dst, data, size);
 	return sb->sp;
 }
 
@@ -240,6 +247,10 @@ static int build_stack(struct proc *p, struct image *img, uint64_t interp_base, 
 		return -E2BIG;
 	}
 	uint64_t *w = vm_user_ptr_unchecked(p->vm, sp, words * 8);
+	if (!w) {
+		free(argp);
+		return -E2BIG;
+	}
 	*w++ = (uint64_t)argc;
 	for (int i = 0; i < argc; i++)
 		*w++ = argp[i];
