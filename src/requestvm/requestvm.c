@@ -144,7 +144,6 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 	memcpy(p->comm, tmpl->comm, sizeof(p->comm));
 	p->nice = tmpl->nice;
 	p->umask = tmpl->umask;
-	p->exited = false;
 	p->exit_code = 0;
 	memset(&p->crash, 0, sizeof(p->crash));
 	p->stop = 0;

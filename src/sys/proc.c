@@ -181,11 +181,10 @@ static enum proc_end run_loop(struct proc *p)
 			if (p->max_dirty_pages && limits_memory_exceeded(p))
 				return PROC_MEMORY_LIMIT;
 			handle_syscall(p);
-			if (p->exited)
-				return PROC_EXITED;
-			if (p->stop) {
+			if (p->stop) { /* the one way a handler stops the run (proc_impl.h) */
 				enum proc_end stop = p->stop;
-				p->stop = 0;
+				if (stop != PROC_EXITED) /* an exit is for good; a server verdict once */
+					p->stop = 0;
 				return stop;
 			}
 			break;
@@ -197,7 +196,7 @@ static enum proc_end run_loop(struct proc *p)
 				proc_describe_crash(p, desc, sizeof(desc));
 				log_msg("thread %d: %s (%s)", p->cur->tid, desc, sigabbrev_np(sig) ?: "signal");
 			}
-			if (f.user && signal_fault(p, sig, &f) == 0)
+			if (f.user && signal_fault(p, sig, &f))
 				break;
 			if (spawn_in_vfork_child(p)) {
 				spawn_vfork_child_ended(p, sig);
@@ -249,7 +248,7 @@ long sys_exit_group(struct proc *p, const struct sys_args *a)
 {
 	if (spawn_in_vfork_child(p))
 		return spawn_vfork_child_ended(p, (int)(a->a[0] & 0xff) << 8);
-	p->exited = true;
+	p->stop = PROC_EXITED;
 	p->exit_code = (int)(a->a[0] & 0xff);
 	return SYS_RESUMED;
 }

@@ -42,7 +42,11 @@ struct proc {
 
 	/* Server mode (template.c). */
 	enum proc_mode mode;
-	enum proc_end stop; /* a serve verdict to return from proc_run, or 0 */
+	/* Why proc_run returns after this syscall, or 0 to go on: PROC_EXITED (exit,
+	 * exit_group, the last thread's exit; for good) or a server-mode verdict (template.c:
+	 * PROC_LISTENING, PROC_CONN_DONE; once).  A handler's own result is its return value,
+	 * or SYS_RESUMED when it loaded the thread's state itself; nothing else stops a run. */
+	enum proc_end stop;
 	enum proc_wait_kind wait_kind;
 	bool let_through; /* run the next listener wait instead of stopping */
 	uint64_t conn_ino; /* ephemeral: inode of the connection taken, 0 = none yet */
@@ -58,7 +62,6 @@ struct proc {
 	int64_t mono_offset_ns;
 	uint64_t vdso_addr; /* where the vDSO is mapped, 0 if none */
 
-	bool exited;
 	int exit_code;
 	struct proc_crash crash;
 

@@ -213,15 +213,15 @@ static int enter_handler(struct proc *p, int sig, const struct k_siginfo *info, 
 	return 0;
 }
 
-int signal_fault(struct proc *p, int sig, const struct vm_fault *f)
+bool signal_fault(struct proc *p, int sig, const struct vm_fault *f)
 {
 	/* A fault's signal cannot be blocked or ignored away (Linux's force_sig). */
 	if (!has_handler(p, sig) || (p->cur->sigmask & SIGBIT(sig)))
-		return -1;
+		return false;
 	struct fault_info fi = fault_siginfo(f);
 	struct k_siginfo info = {.signo = sig, .code = fi.code};
 	info.u.addr = fi.addr;
-	return enter_handler(p, sig, &info, f);
+	return enter_handler(p, sig, &info, f) == 0;
 }
 
 /* Take pending signal sig off t's set, with the siginfo it carries. */

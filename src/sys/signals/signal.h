@@ -7,9 +7,9 @@
 
 #define GUEST_NSIG 64
 
-/* A synchronous fault in user mode: enter the guest's handler for sig.  0 when it did;
- * -1 when the process must die of sig instead (no handler, blocked, or no room). */
-int signal_fault(struct proc *p, int sig, const struct vm_fault *f);
+/* A synchronous fault in user mode: enter the guest's handler for sig.  True when it did;
+ * false when the process must die of sig instead (no handler, blocked, or no room). */
+bool signal_fault(struct proc *p, int sig, const struct vm_fault *f);
 
 /* Deliver one pending, unblocked signal of the current thread.  Returns 0 (delivered,
  * ignored, or nothing pending) or the signal whose default action ends the process. */

@@ -523,7 +523,7 @@ long sched_exit_thread(struct proc *p, int code)
 	}
 	t->state = T_DEAD;
 	if (!sched_others_alive(p)) {
-		p->exited = true;
+		p->stop = PROC_EXITED;
 		p->exit_code = code & 0xff;
 		return SYS_RESUMED;
 	}
