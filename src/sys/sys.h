@@ -48,7 +48,7 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 int proc_script_interp(const char *path, char ***argv, const char *search, char interp[PATH_MAX], const char **why);
 
 enum proc_end {
-	PROC_EXITED, /* exit/exit_group: see proc_exit_code */
+	PROC_EXITED = 1, /* exit/exit_group: see proc_exit_code (0 is "not stopped", proc_impl.h) */
 	PROC_CRASHED, /* an unhandled fault: see proc_crash */
 	PROC_TIMEOUT, /* the deadline passed */
 	PROC_ERROR, /* the VM could not run */
