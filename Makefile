@@ -79,7 +79,7 @@ $(BUILD)/libsys.a: $(SYS_OBJS)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # --- util and the server front end -----------------------------------------------------------
-UTIL_OBJS += log.o toml.o
+UTIL_OBJS += log.o toml.o toml_value.o
 UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
 SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o lifecycle.o confine.o
 SERVER_OBJS += snapshot.o
@@ -100,7 +100,7 @@ $(BUILD)/%.o: src/%.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 UNIT_LINK_elf_test := vmm/elf.o
 UNIT_LINK_paging_test := vmm/paging.o
-UNIT_LINK_toml_test := util/toml.o
+UNIT_LINK_toml_test := util/toml.o util/toml_value.o
 UNIT_LINK_vma_test := sys/memory/vma.o
 UNIT_LINK_fdtab_test := sys/files/fdtab.o
 UNIT_LINK_faultsig_test := sys/signals/faultsig.o
@@ -117,9 +117,9 @@ fuzz: $(BUILD)/fuzz/elf_fuzz $(BUILD)/fuzz/toml_fuzz $(BUILD)/fuzz/snapshot_fuzz
 $(BUILD)/fuzz/elf_fuzz: tests/fuzz/elf_fuzz.c src/vmm/elf.c src/vmm/elf.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/elf_fuzz.c src/vmm/elf.c
-$(BUILD)/fuzz/toml_fuzz: tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml.h
+$(BUILD)/fuzz/toml_fuzz: tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml_value.c src/util/toml.h
 	@mkdir -p $(dir $@)
-	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/toml_fuzz.c src/util/toml.c -lm
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml_value.c -lm
 $(BUILD)/fuzz/snapshot_fuzz: tests/fuzz/snapshot_fuzz.c src/requestvm/snapfile.c src/requestvm/snapfile.h
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/snapshot_fuzz.c src/requestvm/snapfile.c

@@ -52,6 +52,7 @@ struct toml_table {
  * "NAME:LINE: message" in err (name is the file name shown in messages). */
 int toml_parse(const char *text, size_t len, const char *name, struct toml_table **out, char *err, size_t errsize);
 void toml_free(struct toml_table *t);
+void toml_value_free(struct toml_value *v); /* what a value holds, not v itself */
 
 /* The value of key in t (one level, no dots), or NULL. */
 const struct toml_value *toml_get(const struct toml_table *t, const char *key);
