@@ -15,7 +15,9 @@
 #define SYS_SNAPFILE_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "sys/proc_impl.h"
@@ -204,5 +206,16 @@ enum {
 	SNAP_TAG_FDS = 0x46445346,
 	SNAP_TAG_END = 0x454e4421,
 };
+
+/* For the writer and the loader: a one-line reason into why[whylen]; -1 to return. */
+__attribute__((format(printf, 3, 4))) static inline int why_fmt(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+#define WHY(...) why_fmt(why, whylen, __VA_ARGS__)
 
 #endif

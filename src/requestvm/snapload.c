@@ -26,17 +26,6 @@
 #include "sys/proc_impl.h"
 #include "requestvm/snapshot.h"
 
-/* A one-line reason into why[whylen]; -1 to return. */
-__attribute__((format(printf, 3, 4))) static int why_fmt(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-#define WHY(...) why_fmt(why, whylen, __VA_ARGS__)
-
 /* ---- reading ------------------------------------------------------------------------------- */
 int snap_open(const char *path, struct snap_image *img, int *out_fd, char *why, size_t whylen)
 {
