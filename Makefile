@@ -116,13 +116,13 @@ unit: $(UNIT_TESTS)
 fuzz: $(BUILD)/fuzz/elf_fuzz $(BUILD)/fuzz/toml_fuzz $(BUILD)/fuzz/snapshot_fuzz
 $(BUILD)/fuzz/elf_fuzz: tests/fuzz/elf_fuzz.c src/vmm/elf.c src/vmm/elf.h
 	@mkdir -p $(dir $@)
-	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/elf_fuzz.c src/vmm/elf.c
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Itests/fuzz -o $@ tests/fuzz/elf_fuzz.c src/vmm/elf.c
 $(BUILD)/fuzz/toml_fuzz: tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml_value.c src/util/toml.h
 	@mkdir -p $(dir $@)
-	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml_value.c -lm
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Itests/fuzz -o $@ tests/fuzz/toml_fuzz.c src/util/toml.c src/util/toml_value.c -lm
 $(BUILD)/fuzz/snapshot_fuzz: tests/fuzz/snapshot_fuzz.c src/requestvm/snapfile.c src/requestvm/snapfile.h
 	@mkdir -p $(dir $@)
-	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/snapshot_fuzz.c src/requestvm/snapfile.c
+	$(Q)clang -std=gnu17 -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Itests/fuzz -o $@ tests/fuzz/snapshot_fuzz.c src/requestvm/snapfile.c
 
 # Longer runs of two suite stages: the syscall fuzzer under the ASan build (3000 request
 # VMs and 200 separate runs; tests/vm/fuzz-tests) and the soak with crashing and hanging

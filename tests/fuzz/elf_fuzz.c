@@ -3,6 +3,7 @@
  * build/fuzz/elf_fuzz -max_total_time=60 tests/fuzz/corpus
  */
 #include "vmm/elf.h"
+#include "fuzz.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -13,17 +14,6 @@
 
 #define PAGE 4096ULL
 #define USER_VA_END (1ULL << 47)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Report a broken invariant as a crash, which is what libFuzzer looks for. */
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant '%s' broken\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static void check_accepted(const struct elf_info *info, const uint8_t *data, uint64_t file_size)
 {

@@ -7,20 +7,11 @@
  * fixes it up in a copy before parsing, and parses the input as it is too.
  */
 #include "requestvm/snapfile.h"
+#include "fuzz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                                    \
-	do {                                                                                                           \
-		if (!(cond)) {                                                                                         \
-			fprintf(stderr, "%s:%d: invariant '%s' broken\n", __FILE__, __LINE__, #cond);                  \
-			abort();                                                                                       \
-		}                                                                                                      \
-	} while (0)
 
 static const struct snap_fd *rec(const struct snap_image *img, int32_t fd)
 {

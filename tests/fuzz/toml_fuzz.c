@@ -4,20 +4,11 @@
  * build/fuzz/toml_fuzz -max_total_time=60 tests/fuzz/toml_corpus
  */
 #include "util/toml.h"
+#include "fuzz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                                    \
-	do {                                                                                                           \
-		if (!(cond)) {                                                                                         \
-			fprintf(stderr, "%s:%d: invariant '%s' broken\n", __FILE__, __LINE__, #cond);                  \
-			abort();                                                                                       \
-		}                                                                                                      \
-	} while (0)
 
 static void check_string(const char *s)
 {

@@ -211,10 +211,12 @@ __attribute__((unused)) static int hello_app(char *body, size_t cap)
     return 200;
 }
 
-__attribute__((unused)) static void serve_epoll(int port)
+/* serve_epoll on an already listening, non-blocking lfd.  before_accept, if set, runs each
+ * time the listener is readable, before the connections are accepted (a test server's
+ * hook: wait there, or abort). */
+__attribute__((unused)) static void serve_epoll_fd(int lfd, void (*before_accept)(void))
 {
     signal(SIGPIPE, SIG_IGN);
-    int lfd = listen_on(port, 1);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0)
         die("epoll_create1");
@@ -231,6 +233,8 @@ __attribute__((unused)) static void serve_epoll(int port)
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
             if (!c) {
+                if (before_accept)
+                    before_accept();
                 for (;;) {
                     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                     if (fd < 0)
@@ -248,6 +252,11 @@ __attribute__((unused)) static void serve_epoll(int port)
             }
         }
     }
+}
+
+__attribute__((unused)) static void serve_epoll(int port)
+{
+    serve_epoll_fd(listen_on(port, 1), NULL);
 }
 
 #define MAX_POLL 256

@@ -58,6 +58,14 @@ static int app(const char *path, char *body, size_t cap)
 	return 200;
 }
 
+/* While FLAGFILE exists, abort before accepting: a request VM that cannot progress. */
+static void abort_if_flagged(void)
+{
+	struct stat st;
+	if (stat(flagfile, &st) == 0)
+		abort();
+}
+
 int main(int argc, char **argv)
 {
 	int port = port_arg(argc, argv);
@@ -66,38 +74,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	flagfile = argv[2];
-	signal(SIGPIPE, SIG_IGN);
 	lfd = listen_on(port, 1);
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
-		die("epoll");
-	for (;;) {
-		struct epoll_event evs[16];
-		int n = epoll_wait(ep, evs, 16, -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die("epoll_wait");
-		for (int i = 0; i < n; i++) {
-			struct conn *c = evs[i].data.ptr;
-			if (!c) {
-				struct stat st;
-				if (stat(flagfile, &st) == 0)
-					abort();
-				int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-				if (fd < 0)
-					continue;
-				c = conn_new(fd);
-				struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-				if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev) < 0)
-					conn_free(c);
-				continue;
-			}
-			if (!conn_readable(c)) {
-				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-				conn_free(c);
-			}
-		}
-	}
+	serve_epoll_fd(lfd, abort_if_flagged);
 }
