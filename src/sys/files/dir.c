@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sys/files/path.h"
 #include "sys/files/procfs.h"
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
@@ -20,50 +21,6 @@
 #ifndef __NR_fchmodat2
 #define __NR_fchmodat2 452
 #endif
-
-/* ---- the parent of a name ------------------------------------------------------------- */
-
-int fs_parent(struct proc *p, struct gpath *gp, enum policy_access access, bool follow, const char **base)
-{
-	for (int hops = 0; hops < 40; hops++) {
-		struct pfs_node n;
-		long r = fs_lookup(p, gp, follow, &n);
-		if (r)
-			return r < 0 ? (int)r : -EACCES; /* emulated files cannot be changed */
-		int d = policy_open_parent(p->policy, gp->path, access, base);
-		if (d < 0 || !follow)
-			return d;
-		char target[PATH_MAX], dir[PATH_MAX];
-		ssize_t len = readlinkat(d, *base, target, sizeof(target) - 1);
-		if (len < 0)
-			return d; /* not a symlink (or not there): this is the name */
-		target[len] = 0;
-		close(d);
-		/* The target, relative to the link's directory, is checked like any path. */
-		snprintf(dir, sizeof(dir), "%s", gp->path);
-		char *slash = strrchr(dir, '/');
-		slash[slash == dir ? 1 : 0] = 0; /* "/a" -> "/", "/a/b" -> "/a" */
-		if (!len || policy_normalize(dir, target, gp->path, sizeof(gp->path)))
-			return len ? -ENAMETOOLONG : -ENOENT;
-	}
-	return -ELOOP;
-}
-
-long fs_may_write(struct proc *p, const char *path)
-{
-	struct gpath gp = {.fd = NULL};
-	struct pfs_node n;
-	struct stat st;
-	const char *base;
-	snprintf(gp.path, sizeof(gp.path), "%s", path);
-	if (fs_lookup(p, &gp, true, &n) > 0) /* emulated: only the /dev nodes */
-		return procfs_stat(p, &n, &st) == 0 && S_ISCHR(st.st_mode) ? 0 : -EACCES;
-	int d = fs_parent(p, &gp, POLICY_WRITE, true, &base); /* a symlink's target decides */
-	if (d < 0)
-		return d;
-	close(d);
-	return 0;
-}
 
 /* ---- directories ------------------------------------------------------------------------- */
 
@@ -193,7 +150,8 @@ static long do_mknodat(struct proc *p, int dirfd, uint64_t upath, mode_t mode, d
 	int d = at_parent(p, dirfd, upath, false, &gp, &base);
 	if (d < 0)
 		return d;
-	long r = gp.dots ? -EEXIST : host_result(mknodat(d, base, (type ? type : S_IFREG) | (mode & 07777 & ~p->umask), 0));
+	long r = gp.dots ? -EEXIST
+	                 : host_result(mknodat(d, base, (type ? type : S_IFREG) | (mode & 07777 & ~p->umask), 0));
 	close(d);
 	return r;
 }

@@ -23,71 +23,6 @@
 	(KERNEL_O_LARGEFILE | O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |    \
 	 O_ASYNC | O_DIRECT | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | O_SYNC)
 
-static long resolve_str(struct proc *p, int dirfd, const char *in, int flags, struct gpath *out)
-{
-	size_t n = strlen(in);
-	const char *last = strrchr(in, '/');
-	last = last ? last + 1 : in;
-	out->fd = NULL;
-	out->dots = strcmp(last, ".") == 0 ? 1 : strcmp(last, "..") == 0 ? 2 : 0;
-	out->slash = (n > 0 && in[n - 1] == '/') || out->dots;
-	const char *base = "/";
-	if (n == 0) {
-		if (!(flags & AT_EMPTY_PATH))
-			return -ENOENT;
-		if (dirfd != AT_FDCWD) {
-			out->fd = fdtab_get(&p->fdt, dirfd);
-			if (!out->fd)
-				return -EBADF;
-			snprintf(out->path, sizeof(out->path), "%s", out->fd->path ? out->fd->path : "");
-			return 0;
-		}
-		in = ".";
-	}
-	if (in[0] != '/') {
-		if (dirfd == AT_FDCWD) {
-			base = p->cwd;
-		} else {
-			struct fd_entry *e = fdtab_get(&p->fdt, dirfd);
-			struct stat st;
-			if (!e)
-				return -EBADF;
-			if (!e->path || fs_fd_stat(p, e, &st) || !S_ISDIR(st.st_mode))
-				return -ENOTDIR;
-			base = e->path;
-		}
-	}
-	return policy_normalize(base, in, out->path, sizeof(out->path));
-}
-
-long fs_resolve(struct proc *p, int dirfd, uint64_t upath, int flags, struct gpath *out)
-{
-	char in[PATH_MAX] = "";
-	if (upath || !(flags & AT_EMPTY_PATH)) { /* statx allows NULL with AT_EMPTY_PATH */
-		long n = strncpy_from_guest(p, in, upath, sizeof(in));
-		if (n < 0)
-			return n;
-	}
-	return resolve_str(p, dirfd, in, flags, out);
-}
-
-long fs_lookup(struct proc *p, struct gpath *gp, bool follow, struct pfs_node *node)
-{
-	for (int i = 0; i < 16; i++) {
-		int r = procfs_lookup(p, gp->path, follow, node);
-		if (r != PFS_REDIRECT)
-			return r;
-	}
-	return -ELOOP;
-}
-
-int fs_fd_stat(struct proc *p, const struct fd_entry *e, struct stat *st)
-{
-	if (e->kind == FD_SPECIAL)
-		return procfs_fstat(p, e, st);
-	return fstat(e->host_fd, st) < 0 ? -errno : 0;
-}
-
 /* ---- open -------------------------------------------------------------------------------- */
 
 /* RESOLVE_NO_SYMLINKS: no component of the path may be a symlink (checked where the policy
@@ -230,7 +165,7 @@ long sys_openat2(struct proc *p, const struct sys_args *a)
 				return -EXDEV;
 	}
 	struct gpath gp;
-	err = (int)resolve_str(p, (int)a->a[0], s == in ? in : *s ? s : ".", 0, &gp);
+	err = (int)fs_resolve_str(p, (int)a->a[0], s == in ? in : *s ? s : ".", 0, &gp);
 	if (err)
 		return err;
 	int flags = (int)how.flags | ((how.resolve & RESOLVE_NO_SYMLINKS) ? O_NOFOLLOW : 0);

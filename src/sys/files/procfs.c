@@ -622,3 +622,10 @@ long procfs_getdents(struct proc *p, struct fd_entry *e, void *buf, size_t size)
 	lseek(e->host_fd, idx, SEEK_SET);
 	return (long)used;
 }
+
+int fs_fd_stat(struct proc *p, const struct fd_entry *e, struct stat *st)
+{
+	if (e->kind == FD_SPECIAL)
+		return procfs_fstat(p, e, st);
+	return fstat(e->host_fd, st) < 0 ? -errno : 0;
+}
