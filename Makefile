@@ -71,7 +71,7 @@ $(BUILD)/libvmm.a: $(VMM_OBJS)
 # template and request VMs (src/requestvm); every .c file there is part of it.
 SYS_SRCS := $(sort $(wildcard src/sys/*.c src/sys/*/*.c src/requestvm/*.c))
 SYS_OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SYS_SRCS))
-$(BUILD)/sys/dispatch.o: $(BUILD)/gen/syscall_names.h
+$(BUILD)/sys/table.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/gen/syscall_names.h: tools/gen-syscall-names.sh
 	@mkdir -p $(dir $@)
 	$(Q)bash tools/gen-syscall-names.sh /usr/include/x86_64-linux-gnu/asm/unistd_64.h > $@

@@ -11,16 +11,6 @@
 #include "sys/table.h"
 #include "util/log.h"
 
-#include "syscall_names.h"
-
-const char *sys_name(uint64_t nr, char *buf, unsigned size)
-{
-	if (nr < sizeof(syscall_names) / sizeof(syscall_names[0]) && syscall_names[nr])
-		return syscall_names[nr];
-	snprintf(buf, size, "syscall_%llu", (unsigned long long)nr);
-	return buf;
-}
-
 static const struct sys_serve_hooks *serve_hooks;
 
 void sys_set_serve_hooks(const struct sys_serve_hooks *h)

@@ -1,9 +1,12 @@
 /* table.c - the syscall table, built from syscalls.def (one row per call, as Gramine's
  * libos_table.c and Blink's SYSCALL rows). */
 #include <asm/unistd.h>
+#include <stdio.h>
 
 #include "sys/syscalls.h"
 #include "sys/table.h"
+
+#include "syscall_names.h"
 
 const struct sys_entry sys_table[SYS_TABLE_SIZE] = {
 #define SYSCALL(name, ...)                                                                                             \
@@ -13,3 +16,11 @@ const struct sys_entry sys_table[SYS_TABLE_SIZE] = {
 #undef BLOCKING
 #undef SYSCALL
 };
+
+const char *sys_name(uint64_t nr, char *buf, unsigned size)
+{
+	if (nr < sizeof(syscall_names) / sizeof(syscall_names[0]) && syscall_names[nr])
+		return syscall_names[nr];
+	snprintf(buf, size, "syscall_%llu", (unsigned long long)nr);
+	return buf;
+}

@@ -1,4 +1,4 @@
-/* tests/servers/cases.h - the case runner of the test programs that are a list of named
+/* tests/programs/cases.h - the case runner of the test programs that are a list of named
  * cases (pthreads_prog, signals_prog): `PROG [CASE...]` runs the named cases (default: all)
  * in the list's order and exits with the first non-zero result. */
 #include <stdio.h>

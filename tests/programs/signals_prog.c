@@ -1,4 +1,4 @@
-/* tests/servers/signals_prog.c: signals in a dynamic program, with
+/* tests/programs/signals_prog.c: signals in a dynamic program, with
  * deterministic output (compared with a native run by tests/vm/runtime-tests).
  * Cases (each runs alone: `signals_prog altstack`; without arguments all run,
  * in order):

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # (variables for the scripts that source this)
-# tests/servers/serverlib.sh - helpers for the tests that run servers under
+# tests/lib/serverlib.sh - helpers for the tests that run servers under
 # kvmserver (tests/vm/server-tests, tests/vm/runtime-tests).  Sourced after
 # tests/vm/lib.sh, whose KVM, BUILD_ABS, KT_TMP, kt_* it uses.
 #
@@ -56,11 +56,15 @@ ks_n() {
 # --- building the servers -------------------------------------------------------------------
 # ks_build NAME...: compile tests/servers/NAME.c into $SB/NAME (dynamic, -pthread)
 ks_build() {
-    local n
+    local n src
     for n in "$@"; do
+        # a server (tests/servers), a plain program (tests/programs) or a client (tests/clients)
+        src=$SRV/$n.c
+        [[ -e $src ]] || src=$KT_ROOT/tests/programs/$n.c
+        [[ -e $src ]] || src=$KT_ROOT/tests/clients/$n.c
         # kt_compile only looks at the .c file: the shared headers count too
-        [[ -e $SB/$n && ($SRV/http.h -nt $SB/$n || $SRV/cases.h -nt $SB/$n) ]] && rm -f "$SB/$n"
-        kt_compile "$SRV/$n.c" "$SB/$n" dynamic -pthread -I"$SRV" ||
+        [[ -e $SB/$n && ($SRV/http.h -nt $SB/$n || $KT_ROOT/tests/programs/cases.h -nt $SB/$n) ]] && rm -f "$SB/$n"
+        kt_compile "$src" "$SB/$n" dynamic -pthread -I"$SRV" -I"$KT_ROOT/tests/programs" ||
             kt_fail "compile $n" "gcc failed" "$SB/$n.log"
     done
 }
@@ -330,7 +334,7 @@ ks_seq_close() {
     ks_curl "$KS_DIR/seq" -H 'Connection: close' "$1/s[1-$2]"
 }
 
-# ks_hclient ID PORT HCLIENT-ARGS...: run tests/servers/hclient.c (built as
+# ks_hclient ID PORT HCLIENT-ARGS...: run tests/clients/hclient.c (built as
 # $SB/hclient); PASS when every request got the expected answer
 ks_hclient() {
     local id=$1 port=$2

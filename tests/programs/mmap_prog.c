@@ -1,4 +1,4 @@
-/* tests/servers/mmap_prog.c MIB: tries to map MIB MiB with mmap, to grow the heap by MIB
+/* tests/programs/mmap_prog.c MIB: tries to map MIB MiB with mmap, to grow the heap by MIB
  * MiB with brk and to grow a 1 MiB mapping to MIB MiB with mremap; prints one line each,
  * "mmap ok" or "mmap ENOMEM" (for --max-address-space, tests/vm/ops-tests). */
 #define _GNU_SOURCE

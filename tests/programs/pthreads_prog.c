@@ -1,4 +1,4 @@
-/* tests/servers/pthreads_prog.c: pthreads in a dynamic program, with
+/* tests/programs/pthreads_prog.c: pthreads in a dynamic program, with
  * deterministic output (compared with a native run by tests/vm/runtime-tests):
  * a mutex-protected counter, a condition-variable queue (producer/consumers),
  * join return values, thread-local storage, pthread_once, a barrier, a timed

@@ -1,4 +1,4 @@
-/* tests/servers/hclient.c - a small HTTP/1.1 load client for the server tests
+/* tests/clients/hclient.c - a small HTTP/1.1 load client for the server tests
  * (in C: inside the emulated machine a Python client takes ~15 s to start).
  *
  *   hclient PORT [--conns N] [--conc N] [--per-conn N] [--path P]
