@@ -5,16 +5,10 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
-#include <unistd.h>
-#include <x86intrin.h>
 
-#include "guest/vdso_data.h"
 #include "vmm/abi.h"
-#include "vmm/layout.h"
 #include "vmm/vmm_impl.h"
 
 uint64_t vm_phys_size(const struct vm *vm)
@@ -150,34 +144,6 @@ void vm_image_fmap(const struct vm *vm, size_t i, struct vm_file_map_info *out)
 	const struct file_map *m = &vm->fmaps[i];
 	*out = (struct vm_file_map_info){
 	        .gpa = m->gpa, .size = m->size, .off = m->off, .fd = m->fd, .shared = m->shared};
-}
-
-static int64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* The conversion written at exec holds for the host it was made on, until it reboots: a
- * loaded snapshot gets this host's, with the guest's monotonic clock offset_ns behind. */
-int vm_vdso_rebase(struct vm *vm, gva_t addr, int64_t offset_ns)
-{
-	struct vdso_data *d = vm_user_ptr_unchecked(vm, addr + VDSO_DATA_OFFSET, sizeof(*d));
-	if (!d)
-		return -EINVAL;
-	memset(d, 0, sizeof(*d));
-	if (vm->tsc_shared && vm->tsc_khz) {
-		int64_t mono = clock_ns(CLOCK_MONOTONIC);
-		uint64_t tsc = __rdtsc();
-		int64_t real = clock_ns(CLOCK_REALTIME);
-		d->tsc0 = tsc;
-		d->mono0_ns = mono - offset_ns;
-		d->real0_ns = real;
-		d->mult = (uint64_t)((1000000ULL << 32) / vm->tsc_khz);
-		d->valid = 1;
-	}
-	return 0;
 }
 
 /* The CPU the guest sees is what KVM supports here (cpu.c); a program that started on one

@@ -41,6 +41,25 @@ static int64_t ns_of(clockid_t clock)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The TSC-to-clock conversion the guest's vDSO reads, from this host's clocks, with the
+ * guest's monotonic clock mono_offset_ns behind the host's; none (the vDSO falls back to
+ * a syscall) when the TSC is not shared with the guest. */
+static void set_conversion(struct vm *vm, struct vdso_data *d, int64_t mono_offset_ns)
+{
+	memset(d, 0, sizeof(*d));
+	if (vm->tsc_shared && vm->tsc_khz) {
+		/* The three readings back to back; the TSC in the middle. */
+		int64_t mono = ns_of(CLOCK_MONOTONIC);
+		uint64_t tsc = __rdtsc();
+		int64_t real = ns_of(CLOCK_REALTIME);
+		d->tsc0 = tsc;
+		d->mono0_ns = mono - mono_offset_ns;
+		d->real0_ns = real;
+		d->mult = (uint64_t)((1000000ULL << 32) / vm->tsc_khz);
+		d->valid = 1;
+	}
+}
+
 int vm_vdso_shift_monotonic(struct vm *vm, gva_t addr, int64_t offset_ns)
 {
 	struct vdso_data *d = vm_user_ptr_unchecked(vm, addr + VDSO_DATA_OFFSET, sizeof(*d));
@@ -58,18 +77,17 @@ int vm_install_vdso(struct vm *vm, gva_t addr)
 		return -EINVAL;
 	memset(dst, 0, size);
 	memcpy(dst, vdso_blob, (size_t)(vdso_blob_end - vdso_blob));
-	struct vdso_data *d = (struct vdso_data *)(dst + VDSO_DATA_OFFSET);
-	memset(d, 0, sizeof(*d));
-	if (vm->tsc_shared && vm->tsc_khz) {
-		/* The three readings back to back; the TSC in the middle. */
-		int64_t mono = ns_of(CLOCK_MONOTONIC);
-		uint64_t tsc = __rdtsc();
-		int64_t real = ns_of(CLOCK_REALTIME);
-		d->tsc0 = tsc;
-		d->mono0_ns = mono;
-		d->real0_ns = real;
-		d->mult = (uint64_t)((1000000ULL << 32) / vm->tsc_khz);
-		d->valid = 1;
-	}
+	set_conversion(vm, (struct vdso_data *)(dst + VDSO_DATA_OFFSET), 0);
+	return 0;
+}
+
+/* The conversion written at exec holds for the host it was made on, until it reboots: a
+ * loaded snapshot gets this host's, with the guest's monotonic clock offset_ns behind. */
+int vm_vdso_rebase(struct vm *vm, gva_t addr, int64_t offset_ns)
+{
+	struct vdso_data *d = vm_user_ptr_unchecked(vm, addr + VDSO_DATA_OFFSET, sizeof(*d));
+	if (!d)
+		return -EINVAL;
+	set_conversion(vm, d, offset_ns);
 	return 0;
 }
