@@ -101,6 +101,7 @@ static int load_snapshot(struct vm *vm, const struct vm_snapshot *s, bool first)
 	vm->run->s.regs.regs = s->regs;
 	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	vm->where = s->where;
+	vm->replay = false;
 	vm->user_rip = s->user_rip;
 	vm->user_rflags = s->user_rflags;
 	vm->user_rsp = s->user_rsp;
@@ -176,6 +177,7 @@ int vm_fork(struct vm *tmpl, struct vm **out)
 	err = load_snapshot(vm, tmpl->snap, true);
 	if (err) {
 		munmap(vm->run, vm->run_size);
+		kstats_fini(vm);
 		close(vm->vcpu_fd);
 		goto err_mem;
 	}
