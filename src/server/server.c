@@ -13,7 +13,6 @@
 #include "server/metrics.h"
 #include "server/lifecycle.h"
 #include "server/server.h"
-#include "sys/table.h"
 #include "util/log.h"
 
 struct worker {
@@ -113,7 +112,7 @@ static void trace_exit(void *ctx, const struct vm_exit_trace *t)
 	(void)ctx;
 	char what[64], nbuf[32], kinds[256] = "";
 	if (t->syscall)
-		snprintf(what, sizeof(what), "syscall %s%s", sys_name(t->nr, nbuf, sizeof(nbuf)),
+		snprintf(what, sizeof(what), "syscall %s%s", proc_syscall_name(t->nr, nbuf, sizeof(nbuf)),
 		         t->replayed ? " (re-issued by the reset, no KVM_RUN)" : "");
 	else if (t->vector >= 0 && t->kvm_reason == KVM_EXIT_IO)
 		snprintf(what, sizeof(what), "fault %d (%s)", t->vector, vm_vector_name(t->vector));

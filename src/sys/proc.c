@@ -123,6 +123,11 @@ const struct vm_stats *proc_vm_stats(const struct proc *p)
 	return vm_stats(p->vm);
 }
 
+const char *proc_syscall_name(uint64_t nr, char *buf, unsigned size)
+{
+	return sys_name(nr, buf, size);
+}
+
 /* The signal Linux sends for each exception (arch/x86/kernel/traps.c). */
 static int vector_signal(int vector)
 {

@@ -302,8 +302,11 @@ static int harvest(struct vm *vm)
 	for (size_t i = 0; i < vm->nprev; i++)
 		bit_clear(vm->prev_bits, vm->prev_list[i]);
 	vm->nprev = 0;
-	if (!keep_hot)
+	if (!vm->manual_protect)
 		return 0;
+	/* Also when the set was just dropped: the pages this round wrote (the hot ones
+	 * among them, written or not) turn hot again at their next write, one round of
+	 * faults, not two; those that went cold are not written and stay protected. */
 	for (size_t i = 0; i < vm->ndirty; i++) {
 		uint64_t pg = vm->dirty_list[i];
 		if (bit_test(vm->hot_bits, pg))
