@@ -56,7 +56,7 @@ $(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
 # --- libvmm.a: the KVM guest core -------------------------------------------------------------
 VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o dirtycount.o
 VMM_OBJS += image.o
-VMM_OBJS += vmcopy.o
+VMM_OBJS += vmcopy.o kstats.o
 VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
 $(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin $(BUILD)/guest/vdso.so
 	@mkdir -p $(dir $@)

@@ -163,7 +163,7 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 	if (!err)
 		err = restart_monotonic(p);
 	if (!err)
-		vm_restart_syscall(p->vm); /* the template stopped in a wait: issue it again */
+		vm_replay_syscall(p->vm); /* the template stopped in a wait: issue it again */
 	if (!err)
 		sched_start_ticks(p);
 	return err;

@@ -60,7 +60,7 @@ static struct {
 	int vms;
 	uint64_t template_rss;
 	uint64_t scrapes;
-	struct hist reset_ns, dirty, exits;
+	struct hist reset_ns, dirty, exits, entries;
 } m = {
         .reset_ns = {"kvmserver_reset_duration_seconds",
                      "Time to reset a request VM to the template",
@@ -72,9 +72,14 @@ static struct {
                   1,
                   {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144}},
         .exits = {"kvmserver_request_exits",
-                  "Hypervisor exits (system calls, faults, ticks) per request VM run",
+                  "VM exits to kvmserver (system calls, faults, ticks) per request VM run",
                   1,
                   {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536}},
+        .entries = {"kvmserver_request_hypervisor_entries",
+                    "Hypervisor entries of any kind per request VM run, those KVM handles itself included "
+                    "(KVM's vCPU exits counter; no observations where the kernel does not count them)",
+                    1,
+                    {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536}},
 };
 
 const char *metrics_outcome(enum proc_end end)
@@ -97,6 +102,8 @@ void metrics_record_run(const struct metrics_run *r)
 		ADD(m.crashes[r->signal], 1);
 	ADD(m.faults, r->faults);
 	hist_add(&m.exits, r->exits);
+	if (r->entries_known)
+		hist_add(&m.entries, r->entries);
 	if (r->reset) {
 		ADD(m.resets, 1);
 		hist_add(&m.reset_ns, r->reset->ns);
@@ -187,6 +194,7 @@ static void render(FILE *f)
 	hist_print(f, &m.reset_ns);
 	hist_print(f, &m.dirty);
 	hist_print(f, &m.exits);
+	hist_print(f, &m.entries);
 	counter(f, "kvmserver_guest_faults_total", "CPU exceptions the guests took (handled or fatal)", GET(m.faults));
 	header(f, "kvmserver_guest_crashes_total", "counter", "Request VMs stopped by a fatal signal, by signal");
 	bool any = false;

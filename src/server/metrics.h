@@ -17,6 +17,8 @@ struct metrics_run {
 	enum proc_end end;
 	int signal; /* PROC_CRASHED: the signal */
 	uint64_t exits, faults; /* during the run */
+	uint64_t entries; /* hypervisor entries of any kind during the run, if entries_known */
+	bool entries_known;
 	const struct vm_reset_stats *reset; /* the reset after it, or NULL */
 };
 void metrics_record_run(const struct metrics_run *r);

@@ -96,10 +96,40 @@ static void log_request(int vm, const struct metrics_run *r, uint64_t run_ns)
 	gmtime_r(&now.tv_sec, &tm);
 	char when[32];
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	log_msg("%s.%03ldZ vm=%d duration_us=%llu dirty_pages=%llu exits=%llu reset_us=%llu outcome=%s", when,
-	        now.tv_nsec / 1000000, vm, (unsigned long long)(run_ns / 1000),
-	        (unsigned long long)r->reset->dirty_pages, (unsigned long long)r->exits,
+	char entries[32] = "n/a";
+	if (r->entries_known)
+		snprintf(entries, sizeof(entries), "%llu", (unsigned long long)r->entries);
+	log_msg("%s.%03ldZ vm=%d duration_us=%llu dirty_pages=%llu exits=%llu entries=%s reset_us=%llu outcome=%s",
+	        when, now.tv_nsec / 1000000, vm, (unsigned long long)(run_ns / 1000),
+	        (unsigned long long)r->reset->dirty_pages, (unsigned long long)r->exits, entries,
 	        (unsigned long long)(r->reset->ns / 1000), metrics_outcome(r->end));
+}
+
+/* KVMSERVER_TRACE_EXITS=1: one line per return of KVM_RUN in the request VMs, with KVM's
+ * counters' change since the previous one (the entries KVM handled on the way). */
+static void trace_exit(void *ctx, const struct vm_exit_trace *t)
+{
+	(void)ctx;
+	char what[64], nbuf[32], kinds[256] = "";
+	if (t->syscall)
+		snprintf(what, sizeof(what), "syscall %s%s", proc_syscall_name(t->nr, nbuf, sizeof(nbuf)),
+		         t->replayed ? " (re-issued by the reset, no KVM_RUN)" : "");
+	else if (t->vector >= 0 && t->kvm_reason == KVM_EXIT_IO)
+		snprintf(what, sizeof(what), "fault %d (%s)", t->vector, vm_vector_name(t->vector));
+	else if (t->kvm_reason < 0)
+		snprintf(what, sizeof(what), "interrupted (signal)");
+	else
+		snprintf(what, sizeof(what), "kvm exit reason %d", t->kvm_reason);
+	size_t len = 0;
+	for (int k = 1; t->delta.known && k < VM_ENTRY_KINDS && len < sizeof(kinds); k++)
+		if (t->delta.n[k])
+			len += (size_t)snprintf(kinds + len, sizeof(kinds) - len, " %s=%llu", vm_entry_kind_name(k),
+			                        (unsigned long long)t->delta.n[k]);
+	if (t->delta.known)
+		log_msg("exit: %s rip=%#llx entries=%llu%s", what, (unsigned long long)t->rip,
+		        (unsigned long long)t->delta.n[VM_ENTRY_ALL], kinds);
+	else
+		log_msg("exit: %s rip=%#llx entries n/a", what, (unsigned long long)t->rip);
 }
 
 static void *worker_main(void *arg)
@@ -144,29 +174,35 @@ static void *worker_main(void *arg)
 			log_msg("vm %d: reset failed: %s", w->id, strerror(-err));
 			exit(1);
 		}
+		const struct vm_stats *after = proc_vm_stats(p);
 		struct metrics_run mr = {
 		        .end = end,
 		        .signal = end == PROC_CRASHED ? proc_crash(p)->signal : 0,
-		        .exits = proc_vm_stats(p)->exits - before.exits,
-		        .faults = proc_vm_stats(p)->faults - before.faults,
+		        .exits = after->exits - before.exits,
+		        .faults = after->faults - before.faults,
+		        .entries = after->entries - before.entries,
+		        .entries_known = after->entries_known && before.entries_known,
 		        .reset = &st,
 		};
 		metrics_record_run(&mr);
 		metrics_busy(-1);
 		if (w->cfg->log_requests)
 			log_request(w->id, &mr, run_ns);
-		if (w->cfg->verbose)
+		if (w->cfg->verbose) {
+			char entries[80] = "entries n/a";
+			if (mr.entries_known)
+				snprintf(entries, sizeof(entries), "%llu hypervisor entries (%llu by host interrupts)",
+				         (unsigned long long)mr.entries,
+				         (unsigned long long)(after->entries_interrupted - before.entries_interrupted));
 			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
-			        "us; "
-			        "%llu VM exits this request (%llu syscalls, %llu faults), %llu us in the guest",
+			        "us; %s, %llu VM exits this request (%llu syscalls, %llu faults), %llu us in the guest",
 			        w->id, (unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
 			        (unsigned long long)st.guest_pages,
 			        (unsigned long long)(st.dirty_pages - st.guest_pages), (unsigned long long)st.hot_pages,
-			        (unsigned long long)(st.ns / 1000),
-			        (unsigned long long)(proc_vm_stats(p)->exits - before.exits),
-			        (unsigned long long)(proc_vm_stats(p)->syscalls - before.syscalls),
-			        (unsigned long long)(proc_vm_stats(p)->faults - before.faults),
-			        (unsigned long long)((proc_vm_stats(p)->guest_ns - before.guest_ns) / 1000));
+			        (unsigned long long)(st.ns / 1000), entries, (unsigned long long)mr.exits,
+			        (unsigned long long)(after->syscalls - before.syscalls), (unsigned long long)mr.faults,
+			        (unsigned long long)((after->guest_ns - before.guest_ns) / 1000));
+		}
 		backoff_after_run(&backoff, w->id, progress, why);
 		if (w->cfg->ephemeral)
 			lifecycle_busy(false);
@@ -191,6 +227,9 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 		snprintf(warm, sizeof(warm), " warmup=%llums", (unsigned long long)(warm_ns / 1000000));
 	const char *kind = wait_name(proc_wait_kind(main_proc));
 
+	const char *trace = getenv("KVMSERVER_TRACE_EXITS");
+	if (trace && *trace && strcmp(trace, "0") != 0)
+		vm_set_exit_trace(trace_exit, NULL);
 	metrics_set_template_rss(process_rss());
 	metrics_set_vms(threads);
 	if (cfg->metrics && metrics_start(cfg->metrics))

@@ -123,6 +123,11 @@ const struct vm_stats *proc_vm_stats(const struct proc *p)
 	return vm_stats(p->vm);
 }
 
+const char *proc_syscall_name(uint64_t nr, char *buf, unsigned size)
+{
+	return sys_name(nr, buf, size);
+}
+
 void proc_describe_crash(const struct proc *p, char *buf, unsigned size)
 {
 	const struct vm_fault *f = &p->crash.fault;

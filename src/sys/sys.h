@@ -116,5 +116,7 @@ const struct proc_crash *proc_crash(const struct proc *p);
 void proc_describe_crash(const struct proc *p, char *buf, unsigned size);
 
 const struct vm_stats *proc_vm_stats(const struct proc *p);
+/* A system call's name ("epoll_wait"), or its number in buf when unknown. */
+const char *proc_syscall_name(uint64_t nr, char *buf, unsigned size);
 
 #endif

@@ -101,6 +101,7 @@ static int load_snapshot(struct vm *vm, const struct vm_snapshot *s, bool first)
 	vm->run->s.regs.regs = s->regs;
 	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	vm->where = s->where;
+	vm->replay = false;
 	vm->user_rip = s->user_rip;
 	vm->user_rflags = s->user_rflags;
 	vm->user_rsp = s->user_rsp;
@@ -176,6 +177,7 @@ int vm_fork(struct vm *tmpl, struct vm **out)
 	err = load_snapshot(vm, tmpl->snap, true);
 	if (err) {
 		munmap(vm->run, vm->run_size);
+		kstats_fini(vm);
 		close(vm->vcpu_fd);
 		goto err_mem;
 	}
@@ -300,8 +302,11 @@ static int harvest(struct vm *vm)
 	for (size_t i = 0; i < vm->nprev; i++)
 		bit_clear(vm->prev_bits, vm->prev_list[i]);
 	vm->nprev = 0;
-	if (!keep_hot)
+	if (!vm->manual_protect)
 		return 0;
+	/* Also when the set was just dropped: the pages this round wrote (the hot ones
+	 * among them, written or not) turn hot again at their next write, one round of
+	 * faults, not two; those that went cold are not written and stay protected. */
 	for (size_t i = 0; i < vm->ndirty; i++) {
 		uint64_t pg = vm->dirty_list[i];
 		if (bit_test(vm->hot_bits, pg))

@@ -67,6 +67,7 @@ int kvm_open_vcpu(struct vm *vm)
 	if (err)
 		goto err_run;
 	vdso_share_tsc(vm);
+	kstats_init(vm);
 	int xsave2 = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 	vm->xsave_size = xsave2 > (int)sizeof(struct kvm_xsave) ? (size_t)xsave2 : sizeof(struct kvm_xsave);
 	return 0;
@@ -90,7 +91,7 @@ struct vm *kvm_alloc_vm(uint64_t user_size, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	vm->vcpu_fd = vm->mem_fd = -1;
+	vm->vcpu_fd = vm->mem_fd = vm->kstats_fd = -1;
 	vm->user_size = user_size;
 	vm->karea = user_size;
 	vm->vm_fd = ioctl(kfd, KVM_CREATE_VM, 0);
@@ -163,6 +164,7 @@ void vm_destroy(struct vm *vm)
 		timer_delete(vm->tick_timer.id);
 	vcpu_forget_run(vm);
 	munmap(vm->run, vm->run_size);
+	kstats_fini(vm);
 	close(vm->vcpu_fd);
 	gmem_fini(vm);
 	close(vm->vm_fd);
@@ -175,7 +177,11 @@ uint64_t vm_user_size(const struct vm *vm)
 	return vm->user_size;
 }
 
-const struct vm_stats *vm_stats(const struct vm *vm)
+const struct vm_stats *vm_stats(struct vm *vm)
 {
+	struct vm_entries e;
+	vm->stats.entries_known = vm_entry_counts(vm, &e) == 0;
+	vm->stats.entries = e.n[VM_ENTRY_ALL];
+	vm->stats.entries_interrupted = e.n[VM_ENTRY_IRQ] + e.n[VM_ENTRY_SIGNAL];
 	return &vm->stats;
 }

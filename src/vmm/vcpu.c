@@ -217,6 +217,7 @@ struct kvm_regs *vm_regs(struct vm *vm)
 
 void vm_load_user_state(struct vm *vm, const struct kvm_regs *regs)
 {
+	vm->replay = false;
 	if (vm->where == VM_AT_USER) {
 		/* Already in user mode (a preemption tick): the registers are the state. */
 		struct kvm_regs *r = vm_regs(vm);
@@ -249,6 +250,8 @@ void vm_save_user_state(struct vm *vm, struct kvm_regs *out)
 		out->rip = out->rcx = vm->user_rip;
 		out->rflags = out->r11 = vm->user_rflags;
 		out->rsp = vm->user_rsp;
+		if (vm->replay)
+			out->rip -= 2; /* the call is yet to be issued (vm_replay_syscall) */
 		break;
 	case VM_AT_FAULT:
 		out->rip = vm->user_rip;
@@ -271,6 +274,15 @@ void vm_restart_syscall(struct vm *vm)
 	vm_save_user_state(vm, &user);
 	user.rip = vm->user_rip - 2; /* back on the 2-byte syscall instruction */
 	vm_load_user_state(vm, &user);
+}
+
+void vm_replay_syscall(struct vm *vm)
+{
+	if (vm->where != VM_AT_SYSCALL) {
+		vm_restart_syscall(vm);
+		return;
+	}
+	vm->replay = true;
 }
 
 int vm_set_fs_base(struct vm *vm, uint64_t base)
@@ -316,9 +328,55 @@ static void prepare_entry(struct vm *vm)
 	}
 }
 
+static void (*_Atomic trace_fn)(void *ctx, const struct vm_exit_trace *t);
+static void *trace_ctx;
+
+void vm_set_exit_trace(void (*fn)(void *ctx, const struct vm_exit_trace *t), void *ctx)
+{
+	trace_ctx = ctx;
+	atomic_store(&trace_fn, fn);
+}
+
+/* After a KVM_RUN return r (exit e, -1 to re-enter; r == 1: a replayed call, no KVM_RUN):
+ * what it was and KVM's counters since the last one. */
+static void trace_exit(struct vm *vm, int r, int e, const struct vm_fault *fault)
+{
+	void (*fn)(void *, const struct vm_exit_trace *) = atomic_load(&trace_fn);
+	if (!fn)
+		return;
+	int saved_errno = errno;
+	struct vm_exit_trace t = {
+	        .kvm_reason = r < 0 ? -1 : (int)vm->run->exit_reason, .vector = -1, .replayed = r == 1};
+	t.rip = vm->run->s.regs.regs.rip;
+	if (e == VM_EXIT_SYSCALL) {
+		t.syscall = true;
+		t.nr = vm->run->s.regs.regs.rax;
+		t.rip = vm->user_rip;
+	} else if (e == VM_EXIT_FAULT) {
+		t.vector = fault->vector;
+		t.rip = fault->rip;
+	}
+	struct vm_entries now;
+	if (vm_entry_counts(vm, &now) == 0) {
+		t.delta.known = true;
+		for (int k = 0; k < VM_ENTRY_KINDS; k++)
+			t.delta.n[k] = now.n[k] - vm->trace_prev.n[k];
+		vm->trace_prev = now;
+	}
+	fn(trace_ctx, &t);
+	errno = saved_errno;
+}
+
 enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 {
 	t_run = vm->run;
+	if (vm->replay) {
+		/* The call a fork or reset re-issues, handed over without entering the guest. */
+		vm->replay = false;
+		vm->stats.syscalls++;
+		trace_exit(vm, 1, VM_EXIT_SYSCALL, fault);
+		return VM_EXIT_SYSCALL;
+	}
 	prepare_entry(vm);
 	for (;;) {
 		uint64_t entered = vm_now_ns();
@@ -326,6 +384,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 		vm->stats.guest_ns += vm_now_ns() - entered;
 		vm->stats.exits++;
 		if (r < 0) {
+			trace_exit(vm, r, -1, fault);
 			if (errno != EINTR && errno != EAGAIN) {
 				memset(fault, 0, sizeof(*fault));
 				fault->what = "KVM_RUN failed";
@@ -371,6 +430,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 			continue;
 		}
 		int e = exit_decode(vm, fault);
+		trace_exit(vm, r, e, fault);
 		if (e == VM_EXIT_ERROR || (e == VM_EXIT_FAULT && fault->vector < 0))
 			vm->sregs_unknown = true; /* not stopped in the trampoline */
 		if (e >= 0)

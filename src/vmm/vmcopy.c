@@ -150,6 +150,7 @@ int vm_copy(struct vm *src, struct vm **out)
 fail:
 	if (vm->vcpu_fd >= 0) {
 		munmap(vm->run, vm->run_size);
+		kstats_fini(vm);
 		close(vm->vcpu_fd);
 	}
 	fmap_fini(vm);

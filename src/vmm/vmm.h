@@ -123,6 +123,14 @@ void vm_save_user_state(struct vm *vm, struct kvm_regs *out);
 
 /* Re-execute the syscall the guest is stopped in, from scratch, on the next vm_run. */
 void vm_restart_syscall(struct vm *vm);
+/* The same without entering the guest: the next vm_run returns VM_EXIT_SYSCALL at once
+ * with the registers of the call the vCPU is stopped in, as if the guest had issued it
+ * again (a fork or reset re-issuing the wait its template stopped in costs no hypervisor
+ * entry).  Until then the user state is that of the call about to be issued, as after
+ * vm_restart_syscall: a signal delivered or a thread switched meanwhile (vm_save_user_state,
+ * vm_load_user_state) makes the call run again from the syscall instruction instead.
+ * Not stopped at a syscall: vm_restart_syscall. */
+void vm_replay_syscall(struct vm *vm);
 
 int vm_set_fs_base(struct vm *vm, uint64_t base);
 uint64_t vm_fs_base(const struct vm *vm);
@@ -167,13 +175,60 @@ int vm_dirty_count(struct vm *vm, uint64_t *pages);
 /* Cumulative counters, for --verbose and the benchmark. */
 struct vm_stats {
 	uint64_t exits; /* VM exits handled (KVM_RUN returns) */
+	/* Hypervisor entries of any kind, those KVM handles itself included (KVM's own
+	 * "exits" counter, see kstats.c); valid only when entries_known (a kernel without
+	 * KVM_GET_STATS_FD does not tell).  Read afresh by each vm_stats call. */
+	uint64_t entries;
+	/* Of those, the ones a host interrupt or signal caused (KVM's irq_exits and
+	 * signal_exits): the machine's doing, not the guest's; they vary with the load. */
+	uint64_t entries_interrupted;
+	bool entries_known;
 	uint64_t guest_ns; /* time inside KVM_RUN: guest code and the exits the kernel handles */
 	uint64_t syscalls;
 	uint64_t faults;
 	uint64_t resets;
 	uint64_t dirty_pages; /* restored by resets, in total */
 };
-const struct vm_stats *vm_stats(const struct vm *vm);
+const struct vm_stats *vm_stats(struct vm *vm);
+
+/* KVM's per-vCPU counters of hypervisor entries (kstats.c), by kind.  VM_ENTRY_ALL counts
+ * every exit from the guest; the others are the reasons KVM counts separately (a page
+ * fault KVM took, one it delivered to the guest's IDT, an exit to userspace for port I/O,
+ * a signal, ...), so they overlap and need not sum to the total. */
+enum vm_entry_kind {
+	VM_ENTRY_ALL,
+	VM_ENTRY_IO,
+	VM_ENTRY_PF_TAKEN,
+	VM_ENTRY_PF_GUEST,
+	VM_ENTRY_SIGNAL,
+	VM_ENTRY_IRQ,
+	VM_ENTRY_HALT,
+	VM_ENTRY_EMULATION,
+	VM_ENTRY_TLB_FLUSH,
+	VM_ENTRY_HOST_RELOAD,
+	VM_ENTRY_KINDS
+};
+struct vm_entries {
+	bool known; /* false: this kernel has no KVM_GET_STATS_FD; all zero */
+	uint64_t n[VM_ENTRY_KINDS];
+};
+/* One pread.  -ENOTSUP when the counters are not available. */
+int vm_entry_counts(struct vm *vm, struct vm_entries *out);
+/* KVM's name of a kind ("exits", "pf_guest", ...). */
+const char *vm_entry_kind_name(int kind);
+
+/* Debugging (KVMSERVER_TRACE_EXITS, src/server): fn is called after every return of
+ * KVM_RUN in every VM of the process, with what the exit was and KVM's counters' change
+ * since the previous return on that vCPU.  NULL turns it off. */
+struct vm_exit_trace {
+	int kvm_reason; /* kvm_run's exit_reason; -1 for an interrupted KVM_RUN (EINTR) */
+	int vector; /* for an exception exit: the vector (-1 a triple fault); else -1 */
+	bool syscall; /* a system call exit: nr is its number */
+	bool replayed; /* a call vm_replay_syscall handed over (no KVM_RUN) */
+	uint64_t nr, rip; /* rip: the user's (a syscall's return address) or the vCPU's */
+	struct vm_entries delta;
+};
+void vm_set_exit_trace(void (*fn)(void *ctx, const struct vm_exit_trace *t), void *ctx);
 
 /* Human-readable name of a vector, e.g. "page fault". */
 const char *vm_vector_name(int vector);

@@ -31,6 +31,7 @@ struct vm {
 	enum { VM_AT_SYSCALL, VM_AT_FAULT, VM_AT_LOAD, VM_AT_USER } where;
 	uint64_t user_rip, user_rflags, user_rsp; /* user state at the last exception/syscall */
 	bool tlb_flush; /* PTEs lost rights since the last entry: reload CR3 on resume */
+	bool replay; /* vm_replay_syscall: the next vm_run returns the call without an entry */
 	bool sregs_unknown; /* stopped outside the trampoline (timeout, tick, error) */
 	uint64_t fs_base;
 	size_t xsave_size; /* bytes of a KVM_GET_XSAVE(2) image */
@@ -46,6 +47,14 @@ struct vm {
 	uint64_t tick_ns, next_tick_ns;
 
 	struct vm_stats stats;
+	/* KVM's binary statistics of the vCPU (kstats.c): the fd (-1 when absent), where the
+	 * counters used lie in it, and the last reading for vm_set_exit_trace. */
+	int kstats_fd;
+	uint64_t kstats_pos;
+	uint32_t kstats_lo, kstats_len;
+	uint32_t kstats_off[VM_ENTRY_KINDS];
+	uint8_t kstats_buf[512];
+	struct vm_entries trace_prev;
 
 	/* Copy-on-write (cow.c).  A template holds the vCPU state forks start from; a fork
 	 * maps the template's memfd MAP_PRIVATE and remembers what to undo on reset. */
@@ -91,6 +100,10 @@ struct vm {
 
 /* vcpu.c */
 void vcpu_forget_run(struct vm *vm);
+
+/* kstats.c */
+void kstats_init(struct vm *vm);
+void kstats_fini(struct vm *vm);
 
 /* kvm.c */
 int kvm_fd(void);
