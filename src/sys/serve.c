@@ -2,6 +2,7 @@
  * the main VM (it becomes the template), and an ephemeral request VM takes exactly one
  * connection and stops when it is closed. */
 #include <asm/unistd.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sys/blocking.h"
 #include "sys/proc_impl.h"
+#include "sys/process.h"
 #include "sys/serve.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
@@ -133,28 +136,140 @@ static bool listener_ready(struct proc *p)
 	return false;
 }
 
+/* Does some host fd (any guest process's: a child forked while serving the request holds
+ * dups) still refer to the connection socket with inode ino? */
+static bool conn_held_anywhere(uint64_t ino)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return false;
+	char want[48], path[300], link[64];
+	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)ino);
+	bool held = false;
+	for (struct dirent *de; !held && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		held = n > 0 && (size_t)n == strlen(want) && memcmp(link, want, (size_t)n) == 0;
+	}
+	closedir(d);
+	return held;
+}
+
+/* A wait held as if no connection ever came: it ends at its own timeout (with what Linux
+ * writes then), with EINTR for a signal the process takes, or when `over` says so
+ * (true returned: the caller decides).  Used for a process that waits on a listener while
+ * another is the template, and for an ephemeral request VM whose connection a child
+ * still holds.  The host thread blocks on the process's wake fd (signals, a child's end)
+ * and the release fd; `recheck_ms` bounds each wait for conditions nothing signals. */
+static bool hold_wait(struct proc *p, const struct sys_args *a, const struct wait_req *req, bool (*over)(struct proc *),
+                      int recheck_ms, long *ret)
+{
+	uint64_t deadline = req->timeout_ns < 0 ? 0 : vm_now_ns() + (uint64_t)req->timeout_ns;
+	if (!process_self(p)) {
+		*ret = -ENOMEM;
+		return false;
+	}
+	for (;;) {
+		if (over(p))
+			return true;
+		process_take_signals(p);
+		uint64_t mask = req->has_mask ? req->mask : p->cur->sigmask;
+		if (process_signal_interrupts(p, mask)) {
+			*ret = -EINTR;
+			return false;
+		}
+		uint64_t now = vm_now_ns();
+		if (deadline && now >= deadline) {
+			*ret = wait_timed_out_args(p, a);
+			return false;
+		}
+		int rfd = -1;
+		process_held_released(&rfd);
+		struct pollfd fds[2] = {{.fd = process_wake_fd(p, true), .events = POLLIN},
+		                        {.fd = rfd, .events = POLLIN}};
+		int ms = recheck_ms;
+		if (deadline) {
+			uint64_t left_ms = (deadline - now + 999999) / 1000000;
+			if (ms < 0 || left_ms < (uint64_t)ms)
+				ms = (int)left_ms;
+		}
+		if (poll(fds, 2, ms) < 0 && errno == EINTR && !vm_signals_pending()) {
+			*ret = -EINTR; /* the execution deadline */
+			return false;
+		}
+	}
+}
+
+static bool held_released(struct proc *p)
+{
+	(void)p;
+	int fd;
+	return process_held_released(&fd);
+}
+
+static bool conn_released(struct proc *p)
+{
+	return !conn_held_anywhere(p->conn_ino);
+}
+
+/* Booting: the first process of the tree to wait on a listener is the template; another
+ * (a pre-fork server's master or sibling worker, or one started later) is held at its
+ * wait, taking no connection, until released (-t 1) or kvmserver ends. */
+static bool boot_listener_wait(struct proc *p, const struct sys_args *a, enum proc_wait_kind kind, long *ret)
+{
+	if (p->let_through) {
+		p->let_through = false;
+		return false;
+	}
+	if (!process_claim_template(p)) {
+		struct wait_req req;
+		if (!wait_decode(p, a, &req))
+			return false;
+		if (p->cfg.verbose)
+			log_msg("process %d waits on a listener another process serves from: held there", p->pid);
+		if (hold_wait(p, a, &req, held_released, -1, ret))
+			return false; /* released: the call runs */
+		return true;
+	}
+	p->wait_kind = kind;
+	p->stop = PROC_LISTENING;
+	if (p->cfg.verbose) {
+		char nbuf[32];
+		log_msg("process %d thread %d waits for connections: %s(%lld)", p->pid, p->cur->tid,
+		        sys_name(a->nr, nbuf, sizeof(nbuf)), (long long)a->a[0]);
+	}
+	*ret = SYS_RESUMED;
+	return true;
+}
+
 bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 {
 	if (p->mode == PROC_MODE_BOOT) {
 		enum proc_wait_kind kind = listener_wait(p, a);
 		if (!kind)
 			return false;
-		if (p->let_through) {
-			p->let_through = false;
-			return false;
-		}
-		p->wait_kind = kind;
-		p->stop = PROC_LISTENING;
-		if (p->cfg.verbose) {
-			char nbuf[32];
-			log_msg("thread %d waits for connections: %s(%lld)", p->cur->tid,
-			        sys_name(a->nr, nbuf, sizeof(nbuf)), (long long)a->a[0]);
-		}
-		*ret = SYS_RESUMED;
-		return true;
+		int rfd;
+		if (process_held_released(&rfd) && process_template_elsewhere(p))
+			return false; /* -t 1: the template and every other process run as programs */
+		return boot_listener_wait(p, a, kind, ret);
 	}
 	if (p->mode != PROC_MODE_EPHEMERAL)
 		return false;
+	/* Its connection is closed here but a child it forked still holds it (a forking
+	 * server's parent closes its copy at once): the request goes on until the children
+	 * let it go; until then the VM's waits for connections see none. */
+	if (p->conn_closed && listener_wait(p, a)) {
+		struct wait_req req;
+		if (!wait_decode(p, a, &req))
+			return false;
+		if (hold_wait(p, a, &req, conn_released, 20, ret)) {
+			p->stop = PROC_CONN_DONE;
+			*ret = SYS_RESUMED;
+		}
+		return true;
+	}
 	if ((a->nr == __NR_accept || a->nr == __NR_accept4) && p->conn_ino && serve_listener_fd(p, (int)a->a[0])) {
 		*ret = -EAGAIN; /* one connection per request VM */
 		return true;
@@ -199,7 +314,11 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 		}
 		return;
 	case __NR_close:
-		if (p->mode == PROC_MODE_EPHEMERAL && p->conn_ino && ret == 0 && !conn_open(p))
+		if (p->mode != PROC_MODE_EPHEMERAL || !p->conn_ino || ret != 0 || p->conn_closed || conn_open(p))
+			return;
+		if (process_has_live_children(p) && conn_held_anywhere(p->conn_ino))
+			p->conn_closed = true; /* a child serves it: see serve_before */
+		else
 			p->stop = PROC_CONN_DONE;
 		return;
 	case __NR_shutdown:
