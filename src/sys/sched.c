@@ -253,14 +253,14 @@ static int wait_for_events(struct proc *p, bool block)
 		}
 		if (woke)
 			return 0;
-		int wake_at = -1; /* the process table's wake fd, polled with the threads' */
-		if (n > 0 && n < WAIT_ALL_FDS && (fds[n].fd = process_wake_fd(p, false)) >= 0) {
+		if (n == 0 && !nearest)
+			return block ? -EDEADLK : -EAGAIN;
+		int wake_at = -1; /* the process table's wake fd, polled with the threads' (sleeps too) */
+		if (n < WAIT_ALL_FDS && (fds[n].fd = process_wake_fd(p, false)) >= 0) {
 			fds[n].events = POLLIN;
 			fds[n].revents = 0;
 			wake_at = n++;
 		}
-		if (n == 0 && !nearest)
-			return block ? -EDEADLK : -EAGAIN;
 		struct timespec ts, *tsp = NULL;
 		if (!block) {
 			ts = (struct timespec){0, 0};
@@ -359,7 +359,11 @@ long sched_block_current(struct proc *p, enum thread_state state, long wake_resu
 
 bool sched_should_park(const struct proc *p)
 {
-	return p->itimer_ns || (p->nthreads > 1 && others_need_cpu(p));
+	/* In a tree of processes (p->pt) another process may signal p at any time: a signal
+	 * sent while p is on its way into a blocking host call would be lost (the host
+	 * signal that interrupts it comes too early), but the wake fd polled with a parked
+	 * thread's fds stays readable. */
+	return p->itimer_ns || p->pt || (p->nthreads > 1 && others_need_cpu(p));
 }
 
 long sched_park_fd(struct proc *p, int h, short events)
