@@ -1,7 +1,8 @@
 # tests/servers/forking_server.py PORT: Python's socketserver.ForkingTCPServer: the server
 # process forks a child per connection, after accept, and the child answers (HTTP/1.0
 # style, one request per connection).  The server counts the connections it forked for:
-#   GET /              `hello <count> pid=<child's pid> ppid=<its parent's>`
+#   GET /              `hello <count>`
+#   GET /who           `pid=<the child's pid> ppid=<its parent's>`
 #   GET /sleeper       the child forks a grandchild that closes the connection and sleeps
 #                      forever, and answers `sleeper <grandchild's pid>`
 #   GET /check?PID     `alive` or `gone`: whether guest process PID still exists
@@ -35,8 +36,10 @@ class Handler(socketserver.BaseRequestHandler):
                 body = "alive\n"
             except ProcessLookupError:
                 body = "gone\n"
+        elif path == "/who":
+            body = "pid=%d ppid=%d\n" % (os.getpid(), os.getppid())
         else:
-            body = "hello %d pid=%d ppid=%d\n" % (self.server.count, os.getpid(), os.getppid())
+            body = "hello %d\n" % self.server.count
         data = body.encode()
         self.request.sendall(
             b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(data), data)
