@@ -47,12 +47,12 @@ int proc_freeze(struct proc *p)
 
 bool proc_template_elsewhere(const struct proc *p)
 {
-	return process_template_elsewhere(p);
+	return serve_template_elsewhere(p);
 }
 
 void proc_release_held(void)
 {
-	process_release_held();
+	serve_release_held();
 }
 
 static int clone_threads(struct proc *dst, const struct proc *src)

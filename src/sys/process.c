@@ -739,54 +739,6 @@ long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
 	return process_kill(p, f->pidfd, sig);
 }
 
-/* --- server mode with several processes (serve.c) ---------------------------------------- */
-
-/* The process that first waited on a listener while booting: the template.  Any other that
- * waits on one afterwards is held there (serve.c) until release_fd is written. */
-static struct proc *tmpl_claim;
-static bool held_released;
-static int release_fd = -1;
-
-bool process_claim_template(struct proc *p)
-{
-	pthread_mutex_lock(&pt_lock);
-	if (!tmpl_claim) {
-		tmpl_claim = p;
-		if (release_fd < 0)
-			release_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	}
-	bool mine = tmpl_claim == p;
-	pthread_mutex_unlock(&pt_lock);
-	return mine;
-}
-
-bool process_template_elsewhere(const struct proc *p)
-{
-	pthread_mutex_lock(&pt_lock);
-	bool r = tmpl_claim && tmpl_claim != p;
-	pthread_mutex_unlock(&pt_lock);
-	return r;
-}
-
-void process_release_held(void)
-{
-	pthread_mutex_lock(&pt_lock);
-	held_released = true;
-	uint64_t one = 1;
-	if (release_fd >= 0)
-		(void)!write(release_fd, &one, sizeof(one)); /* never read: stays readable */
-	pthread_mutex_unlock(&pt_lock);
-}
-
-bool process_held_released(int *fd)
-{
-	pthread_mutex_lock(&pt_lock);
-	bool r = held_released;
-	*fd = release_fd;
-	pthread_mutex_unlock(&pt_lock);
-	return r;
-}
-
 bool process_signal_interrupts(struct proc *p, uint64_t mask)
 {
 	return p->cur->pending & ~mask & catching_mask(p);

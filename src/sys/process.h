@@ -75,16 +75,6 @@ int process_block(struct proc *p, int64_t timeout_ns);
 /* kill(2) to a pid that is not p's own: 0, -ESRCH, -EINVAL. */
 long process_kill(struct proc *p, int pid, int sig);
 
-/* Server mode with several processes (a pre-fork server, serve.c).  The first process to
- * wait on a listening socket while booting claims the template: true for it (and again for
- * it later), false for every other, which is then held at its wait. */
-bool process_claim_template(struct proc *p);
-/* Whether a process other than p claimed the template. */
-bool process_template_elsewhere(const struct proc *p);
-/* Held processes go on (the template keeps running as a program: -t 1). */
-void process_release_held(void);
-/* Whether they were released; *fd: an eventfd readable once they are (-1: none yet). */
-bool process_held_released(int *fd);
 /* Whether a signal pending for p's current thread and not in mask would interrupt a wait
  * (a handler, or a default action that ends the process). */
 bool process_signal_interrupts(struct proc *p, uint64_t mask);

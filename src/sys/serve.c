@@ -8,8 +8,10 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,6 +62,55 @@ static bool epoll_has_listener(int ep)
 			return true;
 	}
 	return false;
+}
+
+/* --- several processes (a pre-fork server) ------------------------------------------------ */
+
+/* The process that first waited on a listener while booting: the template.  Any other that
+ * waits on one afterwards is held there (serve.c) until release_fd is written. */
+static pthread_mutex_t tmpl_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct proc *tmpl_claim;
+static bool released;
+static int release_fd = -1;
+
+bool serve_claim_template(struct proc *p)
+{
+	pthread_mutex_lock(&tmpl_lock);
+	if (!tmpl_claim) {
+		tmpl_claim = p;
+		if (release_fd < 0)
+			release_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	}
+	bool mine = tmpl_claim == p;
+	pthread_mutex_unlock(&tmpl_lock);
+	return mine;
+}
+
+bool serve_template_elsewhere(const struct proc *p)
+{
+	pthread_mutex_lock(&tmpl_lock);
+	bool r = tmpl_claim && tmpl_claim != p;
+	pthread_mutex_unlock(&tmpl_lock);
+	return r;
+}
+
+void serve_release_held(void)
+{
+	pthread_mutex_lock(&tmpl_lock);
+	released = true;
+	uint64_t one = 1;
+	if (release_fd >= 0)
+		(void)!write(release_fd, &one, sizeof(one)); /* never read: stays readable */
+	pthread_mutex_unlock(&tmpl_lock);
+}
+
+bool serve_held_released(int *fd)
+{
+	pthread_mutex_lock(&tmpl_lock);
+	bool r = released;
+	*fd = release_fd;
+	pthread_mutex_unlock(&tmpl_lock);
+	return r;
 }
 
 /* Would this call wait for a connection?  Which kind of wait it is, or 0.  What the call
@@ -186,7 +237,7 @@ static bool hold_wait(struct proc *p, const struct sys_args *a, const struct wai
 			return false;
 		}
 		int rfd = -1;
-		process_held_released(&rfd);
+		serve_held_released(&rfd);
 		struct pollfd fds[2] = {{.fd = process_wake_fd(p, true), .events = POLLIN},
 		                        {.fd = rfd, .events = POLLIN}};
 		int ms = recheck_ms;
@@ -206,7 +257,7 @@ static bool held_released(struct proc *p)
 {
 	(void)p;
 	int fd;
-	return process_held_released(&fd);
+	return serve_held_released(&fd);
 }
 
 static bool conn_released(struct proc *p)
@@ -223,7 +274,7 @@ static bool boot_listener_wait(struct proc *p, const struct sys_args *a, enum pr
 		p->let_through = false;
 		return false;
 	}
-	if (!process_claim_template(p)) {
+	if (!serve_claim_template(p)) {
 		struct wait_req req;
 		if (!wait_decode(p, a, &req))
 			return false;
@@ -251,7 +302,7 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 		if (!kind)
 			return false;
 		int rfd;
-		if (process_held_released(&rfd) && process_template_elsewhere(p))
+		if (serve_held_released(&rfd) && serve_template_elsewhere(p))
 			return false; /* -t 1: the template and every other process run as programs */
 		return boot_listener_wait(p, a, kind, ret);
 	}
