@@ -21,6 +21,7 @@
 #include "sys/proc_impl.h"
 #include "sys/process.h"
 #include "sys/serve.h"
+#include "sys/signal.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
 #include "util/log.h"
@@ -223,10 +224,16 @@ static bool hold_wait(struct proc *p, const struct sys_args *a, const struct wai
 		return false;
 	}
 	for (;;) {
+		/* Emptied before anything is looked at: what comes after writes it again. */
+		int wake = process_wake_fd(p, true);
 		if (over(p))
 			return true;
+		if (vm_signals_pending())
+			signal_take_host(p);
 		process_take_signals(p);
-		uint64_t mask = req->has_mask ? req->mask : p->cur->sigmask;
+		/* A signal the thread takes once the call returns (its own mask; and the call's,
+		 * which it waits with). */
+		uint64_t mask = p->cur->sigmask | (req->has_mask ? req->mask : 0);
 		if (process_signal_interrupts(p, mask)) {
 			*ret = -EINTR;
 			return false;
@@ -238,8 +245,7 @@ static bool hold_wait(struct proc *p, const struct sys_args *a, const struct wai
 		}
 		int rfd = -1;
 		serve_held_released(&rfd);
-		struct pollfd fds[2] = {{.fd = process_wake_fd(p, true), .events = POLLIN},
-		                        {.fd = rfd, .events = POLLIN}};
+		struct pollfd fds[2] = {{.fd = wake, .events = POLLIN}, {.fd = rfd, .events = POLLIN}};
 		int ms = recheck_ms;
 		if (deadline) {
 			uint64_t left_ms = (deadline - now + 999999) / 1000000;
@@ -299,9 +305,17 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 {
 	if (p->mode == PROC_MODE_BOOT) {
 		enum proc_wait_kind kind = listener_wait(p, a);
-		if (!kind)
-			return false;
 		int rfd;
+		if (!kind) {
+			/* A held process (gunicorn's sync worker tries a non-blocking accept after
+			 * each wait) takes no connection either. */
+			if ((a->nr == __NR_accept || a->nr == __NR_accept4) && serve_template_elsewhere(p) &&
+			    !serve_held_released(&rfd) && serve_listener_fd(p, (int)a->a[0])) {
+				*ret = -EAGAIN;
+				return true;
+			}
+			return false;
+		}
 		if (serve_held_released(&rfd) && serve_template_elsewhere(p))
 			return false; /* -t 1: the template and every other process run as programs */
 		return boot_listener_wait(p, a, kind, ret);

@@ -2,8 +2,8 @@
 # the arbiter forks the workers, each waits on the inherited listener).
 #   GET /      `hello <count>`: the worker's requests so far (per-connection state)
 #   GET /who   `pid=<worker's pid> ppid=<its parent's: the arbiter>`
-#   GET /slow  sleeps 2 s, then `pid=<worker's pid>` (a sync worker serves one request at
-#              a time: a request sent meanwhile is another worker's)
+#   GET /slow?S  sleeps S seconds (default 2), then `pid=<worker's pid>` (a sync worker
+#              serves one request at a time: a request sent meanwhile is another's)
 import os
 import time
 
@@ -17,7 +17,7 @@ def app(environ, start_response):
     if path == "/who":
         body = "pid=%d ppid=%d\n" % (os.getpid(), os.getppid())
     elif path == "/slow":
-        time.sleep(2)
+        time.sleep(float(environ.get("QUERY_STRING") or 2))
         body = "pid=%d\n" % os.getpid()
     else:
         body = "hello %d\n" % count
