@@ -43,7 +43,19 @@ int proc_freeze(struct proc *p)
 	 * from a snapshot (snapload.c). */
 	p->frozen_ns = vm_now_ns() - (uint64_t)p->mono_offset_ns;
 	int err = fdtab_plan_clone(&p->fdt, true);
+	if (!err && p->pt)
+		process_release_owner(p->pt); /* no thread runs it any more: signals wake nobody */
 	return err ? err : vm_freeze(p->vm);
+}
+
+bool proc_template_elsewhere(const struct proc *p)
+{
+	return serve_template_elsewhere(p);
+}
+
+void proc_release_held(void)
+{
+	serve_release_held();
 }
 
 static int clone_threads(struct proc *dst, const struct proc *src)
@@ -149,6 +161,7 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 	p->stop = 0;
 	p->conn_ino = 0;
 	p->conn_shut = false;
+	p->conn_closed = false;
 	p->let_through = false;
 	p->itimer_ns = tmpl->itimer_ns; /* host time of the freeze: restart_monotonic moves it */
 	p->itimer_interval_ns = tmpl->itimer_interval_ns;

@@ -2,21 +2,27 @@
  * the main VM (it becomes the template), and an ephemeral request VM takes exactly one
  * connection and stops when it is closed. */
 #include <asm/unistd.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sys/blocking.h"
 #include "sys/proc_impl.h"
 #include "requestvm/template.h"
 #include "sys/hooks.h"
+#include "sys/processes/process.h"
+#include "sys/signals/signal.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
 #include "util/log.h"
@@ -45,6 +51,55 @@ static bool epoll_has_listener(int ep)
 			return true;
 	}
 	return false;
+}
+
+/* --- several processes (a pre-fork server) ------------------------------------------------ */
+
+/* The process that first waited on a listener while booting: the template.  Any other that
+ * waits on one afterwards is held there (template.c) until release_fd is written. */
+static pthread_mutex_t tmpl_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct proc *tmpl_claim;
+static bool released;
+static int release_fd = -1;
+
+bool serve_claim_template(struct proc *p)
+{
+	pthread_mutex_lock(&tmpl_lock);
+	if (!tmpl_claim) {
+		tmpl_claim = p;
+		if (release_fd < 0)
+			release_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	}
+	bool mine = tmpl_claim == p;
+	pthread_mutex_unlock(&tmpl_lock);
+	return mine;
+}
+
+bool serve_template_elsewhere(const struct proc *p)
+{
+	pthread_mutex_lock(&tmpl_lock);
+	bool r = tmpl_claim && tmpl_claim != p;
+	pthread_mutex_unlock(&tmpl_lock);
+	return r;
+}
+
+void serve_release_held(void)
+{
+	pthread_mutex_lock(&tmpl_lock);
+	released = true;
+	uint64_t one = 1;
+	if (release_fd >= 0)
+		(void)!write(release_fd, &one, sizeof(one)); /* never read: stays readable */
+	pthread_mutex_unlock(&tmpl_lock);
+}
+
+bool serve_held_released(int *fd)
+{
+	pthread_mutex_lock(&tmpl_lock);
+	bool r = released;
+	*fd = release_fd;
+	pthread_mutex_unlock(&tmpl_lock);
+	return r;
 }
 
 /* Would this call wait for a connection?  Which kind of wait it is, or 0.  What the call
@@ -121,28 +176,153 @@ static bool listener_ready(struct proc *p)
 	return false;
 }
 
+/* Does some host fd (any guest process's: a child forked while serving the request holds
+ * dups) still refer to the connection socket with inode ino? */
+static bool conn_held_anywhere(uint64_t ino)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return false;
+	char want[48], path[300], link[64];
+	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)ino);
+	bool held = false;
+	for (struct dirent *de; !held && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		held = n > 0 && (size_t)n == strlen(want) && memcmp(link, want, (size_t)n) == 0;
+	}
+	closedir(d);
+	return held;
+}
+
+/* A wait held as if no connection ever came: it ends at its own timeout (with what Linux
+ * writes then), with EINTR for a signal the process takes, or when `over` says so
+ * (true returned: the caller decides).  Used for a process that waits on a listener while
+ * another is the template, and for an ephemeral request VM whose connection a child
+ * still holds.  The host thread blocks on the process's wake fd (signals, a child's end)
+ * and the release fd; `recheck_ms` bounds each wait for conditions nothing signals. */
+static bool hold_wait(struct proc *p, const struct sys_args *a, const struct wait_req *req, bool (*over)(struct proc *),
+                      int recheck_ms, long *ret)
+{
+	uint64_t deadline = req->timeout_ns < 0 ? 0 : vm_now_ns() + (uint64_t)req->timeout_ns;
+	if (!process_self(p)) {
+		*ret = -ENOMEM;
+		return false;
+	}
+	for (;;) {
+		/* Emptied before anything is looked at: what comes after writes it again. */
+		int wake = process_wake_fd(p, true);
+		if (over(p))
+			return true;
+		if (vm_signals_pending())
+			signal_take_host(p);
+		process_take_signals(p);
+		/* A signal the thread takes once the call returns (its own mask; and the call's,
+		 * which it waits with). */
+		uint64_t mask = p->cur->sigmask | (req->has_mask ? req->mask : 0);
+		if (process_signal_interrupts(p, mask)) {
+			*ret = -EINTR;
+			return false;
+		}
+		uint64_t now = vm_now_ns();
+		if (deadline && now >= deadline) {
+			*ret = wait_timed_out_args(p, a);
+			return false;
+		}
+		int rfd = -1;
+		serve_held_released(&rfd);
+		struct pollfd fds[2] = {{.fd = wake, .events = POLLIN}, {.fd = rfd, .events = POLLIN}};
+		int ms = recheck_ms;
+		if (deadline) {
+			uint64_t left_ms = (deadline - now + 999999) / 1000000;
+			if (ms < 0 || left_ms < (uint64_t)ms)
+				ms = (int)left_ms;
+		}
+		if (poll(fds, 2, ms) < 0 && errno == EINTR && !vm_signals_pending()) {
+			*ret = -EINTR; /* the execution deadline */
+			return false;
+		}
+	}
+}
+
+static bool held_released(struct proc *p)
+{
+	(void)p;
+	int fd;
+	return serve_held_released(&fd);
+}
+
+static bool conn_released(struct proc *p)
+{
+	return !conn_held_anywhere(p->conn_ino);
+}
+
+/* Booting: the first process of the tree to wait on a listener is the template; another
+ * (a pre-fork server's master or sibling worker, or one started later) is held at its
+ * wait, taking no connection, until released (-t 1) or kvmserver ends. */
+static bool boot_listener_wait(struct proc *p, const struct sys_args *a, enum proc_wait_kind kind, long *ret)
+{
+	if (p->let_through) {
+		p->let_through = false;
+		return false;
+	}
+	if (!serve_claim_template(p)) {
+		struct wait_req req;
+		if (!wait_decode(p, a, &req))
+			return false;
+		if (p->cfg.verbose)
+			log_msg("process %d waits on a listener another process serves from: held there", p->pid);
+		if (hold_wait(p, a, &req, held_released, -1, ret))
+			return false; /* released: the call runs */
+		return true;
+	}
+	p->wait_kind = kind;
+	p->stop = PROC_LISTENING;
+	if (p->cfg.verbose) {
+		char nbuf[32];
+		log_msg("process %d thread %d waits for connections: %s(%lld)", p->pid, p->cur->tid,
+		        sys_name(a->nr, nbuf, sizeof(nbuf)), (long long)a->a[0]);
+	}
+	*ret = SYS_RESUMED;
+	return true;
+}
+
 bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 {
 	if (p->mode == PROC_MODE_BOOT) {
 		enum proc_wait_kind kind = listener_wait(p, a);
-		if (!kind)
-			return false;
-		if (p->let_through) {
-			p->let_through = false;
+		int rfd;
+		if (!kind) {
+			/* A held process (gunicorn's sync worker tries a non-blocking accept after
+			 * each wait) takes no connection either. */
+			if ((a->nr == __NR_accept || a->nr == __NR_accept4) && serve_template_elsewhere(p) &&
+			    !serve_held_released(&rfd) && serve_listener_fd(p, (int)a->a[0])) {
+				*ret = -EAGAIN;
+				return true;
+			}
 			return false;
 		}
-		p->wait_kind = kind;
-		p->stop = PROC_LISTENING;
-		if (p->cfg.verbose) {
-			char nbuf[32];
-			log_msg("thread %d waits for connections: %s(%lld)", p->cur->tid,
-			        sys_name(a->nr, nbuf, sizeof(nbuf)), (long long)a->a[0]);
-		}
-		*ret = SYS_RESUMED;
-		return true;
+		if (serve_held_released(&rfd) && serve_template_elsewhere(p))
+			return false; /* -t 1: the template and every other process run as programs */
+		return boot_listener_wait(p, a, kind, ret);
 	}
 	if (p->mode != PROC_MODE_EPHEMERAL)
 		return false;
+	/* Its connection is closed here but a child it forked still holds it (a forking
+	 * server's parent closes its copy at once): the request goes on until the children
+	 * let it go; until then the VM's waits for connections see none. */
+	if (p->conn_closed && listener_wait(p, a)) {
+		struct wait_req req;
+		if (!wait_decode(p, a, &req))
+			return false;
+		if (hold_wait(p, a, &req, conn_released, 20, ret)) {
+			p->stop = PROC_CONN_DONE;
+			*ret = SYS_RESUMED;
+		}
+		return true;
+	}
 	if ((a->nr == __NR_accept || a->nr == __NR_accept4) && p->conn_ino && serve_listener_fd(p, (int)a->a[0])) {
 		*ret = -EAGAIN; /* one connection per request VM */
 		return true;
@@ -187,7 +367,11 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 		}
 		return;
 	case __NR_close:
-		if (p->mode == PROC_MODE_EPHEMERAL && p->conn_ino && ret == 0 && !conn_open(p))
+		if (p->mode != PROC_MODE_EPHEMERAL || !p->conn_ino || ret != 0 || p->conn_closed || conn_open(p))
+			return;
+		if (process_has_live_children(p) && conn_held_anywhere(p->conn_ino))
+			p->conn_closed = true; /* a child serves it: see serve_before */
+		else
 			p->stop = PROC_CONN_DONE;
 		return;
 	case __NR_shutdown:

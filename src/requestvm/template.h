@@ -21,4 +21,15 @@ extern const struct sys_serve_hooks template_hooks;
 /* Whether the process's guest fd `fd` is a listening socket. */
 bool serve_listener_fd(struct proc *p, int fd);
 
+/* Server mode with several processes (a pre-fork server, template.c).  The first process to
+ * wait on a listening socket while booting claims the template: true for it (and again for
+ * it later), false for every other, which is then held at its wait. */
+bool serve_claim_template(struct proc *p);
+/* Whether a process other than p claimed the template. */
+bool serve_template_elsewhere(const struct proc *p);
+/* Held processes go on (the template keeps running as a program: -t 1). */
+void serve_release_held(void);
+/* Whether they were released; *fd: an eventfd readable once they are (-1: none yet). */
+bool serve_held_released(int *fd);
+
 #endif

@@ -161,6 +161,11 @@ static const int allowed[] = {
         SCMP_SYS(clock_nanosleep),
         SCMP_SYS(pause),
         SCMP_SYS(sched_yield),
+        /* The kernel's own continuation of a timed wait (poll, nanosleep) that a signal
+         * without a handler stopped, e.g. while the ASan build's exit check stops the
+         * threads: seen with the main thread waiting for a pre-fork server's last
+         * processes (proc_end_first_and_wait). */
+        SCMP_SYS(restart_syscall),
 
         /* Guest eventfds and timerfds are host ones (event.c, fdclone.c); the vCPU's
          * deadline and preemption tick are POSIX timers signalling its thread (vcpu.c). */

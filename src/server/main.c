@@ -236,6 +236,48 @@ static void test_forbidden_syscall(void)
 		log_msg("KVMSERVER_TEST_FORBIDDEN_SYSCALL: mount failed: %s", strerror(errno));
 }
 
+/* A pre-fork server: a child process was the first to wait for connections (sys.h,
+ * proc_set_template_handler).  Called on that child's host thread. */
+struct child_template {
+	const struct config *cfg;
+	const char *path;
+	uint64_t started;
+};
+
+static int on_child_template(struct proc *tmpl, void *arg)
+{
+	const struct child_template *ct = arg;
+	int status;
+	if (ct->cfg->command == CMD_SNAPSHOT) {
+		log_msg("no snapshot written: the process that waits for connections is a child process "
+		        "(a pre-fork server); snapshots take the first process only");
+		status = 1;
+	} else {
+		status = server_run_child(ct->cfg, tmpl, ct->path, ct->started);
+		if (status == SERVER_RUN_ON)
+			return 0;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	exit(status);
+}
+
+/* How the first process's run ended while a child is the template: 0 when kvmserver
+ * carries on (the other processes live on, as on Linux, and the serving thread ends
+ * kvmserver), else its exit status. */
+static int first_ended_while_child_serves(const struct config *cfg, struct proc *p, enum proc_end end)
+{
+	int wstatus = end == PROC_EXITED    ? (proc_exit_code(p) & 0xff) << 8
+	              : end == PROC_CRASHED ? proc_crash(p)->signal & 0x7f
+	                                    : SIGKILL;
+	if (cfg->verbose)
+		log_msg("the first process ended (wait status 0x%x) while a child process serves; kvmserver "
+		        "goes on until every guest process has ended",
+		        wstatus);
+	proc_end_first_and_wait(p, wstatus);
+	return end == PROC_EXITED ? proc_exit_code(p) : end == PROC_CRASHED ? 128 + proc_crash(p)->signal : 1;
+}
+
 /* Run PROGRAM (already found at `path`) under the policy: to its end, or into serving. */
 static int run_program(const struct config *cfg, const char *path, struct policy *pol, char **env,
                        unsigned closed_stdio)
@@ -272,7 +314,18 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	proc_set_mode(p, PROC_MODE_BOOT);
 	uint64_t started = vm_now_ns();
 	uint64_t deadline = cfg->max_boot_time > 0 ? started + (uint64_t)(cfg->max_boot_time * 1e9) : 0;
+	struct child_template ct = {cfg, path, started};
+	proc_set_template_handler(on_child_template, &ct);
 	enum proc_end end = proc_run(p, deadline);
+	/* A child became the template (a pre-fork server): this thread goes on running the
+	 * first process (the master), without the boot deadline, which ended then. */
+	while (end == PROC_TIMEOUT && proc_template_elsewhere(p))
+		end = proc_run(p, 0);
+	if (end != PROC_LISTENING && proc_template_elsewhere(p)) {
+		int st = first_ended_while_child_serves(cfg, p, end);
+		proc_destroy(p);
+		return st;
+	}
 	int status = end != PROC_LISTENING          ? end_status(cfg, p, end)
 	             : cfg->command == CMD_SNAPSHOT ? snapshot_write(cfg, p, path, started)
 	                                            : server_run(cfg, p, path, started);

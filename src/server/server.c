@@ -211,7 +211,19 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static int serve(const struct config *cfg, struct proc *main_proc, const char *path, uint64_t started_ns, bool child);
+
 int server_run(const struct config *cfg, struct proc *main_proc, const char *path, uint64_t started_ns)
+{
+	return serve(cfg, main_proc, path, started_ns, false);
+}
+
+int server_run_child(const struct config *cfg, struct proc *tmpl, const char *path, uint64_t started_ns)
+{
+	return serve(cfg, tmpl, path, started_ns, true);
+}
+
+static int serve(const struct config *cfg, struct proc *main_proc, const char *path, uint64_t started_ns, bool child)
 {
 	uint64_t init_ns = vm_now_ns() - started_ns, warm_ns = 0;
 	if (cfg->warmup > 0) {
@@ -243,8 +255,11 @@ int server_run(const struct config *cfg, struct proc *main_proc, const char *pat
 		       (unsigned long long)(init_ns / 1000000), warm, rss_mb());
 		fflush(stdout);
 		lifecycle_ready();
+		proc_release_held(); /* a pre-fork server's other processes run on as well */
 		proc_set_mode(main_proc, PROC_MODE_RUN);
 		proc_continue_wait(main_proc);
+		if (child)
+			return SERVER_RUN_ON; /* it is a child process: its thread runs it on */
 		enum proc_end end = proc_run(main_proc, 0);
 		if (end == PROC_EXITED)
 			return proc_exit_code(main_proc);

@@ -12,6 +12,11 @@
  * started_ns: when the program was started (for the init time).  Returns the exit status
  * of kvmserver (only when serving ends: the program exited, or a fatal error). */
 int server_run(const struct config *cfg, struct proc *main_proc, const char *path, uint64_t started_ns);
+/* The same for a template that is a child process (a pre-fork server's worker), called on
+ * its own host thread: SERVER_RUN_ON when it is to run on as a program (one thread, no
+ * --ephemeral), else kvmserver's exit status once serving ends. */
+#define SERVER_RUN_ON (-1)
+int server_run_child(const struct config *cfg, struct proc *tmpl, const char *path, uint64_t started_ns);
 
 /* warmup.c: parse the --warmup-request specs (files are read now).  0, or -1 after a
  * one-line error. */

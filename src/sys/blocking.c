@@ -226,9 +226,16 @@ static void put_left(struct proc *p, const struct sys_wait *w, uint64_t uts, uin
 
 long wait_timed_out(struct proc *p, const struct thread *t)
 {
-	const struct sys_wait *w = wait_row(t->wait_nr);
 	struct sys_args a;
 	wait_args_of(t, &a);
+	a.nr = t->wait_nr;
+	return wait_timed_out_args(p, &a);
+}
+
+long wait_timed_out_args(struct proc *p, const struct sys_args *call)
+{
+	const struct sys_wait *w = wait_row(call->nr);
+	struct sys_args a = *call;
 	if (w->how == WH_POLL) {
 		/* Every revents is written, 0 on a timeout. */
 		uint64_t n = a.a[w->n];

@@ -136,6 +136,8 @@ void wait_args_of(const struct thread *t, struct sys_args *a);
  * cleared, a zero time left) and return its result (0; EAGAIN for an fd call past its
  * socket's SO_RCVTIMEO/SO_SNDTIMEO). */
 long wait_timed_out(struct proc *p, const struct thread *t);
+/* The same for call `a` (its nr too) of the running thread. */
+long wait_timed_out_args(struct proc *p, const struct sys_args *a);
 
 /* t's parked call ends with EINTR: write the time left where Linux does (select, ppoll,
  * pselect6, nanosleep's rem, clock_nanosleep's rem when relative). */

@@ -51,6 +51,7 @@ struct proc {
 	bool let_through; /* run the next listener wait instead of stopping */
 	uint64_t conn_ino; /* ephemeral: inode of the connection taken, 0 = none yet */
 	bool conn_shut;
+	bool conn_closed; /* ephemeral: closed here while a child still holds it (template.c) */
 	uint64_t max_request_ns;
 	/* limits.c: --max-request-memory in pages (0 = none), when the dirty count was last
 	 * read, and the count that crossed the limit. */

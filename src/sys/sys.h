@@ -85,6 +85,20 @@ uint64_t proc_memory_limit_pages(const struct proc *p);
  * another thread may read it), NULL = stop counting. */
 void proc_set_connection_counter(struct proc *p, uint64_t *counter);
 
+/* Pre-fork servers: the first process of the guest's tree to wait on a listening socket
+ * while booting (PROC_MODE_BOOT is inherited by fork, vfork and exec) is the template; every
+ * other one that waits on a listener is held at that wait, seeing no connection.  When a
+ * child is that process, its own host thread calls fn with it stopped as after
+ * PROC_LISTENING; fn returns 0 for the child to run on as a program, or does not return. */
+void proc_set_template_handler(int (*fn)(struct proc *tmpl, void *arg), void *arg);
+/* Whether a process other than p (a child) became the template. */
+bool proc_template_elsewhere(const struct proc *p);
+/* The held processes go on as programs (-t 1 without --ephemeral). */
+void proc_release_held(void);
+/* The first process p ended (Linux wait status wstatus) while others live: they are
+ * orphaned, as on Linux, and this returns once every guest process has ended. */
+void proc_end_first_and_wait(struct proc *p, int wstatus);
+
 /* After PROC_LISTENING: make p the template request VMs are forked from.  p never runs
  * again and must outlive its forks. */
 int proc_freeze(struct proc *p);

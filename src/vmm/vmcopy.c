@@ -7,10 +7,13 @@
  * (SEEK_DATA/SEEK_HOLE; guest memory is sparse) are copied, in the kernel
  * (copy_file_range).  Page tables, descriptor tables and the trampoline live in guest-
  * physical memory and come along; file overlays (filemap.c) are mapped again from their
- * files; the vCPU's system state is the source's.  See docs/design.md. */
+ * files; the vCPU's system state is the source's.  A request VM (a MAP_PRIVATE view of its
+ * template's memfd) is copied as the template's data plus the pages it changed, the set
+ * its reset would restore.  See docs/design.md. */
 #define VMM_INTERNAL
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -53,6 +56,67 @@ static int copy_extents(int from, int to, uint64_t size)
 		}
 		pos = hole;
 	}
+	return 0;
+}
+
+static int put_page(const struct vm *src, int to, uint64_t pg)
+{
+	off_t off = (off_t)(pg * PAGE_SIZE);
+	return pwrite(to, src->mem + off, PAGE_SIZE, off) == PAGE_SIZE ? 0 : -EIO;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* A request VM (a fork of a template) being copied: `to` already holds the template's
+ * data; write into it every page in which the fork's view differs.  Those are what its
+ * next reset would restore (cow.c): ranges whose layout it changed (copied wholesale, zero
+ * pages left as holes) and the pages written, from the dirty list and from KVM's logs as
+ * they stand (read without protecting anything: with manual protection reading changes
+ * nothing; without, the pages read join the dirty list, as vm_dirty_count does). */
+static int copy_fork_view(struct vm *src, int to)
+{
+	for (size_t i = 0; i < src->nremaps; i++) {
+		const struct cow_remap *r = &src->remaps[i];
+		if (fallocate(to, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->gpa, (off_t)r->size) < 0)
+			return -errno;
+		for (uint64_t off = 0; off < r->size; off += PAGE_SIZE)
+			if (!page_is_zero(src->mem + r->gpa + off) && put_page(src, to, (r->gpa + off) / PAGE_SIZE))
+				return -EIO;
+	}
+	for (unsigned s = 0; s <= src->nuser_slots; s++) {
+		if (!src->slot_on[s])
+			continue;
+		struct kvm_dirty_log log = {.slot = s, .dirty_bitmap = src->log_bits};
+		if (ioctl(src->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+			return -errno;
+		uint64_t first = gmem_slot_gpa(src, s) / PAGE_SIZE;
+		uint64_t npages = gmem_slot_end(src, s) / PAGE_SIZE - first;
+		for (size_t w = 0; w < (npages + 63) / 64; w++) {
+			for (uint64_t b = src->log_bits[w]; b; b &= b - 1) {
+				uint64_t pg = first + w * 64 + (unsigned)__builtin_ctzll(b);
+				if (bit_test(src->dirty_bits, pg))
+					continue; /* in the list: copied below */
+				if (!src->manual_protect) {
+					if (cow_dirty_page(src, pg))
+						return -ENOMEM;
+					src->ndirty_guest++;
+					continue;
+				}
+				if (put_page(src, to, pg))
+					return -EIO;
+			}
+		}
+	}
+	for (size_t i = 0; i < src->ndirty; i++)
+		if (put_page(src, to, src->dirty_list[i]))
+			return -EIO;
 	return 0;
 }
 
@@ -108,8 +172,8 @@ static int copy_vcpu(struct vm *vm, struct vm *src)
 
 int vm_copy(struct vm *src, struct vm **out)
 {
-	if (src->tmpl || src->snap)
-		return -ENOSYS; /* request VMs and templates are not copied this way */
+	if (src->snap)
+		return -ENOSYS; /* a template never runs again, so it never forks */
 	int err;
 	struct vm *vm = kvm_alloc_vm(src->user_size, &err);
 	if (!vm)
@@ -121,7 +185,11 @@ int vm_copy(struct vm *src, struct vm **out)
 		err = -errno;
 		goto fail;
 	}
-	err = copy_extents(src->mem_fd, vm->mem_fd, vm->phys_size);
+	/* A request VM's memory is its template's memfd seen MAP_PRIVATE: that memfd's data,
+	 * then what the request changed. */
+	err = copy_extents(src->tmpl ? src->tmpl->mem_fd : src->mem_fd, vm->mem_fd, vm->phys_size);
+	if (!err && src->tmpl)
+		err = copy_fork_view(src, vm->mem_fd);
 	if (err)
 		goto fail;
 	vm->mem = mmap(NULL, vm->phys_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);

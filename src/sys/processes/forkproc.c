@@ -4,7 +4,9 @@
  *
  * The child is a new struct proc: a copy of the VM (vm_copy: memory, page tables, vCPU
  * state), of the mapping list, dups of the fd table, the signal dispositions, cwd, and
- * one thread: the caller, returning 0 from the call. */
+ * one thread: the caller, returning 0 from the call.  From a request VM the child is its
+ * request's: vm_copy copies the VM's view (the template's memory and the pages the request
+ * wrote), and the VM's reset ends it (process_end_children). */
 #include <errno.h>
 #include <linux/sched.h>
 #include <stdlib.h>
@@ -28,7 +30,9 @@ static int copy_process(struct proc *c, const struct proc *p)
 	memcpy(c->sigactions, p->sigactions, sizeof(c->sigactions));
 	c->vdso_addr = p->vdso_addr;
 	c->nice = p->nice;
-	c->mode = PROC_MODE_RUN;
+	/* Booting, a child may be the one that waits for connections first (a pre-fork
+	 * server's worker: template.c).  A request VM's children run as programs. */
+	c->mode = p->mode == PROC_MODE_BOOT ? PROC_MODE_BOOT : PROC_MODE_RUN;
 	c->cred = p->cred;
 	c->umask = p->umask;
 	int err = vma_copy(&c->mm, &p->mm);
@@ -39,8 +43,6 @@ static int copy_process(struct proc *c, const struct proc *p)
 
 long forkproc_clone(struct proc *p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls)
 {
-	if (p->tmpl)
-		return -ENOSYS; /* a request VM: its memory is a copy-on-write view (requestvm.c) */
 	struct proc *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

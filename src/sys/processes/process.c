@@ -29,6 +29,9 @@ struct pt_entry {
 	 * all are the template's pid: the links are pointers. */
 	struct pt_entry *parent;
 	int pgid, sid;
+	/* The request VM whose request started this process (directly or not; NULL: none):
+	 * its reset ends it even once its parent is gone. */
+	struct pt_entry *request;
 	bool ended; /* a zombie: wstatus is valid */
 	bool ran; /* a process ran with this entry (else it is a spawn in the making) */
 	int wstatus;
@@ -142,7 +145,12 @@ struct pt_entry *process_self(struct proc *p)
 	if (p->pt)
 		return p->pt;
 	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *e = new_entry_locked(p->pid, 0, p->pid, p->pid);
+	/* A request VM answers getppid, getpgrp and getsid as its template (a pre-fork
+	 * server's worker checks that its master is still its parent), but is nobody's child:
+	 * its master must not wait for it. */
+	const struct pt_entry *t = p->tmpl ? p->tmpl->pt : NULL;
+	struct pt_entry *e =
+	        t ? new_entry_locked(p->pid, t->ppid, t->pgid, t->sid) : new_entry_locked(p->pid, 0, p->pid, p->pid);
 	if (e) {
 		e->ran = true;
 		e->owner = pthread_self();
@@ -191,8 +199,10 @@ int process_new_child(struct proc *p, struct pt_entry **out)
 	pthread_mutex_lock(&pt_lock);
 	int pid = alloc_id_locked(p);
 	struct pt_entry *e = new_entry_locked(pid, self->pid, self->pgid, self->sid);
-	if (e)
+	if (e) {
 		e->parent = self;
+		e->request = self->request ? self->request : p->tmpl ? self : NULL;
+	}
 	pthread_mutex_unlock(&pt_lock);
 	if (!e)
 		return -EAGAIN;
@@ -218,6 +228,8 @@ void process_exited(struct pt_entry *e, int wstatus)
 	/* Its children lose their parent; their zombies go with it (no init to reap them). */
 	for (struct pt_entry *c = pt_head, *next; c; c = next) {
 		next = c->next;
+		if (c->request == e)
+			c->request = NULL; /* a request VM's entry goes: no link may outlive it */
 		if (c->parent != e || c == e)
 			continue;
 		if (c->ended) {
@@ -366,14 +378,31 @@ static bool interrupting_signal(struct proc *p)
 	return p->cur->pending & ~p->cur->sigmask & catching_mask(p);
 }
 
+static bool descends_from(const struct pt_entry *c, const struct pt_entry *a)
+{
+	for (const struct pt_entry *e = c->parent; e; e = e->parent)
+		if (e == a)
+			return true;
+	return false;
+}
+
 void process_end_children(struct proc *p)
 {
 	if (!p->pt)
 		return;
 	pthread_mutex_lock(&pt_lock);
+	/* Every descendant, not only the children: a grandchild would otherwise be orphaned by
+	 * its parent's end and outlive the request.  Killed before any link is cut. */
+	for (struct pt_entry *c = pt_head; c; c = c->next)
+		if (c != p->pt && !c->ended && (c->request == p->pt || descends_from(c, p->pt)))
+			send_locked(c, SIGKILL);
 	for (struct pt_entry *c = pt_head, *next; c; c = next) {
 		next = c->next;
-		if (c->parent != p->pt || c == p->pt)
+		if (c == p->pt)
+			continue;
+		if (c->request == p->pt)
+			c->request = NULL; /* killed: the link must not outlive p's entry */
+		if (c->parent != p->pt)
 			continue;
 		if (c->ended) {
 			unlink_free_locked(c);
@@ -381,7 +410,6 @@ void process_end_children(struct proc *p)
 		}
 		c->parent = NULL;
 		c->ppid = -1;
-		send_locked(c, SIGKILL);
 	}
 	pthread_mutex_unlock(&pt_lock);
 }
@@ -542,6 +570,8 @@ long sys_waitid(struct proc *p, const struct sys_args *a)
 
 int process_ppid(struct proc *p)
 {
+	if (!p->pt && p->tmpl && p->tmpl->pt)
+		return process_ppid(p->tmpl);
 	if (!p->pt)
 		return PROC_GUEST_PPID;
 	pthread_mutex_lock(&pt_lock);
@@ -582,7 +612,7 @@ static long group_of(struct proc *p, int pid, bool sid)
 {
 	if (pid < 0)
 		return -ESRCH;
-	if (!p->pt && (pid == 0 || pid == p->pid))
+	if (!p->pt && !(p->tmpl && p->tmpl->pt) && (pid == 0 || pid == p->pid))
 		return p->pid; /* a lone first process leads its own group and session */
 	if (!process_self(p))
 		return -ENOMEM;
@@ -707,4 +737,41 @@ long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
 		return 0;
 	}
 	return process_kill(p, f->pidfd, sig);
+}
+
+bool process_signal_interrupts(struct proc *p, uint64_t mask)
+{
+	return p->cur->pending & ~mask & catching_mask(p);
+}
+
+bool process_has_live_children(struct proc *p)
+{
+	if (!p->pt)
+		return false;
+	bool r = false;
+	pthread_mutex_lock(&pt_lock);
+	for (struct pt_entry *c = pt_head; c && !r; c = c->next)
+		r = c->parent == p->pt && c != p->pt && !c->ended;
+	pthread_mutex_unlock(&pt_lock);
+	return r;
+}
+
+void proc_end_first_and_wait(struct proc *p, int wstatus)
+{
+	struct pt_entry *e = p->pt;
+	if (e) {
+		p->pt = NULL;
+		process_release_owner(e);
+		process_exited(e, wstatus); /* its children are orphaned (getppid: 1), as on Linux */
+	}
+	for (;;) {
+		int live = 0;
+		pthread_mutex_lock(&pt_lock);
+		for (struct pt_entry *c = pt_head; c; c = c->next)
+			live += c->ran && !c->ended;
+		pthread_mutex_unlock(&pt_lock);
+		if (!live)
+			return;
+		poll(NULL, 0, 50);
+	}
 }

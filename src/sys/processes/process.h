@@ -75,4 +75,10 @@ int process_block(struct proc *p, int64_t timeout_ns);
 /* kill(2) to a pid that is not p's own: 0, -ESRCH, -EINVAL. */
 long process_kill(struct proc *p, int pid, int sig);
 
+/* Whether a signal pending for p's current thread and not in mask would interrupt a wait
+ * (a handler, or a default action that ends the process). */
+bool process_signal_interrupts(struct proc *p, uint64_t mask);
+/* Whether p has a child that has not ended. */
+bool process_has_live_children(struct proc *p);
+
 #endif

@@ -294,6 +294,7 @@ static void swap_body(struct proc *a, struct proc *b)
 /* The process state an exec keeps, from the caller (in its vfork-child identity). */
 static void inherit(struct proc *n, const struct proc *p)
 {
+	n->mode = p->mode == PROC_MODE_BOOT ? PROC_MODE_BOOT : PROC_MODE_RUN; /* as forkproc.c */
 	memcpy(n->cwd, p->cwd, sizeof(n->cwd));
 	n->nice = p->nice;
 	n->cred = p->cred;
@@ -321,11 +322,25 @@ static void close_on_exec(struct fdtab *t)
 			fdtab_close(t, fd);
 }
 
+static int (*template_handler)(struct proc *tmpl, void *arg);
+static void *template_arg;
+
+void proc_set_template_handler(int (*fn)(struct proc *tmpl, void *arg), void *arg)
+{
+	template_handler = fn;
+	template_arg = arg;
+}
+
 static void *process_thread(void *arg)
 {
 	struct proc *c = arg;
 	process_set_owner(c->pt);
-	enum proc_end end = proc_run(c, 0);
+	enum proc_end end;
+	/* The first process of the tree to wait for connections (a pre-fork server's worker):
+	 * server mode takes it over on this thread, and gives it back only to run on as a
+	 * program (template.c, src/server). */
+	while ((end = proc_run(c, 0)) == PROC_LISTENING && template_handler && template_handler(c, template_arg) == 0) {
+	}
 	int wstatus = end == PROC_EXITED    ? (proc_exit_code(c) & 0xff) << 8
 	              : end == PROC_CRASHED ? proc_crash(c)->signal & 0x7f
 	                                    : SIGKILL;

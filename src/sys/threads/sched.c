@@ -253,14 +253,14 @@ static int wait_for_events(struct proc *p, bool block)
 		}
 		if (woke)
 			return 0;
-		int wake_at = -1; /* the process table's wake fd, polled with the threads' */
-		if (n > 0 && n < WAIT_ALL_FDS && (fds[n].fd = process_wake_fd(p, false)) >= 0) {
+		if (n == 0 && !nearest)
+			return block ? -EDEADLK : -EAGAIN;
+		int wake_at = -1; /* the process table's wake fd, polled with the threads' (sleeps too) */
+		if (n < WAIT_ALL_FDS && (fds[n].fd = process_wake_fd(p, false)) >= 0) {
 			fds[n].events = POLLIN;
 			fds[n].revents = 0;
 			wake_at = n++;
 		}
-		if (n == 0 && !nearest)
-			return block ? -EDEADLK : -EAGAIN;
 		struct timespec ts, *tsp = NULL;
 		if (!block) {
 			ts = (struct timespec){0, 0};
@@ -284,10 +284,8 @@ static int wait_for_events(struct proc *p, bool block)
 				return 0;
 			continue;
 		}
-		if (r > 0 && wake_at >= 0 && fds[wake_at].revents) {
-			process_wake_fd(p, true);
-			woke = take_process_signals(p);
-		}
+		/* Ready fds first: a call whose fd is ready completes, and a signal that came at
+		 * the same time (a child's SIGCHLD with its last output) is taken after it. */
 		for (int k = 0; r > 0 && k < n; k++) {
 			if (k == wake_at)
 				continue;
@@ -296,6 +294,10 @@ static int wait_for_events(struct proc *p, bool block)
 				wake(t, 0, true);
 				woke = true;
 			}
+		}
+		if (r > 0 && wake_at >= 0 && fds[wake_at].revents) {
+			process_wake_fd(p, true);
+			woke |= take_process_signals(p);
 		}
 		if (woke)
 			return 0;
@@ -398,7 +400,13 @@ bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 	if (spawn_in_vfork_child(p))
 		return false; /* the parent waits until the child execs or exits */
 	struct thread *t = p->cur;
-	if (!sched_should_park(p) && !(wait_row(a->nr)->mask != MASK_NONE && t->pending))
+	/* In a tree of processes (p->pt) another process may signal p at any time: a signal
+	 * sent while p is on its way into a blocking host call would be lost (the host
+	 * signal that interrupts it comes too early), but the wake fd polled with a parked
+	 * thread's fds stays readable.  (wait4/waitid poll that fd themselves, and must
+	 * return the child whose end also raised SIGCHLD, as Linux, not EINTR.) */
+	bool tree = p->pt && wait_row(a->nr)->how != WH_CHILD;
+	if (!sched_should_park(p) && !tree && !(wait_row(a->nr)->mask != MASK_NONE && t->pending))
 		return false;
 	struct wait_req req;
 	if (!wait_decode(p, a, &req) || req.timeout_ns == 0)
