@@ -54,7 +54,7 @@ $(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
 	$(Q)bash tools/gen-guest-syms.sh $< > $@
 
 # --- libvmm.a: the KVM guest core -------------------------------------------------------------
-VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o dirtycount.o
+VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o dirtycount.o ring.o
 VMM_OBJS += image.o
 VMM_OBJS += vmcopy.o
 VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
@@ -64,6 +64,7 @@ $(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin $(BUILD
 $(BUILD)/vmm/cpu.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/vmm/vcpu.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/vmm/exit.o: $(BUILD)/gen/guest_syms.h
+$(BUILD)/vmm/ring.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/libvmm.a: $(VMM_OBJS)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
@@ -72,7 +73,7 @@ SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o pol
 SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o futex.o sched.o blocking.o schedpolicy.o serve.o fork.o fdclone.o
 SYS_OBJS += net.o poll.o epoll.o event.o
 SYS_OBJS += dir.o procfs.o activation.o
-SYS_OBJS += limits.o
+SYS_OBJS += limits.o ring.o
 SYS_OBJS += snapfile.o snapsave.o snapload.o
 SYS_OBJS += process.o spawn.o forkproc.o policy_run.o
 SYS_OBJS := $(addprefix $(BUILD)/sys/,$(SYS_OBJS))

@@ -158,7 +158,8 @@ static void *worker_main(void *arg)
 		if (w->cfg->verbose)
 			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
 			        "us; "
-			        "%llu VM exits this request (%llu syscalls, %llu faults), %llu us in the guest",
+			        "%llu VM exits this request (%llu syscalls, %llu faults; %llu ring calls, %llu rewrites), "
+			        "%llu us in the guest",
 			        w->id, (unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
 			        (unsigned long long)st.guest_pages,
 			        (unsigned long long)(st.dirty_pages - st.guest_pages), (unsigned long long)st.hot_pages,
@@ -166,6 +167,8 @@ static void *worker_main(void *arg)
 			        (unsigned long long)(proc_vm_stats(p)->exits - before.exits),
 			        (unsigned long long)(proc_vm_stats(p)->syscalls - before.syscalls),
 			        (unsigned long long)(proc_vm_stats(p)->faults - before.faults),
+			        (unsigned long long)(proc_vm_stats(p)->ring_calls - before.ring_calls),
+			        (unsigned long long)(proc_vm_stats(p)->rewrites - before.rewrites),
 			        (unsigned long long)((proc_vm_stats(p)->guest_ns - before.guest_ns) / 1000));
 		backoff_after_run(&backoff, w->id, progress, why);
 		if (w->cfg->ephemeral)

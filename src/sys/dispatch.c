@@ -33,6 +33,16 @@ static long sys_unimplemented(struct proc *p, const struct sys_args *a)
 	return -ENOSYS;
 }
 
+static long dispatch_tail(struct proc *p, const struct sys_entry *e, const struct sys_args *a, long ret)
+{
+	/* A write to a pipe or socket with no reader raises SIGPIPE (unless MSG_NOSIGNAL). */
+	if (ret == -EPIPE && e && e->wait.sigpipe && !(e->wait.flags >= 0 && (a->a[e->wait.flags] & MSG_NOSIGNAL)))
+		signal_send(p, p->cur, SIGPIPE);
+	if (p->cfg.trace)
+		trace_syscall(p, e && e->fn ? e : NULL, a, ret);
+	return ret;
+}
+
 long sys_dispatch(struct proc *p, const struct sys_args *a)
 {
 	const struct sys_entry *e = a->nr < SYS_TABLE_SIZE ? &sys_table[a->nr] : NULL;
@@ -63,10 +73,15 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 			ret = SYS_RESUMED;
 		}
 	}
-	/* A write to a pipe or socket with no reader raises SIGPIPE (unless MSG_NOSIGNAL). */
-	if (ret == -EPIPE && e && e->wait.sigpipe && !(e->wait.flags >= 0 && (a->a[e->wait.flags] & MSG_NOSIGNAL)))
-		signal_send(p, p->cur, SIGPIPE);
-	if (p->cfg.trace)
-		trace_syscall(p, e && e->fn ? e : NULL, a, ret);
-	return ret;
+	return dispatch_tail(p, e, a, ret);
+}
+
+long sys_dispatch_ring(struct proc *p, const struct sys_args *a)
+{
+	const struct sys_entry *e = &sys_table[a->nr];
+	p->cur->wait_nr = a->nr;
+	long ret = e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
+	if (p->mode != PROC_MODE_RUN && !p->vfork)
+		serve_after(p, a, ret);
+	return dispatch_tail(p, e, a, ret);
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sys/ring.h"
 #include "sys/mm_apply.h"
 #include "sys/proc_impl.h"
 #include "vmm/elf.h"
@@ -348,6 +349,9 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 		regs.rsp = sp;
 		regs.rflags = 0x202;
 		vm_load_user_state(p->vm, &regs);
+		err = ring_setup_image(p, img.fd, p->exe_path);
+		if (err)
+			*why = "cannot set up the ring syscall path";
 	}
 	close_image(&img);
 	return err;

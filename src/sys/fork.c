@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "sys/ring.h"
 #include "sys/proc_impl.h"
 #include "sys/process.h"
 #include "sys/serve.h"
@@ -39,6 +40,8 @@ int proc_freeze(struct proc *p)
 	/* The guest's clock, which runs mono_offset_ns behind the host's in a process made
 	 * from a snapshot (snapload.c). */
 	p->frozen_ns = vm_now_ns() - (uint64_t)p->mono_offset_ns;
+	ring_stop(p); /* request VMs have their own ring threads */
+	vm_ring_quiesce(p->vm);
 	int err = fdtab_plan_clone(&p->fdt, true);
 	return err ? err : vm_freeze(p->vm);
 }

@@ -13,6 +13,7 @@
 
 #include "sys/limits.h"
 #include "sys/process.h"
+#include "sys/ring.h"
 #include "sys/signal.h"
 #include "sys/spawn.h"
 #include "util/log.h"
@@ -100,6 +101,7 @@ void proc_destroy(struct proc *p)
 		process_exited(p->pt, 0);
 		p->pt = NULL;
 	}
+	ring_stop(p);
 	fdtab_fini(&p->fdt);
 	sched_fini(p);
 	vma_fini(&p->mm);
@@ -160,6 +162,11 @@ static void handle_syscall(struct proc *p)
 {
 	const struct kvm_regs *r = vm_regs(p->vm);
 	struct sys_args a = {r->rax, {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
+	if (vm_ring_on(p->vm)) {
+		struct kvm_regs user;
+		vm_save_user_state(p->vm, &user);
+		ring_after_trap(p, a.nr, user.rip);
+	}
 	long ret = sys_dispatch(p, &a);
 	if (ret != SYS_RESUMED)
 		vm_regs(p->vm)->rax = (uint64_t)ret;
@@ -222,6 +229,16 @@ static enum proc_end run_loop(struct proc *p)
 			p->crash.signal = sig;
 			return PROC_CRASHED;
 		}
+		case VM_EXIT_RING_DONE:
+			/* The ring thread ran a call and left something for the run loop. */
+			if (p->exited)
+				return PROC_EXITED;
+			if (p->stop) {
+				enum proc_end stop = p->stop;
+				p->stop = 0;
+				return stop;
+			}
+			break;
 		case VM_EXIT_TIMEOUT: return PROC_TIMEOUT;
 		case VM_EXIT_TICK:
 			if (p->max_dirty_pages && limits_memory_exceeded(p))
@@ -243,6 +260,8 @@ static enum proc_end run_loop(struct proc *p)
 enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 {
 	if (vm_set_deadline(p->vm, deadline_ns))
+		return PROC_ERROR;
+	if (ring_start(p))
 		return PROC_ERROR;
 	bool forward = p->mode == PROC_MODE_BOOT;
 	if (forward)

@@ -181,6 +181,17 @@ uint64_t proc_connections_taken(const struct proc *p)
 	return p->conns_taken;
 }
 
+bool serve_ring_ok(struct proc *p, const struct sys_args *a)
+{
+	if (p->mode == PROC_MODE_RUN || p->vfork)
+		return true;
+	/* accept arms the request deadline (a timer of the vCPU's thread); a wait on a
+	 * listener may be where the process stops (serve_before). */
+	if (a->nr == __NR_accept || a->nr == __NR_accept4)
+		return false;
+	return listener_wait(p, a) == PROC_WAIT_NONE;
+}
+
 void serve_after(struct proc *p, const struct sys_args *a, long ret)
 {
 	switch (a->nr) {

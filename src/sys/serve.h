@@ -13,6 +13,9 @@ struct sys_args;
 /* Before a syscall runs.  True when the call is consumed: *ret is its result (or
  * SYS_RESUMED when the process stops at it, to be re-issued later). */
 bool serve_before(struct proc *p, const struct sys_args *a, long *ret);
+/* Whether the ring thread may run call `a` (src/sys/ring.c): never one serve_before
+ * could stop at or serve_after arms the deadline for. */
+bool serve_ring_ok(struct proc *p, const struct sys_args *a);
 /* After it ran with result ret. */
 void serve_after(struct proc *p, const struct sys_args *a, long ret);
 

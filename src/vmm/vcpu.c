@@ -12,6 +12,7 @@
 #include "vmm/abi.h"
 #include "vmm/exit.h"
 #include "vmm/layout.h"
+#include "vmm/ring.h"
 #include "vmm/vmm_impl.h"
 
 #define GUEST_CODE(sym) (KERNEL_VA + KAREA_CODE + GUEST_SYM_##sym)
@@ -316,13 +317,34 @@ static void prepare_entry(struct vm *vm)
 	}
 }
 
+/* Stopped in user mode: nothing may see a thread inside the ring trampoline. */
+static enum vm_exit settled(struct vm *vm)
+{
+	if (vm->ring && ring_settle(vm) == VM_EXIT_RING_DONE) {
+		struct kvm_regs user;
+		vm_save_user_state(vm, &user);
+		vm->user_rip = user.rip;
+		vm->user_rsp = user.rsp;
+		vm->user_rflags = user.rflags;
+		vm->where = VM_AT_SYSCALL;
+		return VM_EXIT_RING_DONE;
+	}
+	return VM_EXIT_TICK;
+}
+
 enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 {
 	t_run = vm->run;
 	prepare_entry(vm);
 	for (;;) {
 		uint64_t entered = vm_now_ns();
+		if (vm->ring)
+			ring_before_run(vm);
 		int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		int saved_errno = errno;
+		if (vm->ring)
+			ring_after_run(vm);
+		errno = saved_errno;
 		vm->stats.guest_ns += vm_now_ns() - entered;
 		vm->stats.exits++;
 		if (r < 0) {
@@ -355,7 +377,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 				if (!vm->tlb_flush && preemptible(vm)) {
 					vm->where = VM_AT_USER;
 					vm->sregs_unknown = true;
-					return VM_EXIT_TICK;
+					return settled(vm);
 				}
 				if (!vm->tick_ns)
 					vm_set_tick(vm, 10 * 1000 * 1000ULL);
@@ -365,12 +387,16 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 				if (!vm->tlb_flush && preemptible(vm)) {
 					vm->where = VM_AT_USER;
 					vm->sregs_unknown = true;
-					return VM_EXIT_TICK;
+					return settled(vm);
 				}
 			}
 			continue;
 		}
 		int e = exit_decode(vm, fault);
+		if (e == -2) {
+			prepare_entry(vm); /* a ring call finished: straight back in */
+			continue;
+		}
 		if (e == VM_EXIT_ERROR || (e == VM_EXIT_FAULT && fault->vector < 0))
 			vm->sregs_unknown = true; /* not stopped in the trampoline */
 		if (e >= 0)

@@ -19,6 +19,7 @@
 
 #include "vmm/abi.h"
 #include "vmm/layout.h"
+#include "vmm/ring.h"
 #include "vmm/vmm_impl.h"
 #include "util/array.h"
 
@@ -143,6 +144,8 @@ int vm_copy(struct vm *src, struct vm **out)
 	err = kvm_open_vcpu(vm);
 	if (!err)
 		err = copy_vcpu(vm, src);
+	if (!err)
+		err = vm_ring_inherit(vm, src, false);
 	if (err)
 		goto fail;
 	*out = vm;
