@@ -75,8 +75,12 @@ fault_halt:
 	.globl ring_code
 ring_code:
 	cmpl $0, RP(RING_AWAKE)         /* the host's ring thread asleep: trap at once */
-	je ring_trap
-	mov %rax, RP(RING_NR)
+	jne 1f
+	.globl ring_trap_unposted
+ring_trap_unposted:
+	syscall                          /* nothing posted: the host runs it as a trap */
+	ud2
+1:	mov %rax, RP(RING_NR)
 	mov %rdi, RP(RING_ARGS)
 	mov %rsi, RP(RING_ARGS + 8)
 	mov %rdx, RP(RING_ARGS + 16)
@@ -106,7 +110,7 @@ ring_posted:
 	jnz 1b
 	.globl ring_trap
 ring_trap:
-	syscall                          /* the host runs it as a trap from the site */
+	syscall                          /* posted: the host takes it back, or its result */
 	ud2
 	.globl ring_done
 ring_done:

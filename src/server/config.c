@@ -387,12 +387,6 @@ int config_parse(struct config *cfg, int argc, char **argv)
 	cfg->warmup = -1;
 	cfg->drain_timeout = 30;
 	cfg->syscall_path = CONFIG_PATH_AUTO;
-	/* The test suites run every guest both ways (tests/vm/run-all). */
-	const char *path_env = getenv("KVMSERVER_SYSCALL_PATH");
-	if (path_env && strcmp(path_env, "ring") == 0)
-		cfg->syscall_path = CONFIG_PATH_RING;
-	else if (path_env && strcmp(path_env, "trap") == 0)
-		cfg->syscall_path = CONFIG_PATH_TRAP;
 	opterr = 0;
 	int c;
 	/* First pass: help, and the file, which is applied before every other option so

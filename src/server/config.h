@@ -14,7 +14,7 @@ struct config {
 	uint64_t max_main_memory; /* bytes of guest address space */
 	double max_boot_time; /* seconds; 0 = no limit */
 	bool no_seccomp; /* leave kvmserver's own system calls unrestricted (confine.c) */
-	/* --syscall-path (default auto; KVMSERVER_SYSCALL_PATH=trap|ring sets the default). */
+	/* --syscall-path (default auto). */
 	enum { CONFIG_PATH_TRAP, CONFIG_PATH_RING, CONFIG_PATH_AUTO } syscall_path;
 	/* Server mode. */
 	int threads; /* request VMs; 0 = number of CPUs */

@@ -102,6 +102,7 @@ void proc_destroy(struct proc *p)
 		p->pt = NULL;
 	}
 	ring_stop(p);
+	dbg_dump();
 	fdtab_fini(&p->fdt);
 	sched_fini(p);
 	vma_fini(&p->mm);
@@ -158,6 +159,8 @@ void proc_describe_crash(const struct proc *p, char *buf, unsigned size)
 		         f->user ? "" : " in the guest trampoline", (unsigned long long)f->rip);
 }
 
+
+
 static void handle_syscall(struct proc *p)
 {
 	const struct kvm_regs *r = vm_regs(p->vm);
@@ -166,6 +169,7 @@ static void handle_syscall(struct proc *p)
 		struct kvm_regs user;
 		vm_save_user_state(p->vm, &user);
 		ring_after_trap(p, a.nr, user.rip);
+
 	}
 	long ret = sys_dispatch(p, &a);
 	if (ret != SYS_RESUMED)
@@ -175,6 +179,9 @@ static void handle_syscall(struct proc *p)
 static enum proc_end run_loop(struct proc *p)
 {
 	for (;;) {
+		/* The VM's ring thread (after an exec in place too: a new VM). */
+		if (!p->ring && vm_ring_on(p->vm) && ring_start(p))
+			return PROC_ERROR;
 		/* Signals: the host's, the interval timer's, and any pending one the thread may
 		 * take. */
 		if (vm_signals_pending())
@@ -260,8 +267,6 @@ static enum proc_end run_loop(struct proc *p)
 enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 {
 	if (vm_set_deadline(p->vm, deadline_ns))
-		return PROC_ERROR;
-	if (ring_start(p))
 		return PROC_ERROR;
 	bool forward = p->mode == PROC_MODE_BOOT;
 	if (forward)

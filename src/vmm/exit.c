@@ -78,6 +78,8 @@ static int decode_fault(struct vm *vm, struct vm_fault *fault)
 
 	vm->where = VM_AT_FAULT;
 	vm->stats.faults++;
+	if (vm->ring)
+		return ring_fault_exit(vm, fault);
 	return VM_EXIT_FAULT;
 }
 

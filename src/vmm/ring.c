@@ -266,6 +266,11 @@ void ring_after_run(struct vm *vm)
 	}
 }
 
+bool vm_ring_guest_running(struct vm *vm)
+{
+	return atomic_load_explicit(&vm->ring->lock, memory_order_relaxed) == 0;
+}
+
 bool vm_ring_posted(struct vm *vm)
 {
 	return atomic_load_explicit(ring_state(vm), memory_order_acquire) == RING_S_POSTED;
@@ -391,7 +396,10 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 		null_call_fault(vm, fault, rsp, rflags);
 		return VM_EXIT_FAULT;
 	}
-	bool done = r->done_valid && r->done_ret == ret && (st == RING_S_DONE || st == RING_S_DONE_TRAP);
+	/* After the post only the ring thread's answer to it makes the state DONE; a trap
+	 * from ring_trap_unposted posted nothing (the state is an older call's). */
+	bool done = at == PAGE0_ADDR(RING_TRAP) && r->done_valid && r->done_ret == ret &&
+	            (st == RING_S_DONE || st == RING_S_DONE_TRAP);
 	if (done || at == PAGE0_ADDR(RING_DONE_TRAP)) {
 		/* Completed by the ring thread (the spin ran out just as it finished, or the
 		 * host asked to see the vCPU after it). */
@@ -408,6 +416,38 @@ trap:
 	to_syscall_state(vm, ret, rsp, rflags);
 	vm->stats.syscalls++;
 	return VM_EXIT_SYSCALL;
+}
+
+int ring_fault_exit(struct vm *vm, struct vm_fault *fault)
+{
+	/* A rewritten site called with a number past the sled (syscall(2) of an unknown
+	 * number): the call went to address rax.  A non-canonical one faults (#GP) on the
+	 * call itself; one in page 0's padding hits int3; an unmapped one faults fetching
+	 * it.  Each is the syscall it was meant to be (ENOSYS, mostly). */
+	struct kvm_regs *regs = &vm->run->s.regs.regs;
+	if (!fault->user)
+		return VM_EXIT_FAULT;
+	if (fault->vector == X86_EXC_GP && sites_has(vm->ring->sites, fault->rip)) {
+		vm->user_rip = fault->rip + 2;
+		vm->user_rsp = fault->rsp;
+		vm->user_rflags = fault->rflags;
+		vm->where = VM_AT_SYSCALL;
+		vm->stats.syscalls++;
+		vm->stats.faults--;
+		return VM_EXIT_SYSCALL;
+	}
+	bool in_pad = fault->rip < PAGE_SIZE &&
+	              ((fault->rip > RING_SLED + 5 && fault->rip <= RING_CODE_OFF) || fault->rip > RING_CODE_OFF + CODE_LEN);
+	bool fetch = fault->vector == X86_EXC_PF && (fault->error & PF_ERR_I) && fault->addr == fault->rip &&
+	             regs->rax == fault->rip;
+	uint64_t ret;
+	if ((in_pad || fetch) && read_q(vm, fault->rsp, &ret) && ret >= 2 && sites_has(vm->ring->sites, ret - 2)) {
+		to_syscall_state(vm, ret, fault->rsp, fault->rflags);
+		vm->stats.syscalls++;
+		vm->stats.faults--;
+		return VM_EXIT_SYSCALL;
+	}
+	return VM_EXIT_FAULT;
 }
 
 int ring_settle(struct vm *vm)

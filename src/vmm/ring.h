@@ -14,6 +14,9 @@ void ring_after_run(struct vm *vm);
 /* A syscall exit from the trampoline's `syscall`: an enum vm_exit, or -2 when a
  * finished call just goes back in. */
 int ring_syscall_exit(struct vm *vm, struct vm_fault *fault);
+/* A user fault that is a rewritten site called with a number past the sled: turned into
+ * that syscall (VM_EXIT_SYSCALL), else VM_EXIT_FAULT unchanged. */
+int ring_fault_exit(struct vm *vm, struct vm_fault *fault);
 /* The vCPU stopped in user mode (a tick): a thread inside page 0 is moved out of it,
  * rewound onto its site or fast-forwarded past a finished call.  VM_EXIT_RING_DONE when a
  * finished call wants the host to look (a stop, a signal), else 0. */

@@ -201,6 +201,7 @@ bool vm_ring_on(const struct vm *vm);
 int vm_ring_rewrite(struct vm *vm, gva_t site);
 bool vm_ring_is_site(const struct vm *vm, gva_t site);
 bool vm_ring_posted(struct vm *vm);
+bool vm_ring_guest_running(struct vm *vm); /* the vCPU thread is in (or entering) KVM_RUN */
 bool vm_ring_claim(struct vm *vm, struct vm_ring_req *req);
 void vm_ring_answer(struct vm *vm, const struct vm_ring_req *req, int state, long result);
 void vm_ring_set_awake(struct vm *vm, bool awake);
