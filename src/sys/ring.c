@@ -218,27 +218,33 @@ static void *ring_main(void *arg)
 	/* Idleness is counted in spins, not time: a spinner the host descheduled was not
 	 * idle, and on a busy machine would otherwise fall asleep at every preemption. */
 	unsigned idle = 0, host = 0;
+	bool served = false; /* a call since the vCPU last entered the guest */
 	vm_ring_set_awake(vm, true);
 	while (!atomic_load_explicit(&rt->stop, memory_order_relaxed)) {
 		struct vm_ring_req req;
 		if (vm_ring_posted(vm) && vm_ring_claim(vm, &req)) {
 			run_one(p, &req);
 			idle = host = 0;
+			served = true;
 			continue;
 		}
-		/* Idle: the guest runs and posts nothing for RING_IDLE_SPINS, or the vCPU
-		 * thread is in the host (a trap, a blocking call) for RING_HOST_SPINS. */
+		/* Idle: the guest runs and posts nothing for RING_IDLE_SPINS after a call, or
+		 * the vCPU thread is in the host (a trap, a blocking call) or on its way into
+		 * the guest (an entry takes 20-40 us here) for RING_HOST_SPINS. */
 		if (vm_ring_guest_running(vm)) {
-			host = 0;
 			idle++;
 		} else {
 			idle = 0;
+			host = served ? 0 : host;
+			served = false;
 			host++;
 		}
-		if (idle > RING_IDLE_SPINS || host > RING_HOST_SPINS) {
+		if ((served && idle > RING_IDLE_SPINS) || (!served && host + idle > RING_HOST_SPINS)) {
 			dbg_sleeps++;
+			if (!served) dbg_traps += 1000000;
 			vm_ring_sleep(vm, 1000 * 1000 * 1000ULL);
 			idle = host = 0;
+			served = false;
 			continue;
 		}
 		if ((idle | host) % 256 == 0)
