@@ -249,7 +249,7 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	        .closed_stdio = closed_stdio,
 	        .max_address_space = cfg->max_address_space,
 	        /* A snapshot carries no ring state (its sites, page 0): always the trap. */
-	        .syscall_path = cfg->command == CMD_SNAPSHOT           ? SYSPATH_TRAP
+	        .syscall_path = cfg->command == CMD_SNAPSHOT            ? SYSPATH_TRAP
 	                        : cfg->syscall_path == CONFIG_PATH_RING ? SYSPATH_RING
 	                        : cfg->syscall_path == CONFIG_PATH_AUTO ? SYSPATH_AUTO
 	                                                                : SYSPATH_TRAP,

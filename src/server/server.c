@@ -158,7 +158,8 @@ static void *worker_main(void *arg)
 		if (w->cfg->verbose)
 			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
 			        "us; "
-			        "%llu VM exits this request (%llu syscalls, %llu faults; %llu ring calls, %llu rewrites), "
+			        "%llu VM exits this request (%llu syscalls, %llu faults; %llu ring calls, %llu "
+			        "rewrites), "
 			        "%llu us in the guest",
 			        w->id, (unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
 			        (unsigned long long)st.guest_pages,

@@ -102,7 +102,6 @@ void proc_destroy(struct proc *p)
 		p->pt = NULL;
 	}
 	ring_stop(p);
-	dbg_dump();
 	fdtab_fini(&p->fdt);
 	sched_fini(p);
 	vma_fini(&p->mm);
@@ -159,8 +158,6 @@ void proc_describe_crash(const struct proc *p, char *buf, unsigned size)
 		         f->user ? "" : " in the guest trampoline", (unsigned long long)f->rip);
 }
 
-
-
 static void handle_syscall(struct proc *p)
 {
 	const struct kvm_regs *r = vm_regs(p->vm);
@@ -169,7 +166,6 @@ static void handle_syscall(struct proc *p)
 		struct kvm_regs user;
 		vm_save_user_state(p->vm, &user);
 		ring_after_trap(p, a.nr, user.rip);
-
 	}
 	long ret = sys_dispatch(p, &a);
 	if (ret != SYS_RESUMED)

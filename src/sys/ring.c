@@ -172,28 +172,10 @@ static bool ring_allowed(struct proc *p, const struct sys_args *a)
 	return !would_block(p, a);
 }
 
-struct dbg { char k; uint64_t nr, a1; long ret; uint64_t t; } dbg_buf[1 << 16];
-_Atomic unsigned dbg_n;
-void dbg_ev(char k, uint64_t nr, uint64_t a1, long ret)
-{
-	unsigned i = atomic_fetch_add(&dbg_n, 1) & 0xffff;
-	dbg_buf[i] = (struct dbg){k, nr, a1, ret, vm_now_ns()};
-}
-void dbg_dump(void)
-{
-	if (!getenv("RINGDBG"))
-		return;
-	unsigned n = atomic_load(&dbg_n);
-	for (unsigned i = 0; i < n && i < 0x10000; i++)
-		log_msg("%c nr %lu a1 %lx ret %ld t %lu", dbg_buf[i].k, (unsigned long)dbg_buf[i].nr, (unsigned long)dbg_buf[i].a1, dbg_buf[i].ret, (unsigned long)(dbg_buf[i].t / 1000) % 10000000);
-}
-
-static unsigned dbg_traps, dbg_sleeps;
 static void run_one(struct proc *p, const struct vm_ring_req *req)
 {
 	struct sys_args a = {req->nr, {req->a[0], req->a[1], req->a[2], req->a[3], req->a[4], req->a[5]}};
 	if (!req->site_ok || !ring_allowed(p, &a)) {
-		dbg_traps++;
 		vm_ring_answer(p->vm, req, RING_S_TRAP, 0);
 		return;
 	}
@@ -240,8 +222,6 @@ static void *ring_main(void *arg)
 			host++;
 		}
 		if ((served && idle > RING_IDLE_SPINS) || (!served && host + idle > RING_HOST_SPINS)) {
-			dbg_sleeps++;
-			if (!served) dbg_traps += 1000000;
 			vm_ring_sleep(vm, 1000 * 1000 * 1000ULL);
 			idle = host = 0;
 			served = false;
@@ -252,7 +232,6 @@ static void *ring_main(void *arg)
 		__builtin_ia32_pause();
 	}
 	vm_ring_set_awake(vm, false);
-	if (getenv("RINGDBG")) log_msg("ring thread: %u traps %u sleeps", dbg_traps, dbg_sleeps);
 	return NULL;
 }
 
@@ -294,7 +273,10 @@ void ring_stop(struct proc *p)
 
 void ring_after_trap(struct proc *p, uint64_t nr, uint64_t next_rip)
 {
-	if (nr >= RING_SLED || never_rewrite(nr) || next_rip < 2 || !vm_ring_on(p->vm))
+	/* A call the ring thread never runs keeps its real `syscall`: through the ring it
+	 * would cost a refused post on top of the trap.  (A shared site, glibc's syscall(2),
+	 * is rewritten by the first ring call through it; the rest come back as traps.) */
+	if (nr >= RING_SLED || never_rewrite(nr) || !ring_row(nr) || next_rip < 2 || !vm_ring_on(p->vm))
 		return;
 	vm_ring_rewrite(p->vm, next_rip - 2);
 }
@@ -423,7 +405,8 @@ void ring_measure(bool verbose)
 	pthread_once(&auto_once, auto_measure);
 	if (verbose)
 		log_msg("syscall path auto: %ld CPUs, trap round trip %llu ns, ring handoff %llu ns: %s", auto_cpus,
-		        (unsigned long long)auto_trap_ns, (unsigned long long)auto_handoff_ns, auto_ring ? "ring" : "trap");
+		        (unsigned long long)auto_trap_ns, (unsigned long long)auto_handoff_ns,
+		        auto_ring ? "ring" : "trap");
 }
 
 void sys_syscall_path_measure(bool verbose)
@@ -443,7 +426,8 @@ int ring_setup_image(struct proc *p, int fd, const char *path)
 			return 0;
 		}
 		if (p->cfg.verbose)
-			log_msg("syscall path: ring forced for %s, which may rely on reads of address 0 faulting", path);
+			log_msg("syscall path: ring forced for %s, which may rely on reads of address 0 faulting",
+			        path);
 	}
 	if (mode == SYSPATH_AUTO) {
 		pthread_once(&auto_once, auto_measure);

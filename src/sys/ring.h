@@ -19,7 +19,4 @@ int ring_setup_image(struct proc *p, int fd, const char *path);
 /* --syscall-path=auto's measurement, once; -v prints it. */
 void ring_measure(bool verbose);
 
-
-void dbg_ev(char k, uint64_t nr, uint64_t a1, long ret);
-void dbg_dump(void);
 #endif

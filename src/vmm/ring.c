@@ -203,8 +203,6 @@ int vm_ring_rewrite(struct vm *vm, gva_t site)
 	uint8_t *b = code_at(vm, site);
 	if (!b || b[0] != 0x0f || b[1] != 0x05)
 		return 0;
-	if (sites_has(r->sites, site))
-		return 0; /* done in the template; this fork has its own copy of the page */
 	struct vm *into = vm->tmpl ? vm->tmpl : vm;
 	uint64_t pg = site & PAGE_MASK;
 	if (vm->tmpl) {
@@ -224,7 +222,7 @@ int vm_ring_rewrite(struct vm *vm, gva_t site)
 	}
 	uint8_t *t = into->mem + site;
 	if (t[0] != 0x0f || t[1] != 0x05)
-		return 0;
+		return 0; /* done in the template; this fork has its own copy of the page */
 	int err = sites_add(r->sites, site);
 	if (err)
 		return 0;
@@ -232,6 +230,27 @@ int vm_ring_rewrite(struct vm *vm, gva_t site)
 	__atomic_store_n((uint16_t *)(void *)t, (uint16_t)0xd0ff, __ATOMIC_RELEASE);
 	vm->stats.rewrites++;
 	return 1;
+}
+
+int vm_ring_prepare_template(struct vm *vm, uint64_t max_bytes)
+{
+	if (!vm->ring)
+		return 0;
+	uint64_t done = 0;
+	for (size_t i = 0; i < vm->nfmaps; i++) {
+		const struct file_map *m = &vm->fmaps[i];
+		uint64_t pte = pt_lookup(&vm->pt, m->gpa);
+		if (m->shared || (pte & (PTE_P | PTE_U | PTE_W | PTE_NX)) != (PTE_P | PTE_U) ||
+		    done + m->size > max_bytes)
+			continue;
+		uint64_t gpa = m->gpa, size = m->size;
+		int err = vm_materialize(vm, gpa, size);
+		if (err)
+			return err;
+		done += size;
+		i = (size_t)-1; /* the list changed */
+	}
+	return 0;
 }
 
 /* --- the lock --------------------------------------------------------------------------------- */
@@ -436,8 +455,8 @@ int ring_fault_exit(struct vm *vm, struct vm_fault *fault)
 		vm->stats.faults--;
 		return VM_EXIT_SYSCALL;
 	}
-	bool in_pad = fault->rip < PAGE_SIZE &&
-	              ((fault->rip > RING_SLED + 5 && fault->rip <= RING_CODE_OFF) || fault->rip > RING_CODE_OFF + CODE_LEN);
+	bool in_pad = fault->rip < PAGE_SIZE && ((fault->rip > RING_SLED + 5 && fault->rip <= RING_CODE_OFF) ||
+	                                         fault->rip > RING_CODE_OFF + CODE_LEN);
 	bool fetch = fault->vector == X86_EXC_PF && (fault->error & PF_ERR_I) && fault->addr == fault->rip &&
 	             regs->rax == fault->rip;
 	uint64_t ret;

@@ -209,6 +209,10 @@ void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns);
 void vm_ring_kick(struct vm *vm);
 /* A template: nothing left posted for request VMs' ring threads. */
 void vm_ring_quiesce(struct vm *vm);
+/* A template about to be frozen: its executable private file pages become its own memory
+ * (up to max_bytes in all), so that a request VM's rewrite can land in the template's
+ * memory, which every request VM reads (a file page there could not change). */
+int vm_ring_prepare_template(struct vm *vm, uint64_t max_bytes);
 
 /* --- snapshot images (image.c) ----------------------------------------------------------------
  * A VM stopped at a syscall exit, as data for a snapshot file, and back into a fresh VM of
