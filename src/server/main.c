@@ -254,8 +254,20 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	                        : cfg->syscall_path == CONFIG_PATH_AUTO ? SYSPATH_AUTO
 	                                                                : SYSPATH_TRAP,
 	};
-	if (pcfg.syscall_path == SYSPATH_AUTO)
-		sys_syscall_path_measure(cfg->verbose);
+	if (pcfg.syscall_path == SYSPATH_AUTO) {
+		/* Each running request VM spins two host threads on the ring path (its vCPU
+		 * waiting in the trampoline, its ring thread): only where they have the CPUs. */
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		long vms = cfg->threads > 0 ? cfg->threads : cpus;
+		if (vms * 2 > cpus) {
+			pcfg.syscall_path = SYSPATH_TRAP;
+			if (cfg->verbose)
+				log_msg("syscall path auto: trap (%ld request VMs need %ld CPUs for the ring, %ld online)", vms,
+				        vms * 2, cpus);
+		} else {
+			sys_syscall_path_measure(cfg->verbose);
+		}
+	}
 	struct proc *p;
 	int err = proc_create(&p, &pcfg);
 	if (err) {

@@ -347,11 +347,13 @@ static uint64_t measure_trap_ns(void)
 
 /* The cost of a handoff through shared memory between two threads spinning on two CPUs,
  * as the trampoline and the ring thread do. */
+#define PING_ROUNDS 5
+#define PING_N 50
 static _Atomic uint64_t pingpong;
 static void *pong(void *arg)
 {
 	(void)arg;
-	for (uint64_t want = 1; want < 2 * 200; want += 2) {
+	for (uint64_t want = 1; want < 2 * PING_ROUNDS * PING_N; want += 2) {
 		unsigned spins = 0;
 		while (atomic_load_explicit(&pingpong, memory_order_acquire) != want)
 			if (++spins > (1u << 26))
@@ -361,26 +363,32 @@ static void *pong(void *arg)
 	return NULL;
 }
 
+/* The best of a few rounds: a busy machine deschedules either side now and then. */
 static uint64_t measure_handoff_ns(void)
 {
 	pthread_t th;
 	atomic_store(&pingpong, 0);
 	if (pthread_create(&th, NULL, pong, NULL))
 		return 0;
-	uint64_t t0 = vm_now_ns();
+	uint64_t best = 0, v = 1;
 	bool ok = true;
-	for (uint64_t v = 1; v < 2 * 200 && ok; v += 2) {
-		atomic_store_explicit(&pingpong, v, memory_order_release);
-		unsigned spins = 0;
-		while (atomic_load_explicit(&pingpong, memory_order_acquire) != v + 1)
-			if (++spins > (1u << 26)) {
-				ok = false;
-				break;
-			}
+	for (int round = 0; round < PING_ROUNDS && ok; round++) {
+		uint64_t t0 = vm_now_ns();
+		for (int i = 0; i < PING_N && ok; i++, v += 2) {
+			atomic_store_explicit(&pingpong, v, memory_order_release);
+			unsigned spins = 0;
+			while (atomic_load_explicit(&pingpong, memory_order_acquire) != v + 1)
+				if (++spins > (1u << 26)) {
+					ok = false;
+					break;
+				}
+		}
+		uint64_t per = (vm_now_ns() - t0) / PING_N;
+		if (ok && (!best || per < best))
+			best = per;
 	}
-	uint64_t per = (vm_now_ns() - t0) / 200;
 	pthread_join(th, NULL);
-	return ok ? per : 0;
+	return ok ? best : 0;
 }
 
 static pthread_once_t auto_once = PTHREAD_ONCE_INIT;
