@@ -33,11 +33,11 @@
 
 /* How long the ring thread spins for the next call before it sleeps (vm_run wakes it at
  * the next entry into the guest), in pause loops (~30 ns each here): ~60 us while the
- * guest runs.  While the vCPU thread is in the host (a trap takes 30-125 us here) ~600
+ * guest runs.  While the vCPU thread is in the host (a trap takes 30-125 us here) ~150
  * us: the guest usually comes back with its next call.  Bounded, so that a VM blocked in
  * a host wait (a server waiting for a connection) costs no CPU. */
 #define RING_IDLE_SPINS 2000u
-#define RING_HOST_SPINS 20000u
+#define RING_HOST_SPINS 5000u
 
 /* Calls whose site stays a real `syscall`: they need the vCPU's registers or stack
  * exactly as the instruction leaves them, or never return there. */
