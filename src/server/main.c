@@ -262,8 +262,9 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 		if (vms * 2 > cpus) {
 			pcfg.syscall_path = SYSPATH_TRAP;
 			if (cfg->verbose)
-				log_msg("syscall path auto: trap (%ld request VMs need %ld CPUs for the ring, %ld online)", vms,
-				        vms * 2, cpus);
+				log_msg("syscall path auto: trap (%ld request VMs need %ld CPUs for the ring, %ld "
+				        "online)",
+				        vms, vms * 2, cpus);
 		} else {
 			sys_syscall_path_measure(cfg->verbose);
 		}
