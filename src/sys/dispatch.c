@@ -80,8 +80,12 @@ long sys_dispatch_ring(struct proc *p, const struct sys_args *a)
 {
 	const struct sys_entry *e = &sys_table[a->nr];
 	p->cur->wait_nr = a->nr;
-	long ret = e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
-	if (p->mode != PROC_MODE_RUN && !p->vfork)
+	bool serving = p->mode != PROC_MODE_RUN && !p->vfork;
+	long ret;
+	/* serve_ring_ok let through only calls serve_before passes or answers itself. */
+	if (!(serving && serve_before(p, a, &ret)))
+		ret = e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
+	if (serving)
 		serve_after(p, a, ret);
 	return dispatch_tail(p, e, a, ret);
 }

@@ -185,11 +185,20 @@ bool serve_ring_ok(struct proc *p, const struct sys_args *a)
 {
 	if (p->mode == PROC_MODE_RUN || p->vfork)
 		return true;
-	/* accept arms the request deadline (a timer of the vCPU's thread); a wait on a
-	 * listener may be where the process stops (serve_before). */
-	if (a->nr == __NR_accept || a->nr == __NR_accept4)
-		return false;
-	return listener_wait(p, a) == PROC_WAIT_NONE;
+	bool accept = a->nr == __NR_accept || a->nr == __NR_accept4;
+	switch (p->mode) {
+	case PROC_MODE_BOOT: return !accept && listener_wait(p, a) == PROC_WAIT_NONE; /* where it stops */
+	case PROC_MODE_SERVE:
+		/* accept arms the request deadline: a timer of the vCPU's thread */
+		return !accept || !p->max_request_ns;
+	case PROC_MODE_EPHEMERAL:
+		/* Once its connection is taken, a request VM's accepts get EAGAIN (serve_before)
+		 * and its waits on the listeners run as they are, until the shutdown. */
+		if (accept)
+			return p->conn_ino && serve_listener_fd(p, (int)a->a[0]);
+		return listener_wait(p, a) == PROC_WAIT_NONE || (p->conn_ino && !p->conn_shut);
+	default: return false;
+	}
 }
 
 void serve_after(struct proc *p, const struct sys_args *a, long ret)

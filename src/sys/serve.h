@@ -14,7 +14,8 @@ struct sys_args;
  * SYS_RESUMED when the process stops at it, to be re-issued later). */
 bool serve_before(struct proc *p, const struct sys_args *a, long *ret);
 /* Whether the ring thread may run call `a` (src/sys/ring.c): never one serve_before
- * could stop at or serve_after arms the deadline for. */
+ * could stop the process at (it only answers EAGAIN or lets the call run then), nor one
+ * serve_after arms the request deadline for. */
 bool serve_ring_ok(struct proc *p, const struct sys_args *a);
 /* After it ran with result ret. */
 void serve_after(struct proc *p, const struct sys_args *a, long ret);
