@@ -43,10 +43,11 @@
 /* The ring path (docs/design.md, "The ring path"; src/vmm/ring.c).  Below USER_MIN_ADDR,
  * so the guest's mmap never reaches them: page 0 holds the syscall trampoline (user
  * read+exec: a NOP sled over bytes 0..RING_SLED-1, a jump to the code at RING_CODE_OFF,
- * int3 in between) and RING_VA the vCPU's ring page (user read+write). */
+ * int3 in between) and RING_VA the vCPU's ring page (user read+write), as high as it can be,
+ * so that a NULL pointer plus an offset below 60 KiB still faults when written. */
 #define RING_SLED 512 /* `call *%rax` with rax = nr < RING_SLED lands in the sled */
 #define RING_CODE_OFF 0xe00 /* the trampoline's code in page 0 (to the end of the page) */
-#define RING_VA 0x1000
+#define RING_VA 0xf000 /* the last page below USER_MIN_ADDR: NULL + small offsets still fault */
 /* The ring page (offsets): what the trampoline posts and the host answers. */
 #define RING_STATE 0 /* u32: RING_S_* */
 #define RING_AWAKE 4 /* u32: the host's ring thread is spinning (not asleep) */
