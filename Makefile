@@ -54,7 +54,7 @@ $(BUILD)/gen/guest_syms.h: $(BUILD)/guest/guest.elf tools/gen-guest-syms.sh
 	$(Q)bash tools/gen-guest-syms.sh $< > $@
 
 # --- libvmm.a: the KVM guest core -------------------------------------------------------------
-VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o dirtycount.o
+VMM_OBJS += kvm.o vcpu.o exit.o cpu.o paging.o gmem.o cow.o filemap.o vdso.o elf.o guest_blob.o dirtycount.o ring.o
 VMM_OBJS += image.o
 VMM_OBJS += vmcopy.o kstats.o
 VMM_OBJS := $(addprefix $(BUILD)/vmm/,$(VMM_OBJS))
@@ -64,6 +64,7 @@ $(BUILD)/vmm/guest_blob.o: src/vmm/guest_blob.S $(BUILD)/guest/guest.bin $(BUILD
 $(BUILD)/vmm/cpu.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/vmm/vcpu.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/vmm/exit.o: $(BUILD)/gen/guest_syms.h
+$(BUILD)/vmm/ring.o: $(BUILD)/gen/guest_syms.h
 $(BUILD)/libvmm.a: $(VMM_OBJS)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 

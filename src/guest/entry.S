@@ -64,5 +64,66 @@ fault_common:
 fault_halt:
 	hlt                     /* the host never resumes here; halt if it does */
 	jmp fault_halt
+
+/* The ring trampoline (docs/design.md, "The ring path").  Not run here: the host copies
+ * ring_code..ring_code_end to page 0 + RING_CODE_OFF, so it is position independent (only
+ * relative jumps; the ring page by absolute address).  A rewritten site `call *%rax`
+ * arrives through the sled with rax = nr and the return address at (%rsp).  Only rax,
+ * rcx, r11 and the flags change (SYSCALL clobbers rcx and r11 anyway); rax keeps nr until
+ * the result is loaded, so the host can rewind any thread stopped in here to its site. */
+#define RP(off) (RING_VA + off)
+	.globl ring_code
+ring_code:
+	cmpl $0, RP(RING_AWAKE)         /* the host's ring thread asleep: trap at once */
+	jne 1f
+	.globl ring_trap_unposted
+ring_trap_unposted:
+	syscall                          /* nothing posted: the host runs it as a trap */
+	ud2
+1:	mov %rax, RP(RING_NR)
+	mov %rdi, RP(RING_ARGS)
+	mov %rsi, RP(RING_ARGS + 8)
+	mov %rdx, RP(RING_ARGS + 16)
+	mov %r10, RP(RING_ARGS + 24)
+	mov %r8, RP(RING_ARGS + 32)
+	mov %r9, RP(RING_ARGS + 40)
+	mov (%rsp), %rcx
+	mov %rcx, RP(RING_RET)
+	mov $RING_S_POSTED, %ecx
+	xchg %ecx, RP(RING_STATE)       /* publish; a full fence before the RING_AWAKE loads */
+	.globl ring_posted
+ring_posted:
+	mov $RING_SPIN, %r11d
+1:	pause
+	mov RP(RING_STATE), %ecx
+	cmp $RING_S_DONE, %ecx
+	je ring_done
+	cmp $RING_S_DONE_TRAP, %ecx
+	je ring_done_trap
+	cmp $RING_S_CLAIMED, %ecx        /* being run: wait for it */
+	je 2f
+	cmp $RING_S_POSTED, %ecx
+	jne ring_trap                    /* RING_S_TRAP (or anything else) */
+	cmpl $0, RP(RING_AWAKE)          /* went to sleep before it saw the post */
+	je ring_trap
+2:	dec %r11d
+	jnz 1b
+	.globl ring_trap
+ring_trap:
+	syscall                          /* posted: the host takes it back, or its result */
+	ud2
+	.globl ring_done
+ring_done:
+	mov RP(RING_RESULT), %rax
+	.globl ring_ret
+ring_ret:
+	ret
+	.globl ring_done_trap
+ring_done_trap:
+	syscall                          /* done; the host sets rax and returns to the site */
+	ud2
+	.globl ring_code_end
+ring_code_end:
+
 	.globl guest_end
 guest_end:

@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "sys/ring.h"
 #include "sys/proc_impl.h"
 #include "sys/processes/process.h"
 #include "requestvm/template.h"
@@ -37,12 +38,22 @@ void proc_set_request_limit(struct proc *p, uint64_t ns)
 	p->max_request_ns = ns;
 }
 
+/* The program text a template copies into its memory on the ring path, so request VMs
+ * can rewrite there (a C server's: a few MiB; a 100 MB runtime keeps its file pages and
+ * gets the ring where the boot and warm-up rewrote). */
+#define RING_TEMPLATE_TEXT_MAX (16ULL << 20)
+
 int proc_freeze(struct proc *p)
 {
 	/* The guest's clock, which runs mono_offset_ns behind the host's in a process made
 	 * from a snapshot (snapload.c). */
 	p->frozen_ns = vm_now_ns() - (uint64_t)p->mono_offset_ns;
-	int err = fdtab_plan_clone(&p->fdt, true);
+	ring_stop(p); /* request VMs have their own ring threads */
+	vm_ring_quiesce(p->vm);
+	int err = vm_ring_prepare_template(p->vm, RING_TEMPLATE_TEXT_MAX);
+	if (err)
+		return err;
+	err = fdtab_plan_clone(&p->fdt, true);
 	if (!err && p->pt)
 		process_release_owner(p->pt); /* no thread runs it any more: signals wake nobody */
 	return err ? err : vm_freeze(p->vm);

@@ -349,6 +349,28 @@ uint64_t proc_connections_taken(const struct proc *p)
 	return p->conns_taken;
 }
 
+/* Whether the ring thread may run call `a` (src/sys/ring.c): never one serve_before could
+ * stop the process at or hold (it only answers EAGAIN or lets the call run then), nor one
+ * serve_after arms the request deadline for. */
+static bool serve_ring_ok(struct proc *p, const struct sys_args *a)
+{
+	bool accept = a->nr == __NR_accept || a->nr == __NR_accept4;
+	switch (p->mode) {
+	case PROC_MODE_BOOT: return !accept && listener_wait(p, a) == PROC_WAIT_NONE; /* where it stops */
+	case PROC_MODE_SERVE:
+		/* accept arms the request deadline: a timer of the vCPU's thread */
+		return !accept || !p->max_request_ns;
+	case PROC_MODE_EPHEMERAL:
+		/* Once its connection is taken, a request VM's accepts get EAGAIN (serve_before)
+		 * and its waits on the listeners run as they are, until the shutdown, or until its
+		 * connection is closed while a child holds it (then serve_before holds the wait). */
+		if (accept)
+			return p->conn_ino && serve_listener_fd(p, (int)a->a[0]);
+		return listener_wait(p, a) == PROC_WAIT_NONE || (p->conn_ino && !p->conn_shut && !p->conn_closed);
+	default: return false;
+	}
+}
+
 void serve_after(struct proc *p, const struct sys_args *a, long ret)
 {
 	switch (a->nr) {
@@ -383,4 +405,4 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 	}
 }
 
-const struct sys_serve_hooks template_hooks = {.before = serve_before, .after = serve_after};
+const struct sys_serve_hooks template_hooks = {.before = serve_before, .after = serve_after, .ring_ok = serve_ring_ok};

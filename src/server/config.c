@@ -38,6 +38,8 @@ static const char usage[] =
         "      --max-address-space MiB  total size of the guest's mappings (mmap fails beyond;\n"
         "                             default 0: up to --max-main-memory)\n"
         "      --no-seccomp           do not restrict kvmserver's own system calls (debugging)\n"
+        "      --syscall-path trap|ring|auto  system calls as VM exits, or handed to a host thread\n"
+        "                             through shared memory (docs/design.md; default auto)\n"
         "\n"
         "Server mode (a program that waits for connections on a listening socket):\n"
         "  -t, --threads N            request VMs forked from the paused program (0 = CPUs; default 1)\n"
@@ -98,6 +100,7 @@ enum {
 	OPT_WARMUP_REQUEST,
 	OPT_DRAIN_TIMEOUT,
 	OPT_NO_SECCOMP,
+	OPT_SYSCALL_PATH,
 };
 
 const struct option config_options[] = {
@@ -120,6 +123,7 @@ const struct option config_options[] = {
         {"warmup-request", required_argument, NULL, OPT_WARMUP_REQUEST},
         {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
         {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+        {"syscall-path", required_argument, NULL, OPT_SYSCALL_PATH},
         {"allow-all", no_argument, NULL, OPT_ALLOW_ALL},
         {"allow-read", optional_argument, NULL, OPT_ALLOW_READ},
         {"allow-write", optional_argument, NULL, OPT_ALLOW_WRITE},
@@ -350,6 +354,18 @@ int config_option(struct config *cfg, int c, char *arg)
 		cfg->drain_timeout = v;
 		break;
 	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
+	case OPT_SYSCALL_PATH:
+		if (strcmp(arg, "trap") == 0)
+			cfg->syscall_path = CONFIG_PATH_TRAP;
+		else if (strcmp(arg, "ring") == 0)
+			cfg->syscall_path = CONFIG_PATH_RING;
+		else if (strcmp(arg, "auto") == 0)
+			cfg->syscall_path = CONFIG_PATH_AUTO;
+		else {
+			config_error("%ssyscall-path wants trap, ring or auto, got '%s'", config_dashes(), arg);
+			return -1;
+		}
+		break;
 	case OPT_PRINT_CONFIG: cfg->print_config = true; break;
 	default: config_error("option code %d has no handler", c); return -1;
 	}
@@ -370,6 +386,7 @@ int config_parse(struct config *cfg, int argc, char **argv)
 	cfg->threads = 1;
 	cfg->warmup = -1;
 	cfg->drain_timeout = 30;
+	cfg->syscall_path = CONFIG_PATH_AUTO;
 	opterr = 0;
 	int c;
 	/* First pass: help, and the file, which is applied before every other option so

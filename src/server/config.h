@@ -14,6 +14,8 @@ struct config {
 	uint64_t max_main_memory; /* bytes of guest address space */
 	double max_boot_time; /* seconds; 0 = no limit */
 	bool no_seccomp; /* leave kvmserver's own system calls unrestricted (confine.c) */
+	/* --syscall-path (default auto). */
+	enum { CONFIG_PATH_TRAP, CONFIG_PATH_RING, CONFIG_PATH_AUTO } syscall_path;
 	/* Server mode. */
 	int threads; /* request VMs; 0 = number of CPUs */
 	bool ephemeral; /* reset each request VM after its connection */

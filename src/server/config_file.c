@@ -310,6 +310,7 @@ void config_print(const struct config *cfg, FILE *out)
 	        (unsigned long long)(cfg->max_address_space >> 20));
 	put_double(out, "max-boot-time", cfg->max_boot_time);
 	put_bool(out, "no-seccomp", cfg->no_seccomp);
+	put_key_string(out, "syscall-path", (const char *[]){"trap", "ring", "auto"}[cfg->syscall_path]);
 	fputs("# server mode\n", out);
 	fprintf(out, "threads = %d\n", cfg->threads);
 	put_bool(out, "ephemeral", cfg->ephemeral);

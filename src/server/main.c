@@ -290,7 +290,27 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	        .cwd = cfg->cwd,
 	        .closed_stdio = closed_stdio,
 	        .max_address_space = cfg->max_address_space,
+	        /* A snapshot carries no ring state (its sites, page 0): always the trap. */
+	        .syscall_path = cfg->command == CMD_SNAPSHOT            ? SYSPATH_TRAP
+	                        : cfg->syscall_path == CONFIG_PATH_RING ? SYSPATH_RING
+	                        : cfg->syscall_path == CONFIG_PATH_AUTO ? SYSPATH_AUTO
+	                                                                : SYSPATH_TRAP,
 	};
+	if (pcfg.syscall_path == SYSPATH_AUTO) {
+		/* Each running request VM spins two host threads on the ring path (its vCPU
+		 * waiting in the trampoline, its ring thread): only where they have the CPUs. */
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		long vms = cfg->threads > 0 ? cfg->threads : cpus;
+		if (vms * 2 > cpus) {
+			pcfg.syscall_path = SYSPATH_TRAP;
+			if (cfg->verbose)
+				log_msg("syscall path auto: trap (%ld request VMs need %ld CPUs for the ring, %ld "
+				        "online)",
+				        vms, vms * 2, cpus);
+		} else {
+			sys_syscall_path_measure(cfg->verbose);
+		}
+	}
 	struct proc *p;
 	int err = proc_create(&p, &pcfg);
 	if (err) {
@@ -335,8 +355,9 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	}
 	if (cfg->verbose) {
 		const struct vm_stats *s = proc_vm_stats(p);
-		log_msg("vm exits %llu, syscalls %llu, faults %llu", (unsigned long long)s->exits,
-		        (unsigned long long)s->syscalls, (unsigned long long)s->faults);
+		log_msg("vm exits %llu, syscalls %llu, faults %llu, ring calls %llu, rewrites %llu",
+		        (unsigned long long)s->exits, (unsigned long long)s->syscalls, (unsigned long long)s->faults,
+		        (unsigned long long)s->ring_calls, (unsigned long long)s->rewrites);
 	}
 	proc_destroy(p);
 	return status;

@@ -195,12 +195,15 @@ static void *worker_main(void *arg)
 				         (unsigned long long)mr.entries,
 				         (unsigned long long)(after->entries_interrupted - before.entries_interrupted));
 			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
-			        "us; %s, %llu VM exits this request (%llu syscalls, %llu faults), %llu us in the guest",
+			        "us; %s, %llu VM exits this request (%llu syscalls, %llu faults; %llu ring calls, "
+			        "%llu rewrites), %llu us in the guest",
 			        w->id, (unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
 			        (unsigned long long)st.guest_pages,
 			        (unsigned long long)(st.dirty_pages - st.guest_pages), (unsigned long long)st.hot_pages,
 			        (unsigned long long)(st.ns / 1000), entries, (unsigned long long)mr.exits,
 			        (unsigned long long)(after->syscalls - before.syscalls), (unsigned long long)mr.faults,
+			        (unsigned long long)(after->ring_calls - before.ring_calls),
+			        (unsigned long long)(after->rewrites - before.rewrites),
 			        (unsigned long long)((after->guest_ns - before.guest_ns) / 1000));
 		}
 		backoff_after_run(&backoff, w->id, progress, why);

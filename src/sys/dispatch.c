@@ -18,6 +18,13 @@ void sys_set_serve_hooks(const struct sys_serve_hooks *h)
 	serve_hooks = h;
 }
 
+bool sys_serve_ring_ok(struct proc *p, const struct sys_args *a)
+{
+	if (p->mode == PROC_MODE_RUN || p->vfork || !serve_hooks)
+		return true;
+	return serve_hooks->ring_ok(p, a);
+}
+
 static long sys_unimplemented(struct proc *p, const struct sys_args *a)
 {
 	if (p->cfg.verbose) {
@@ -30,6 +37,16 @@ static long sys_unimplemented(struct proc *p, const struct sys_args *a)
 		}
 	}
 	return -ENOSYS;
+}
+
+static long dispatch_tail(struct proc *p, const struct sys_entry *e, const struct sys_args *a, long ret)
+{
+	/* A write to a pipe or socket with no reader raises SIGPIPE (unless MSG_NOSIGNAL). */
+	if (ret == -EPIPE && e && e->wait.sigpipe && !(e->wait.flags >= 0 && (a->a[e->wait.flags] & MSG_NOSIGNAL)))
+		signal_send(p, p->cur, SIGPIPE);
+	if (p->cfg.trace)
+		trace_syscall(p, e && e->fn ? e : NULL, a, ret);
+	return ret;
 }
 
 long sys_dispatch(struct proc *p, const struct sys_args *a)
@@ -62,10 +79,19 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 			ret = SYS_RESUMED;
 		}
 	}
-	/* A write to a pipe or socket with no reader raises SIGPIPE (unless MSG_NOSIGNAL). */
-	if (ret == -EPIPE && e && e->wait.sigpipe && !(e->wait.flags >= 0 && (a->a[e->wait.flags] & MSG_NOSIGNAL)))
-		signal_send(p, p->cur, SIGPIPE);
-	if (p->cfg.trace)
-		trace_syscall(p, e && e->fn ? e : NULL, a, ret);
-	return ret;
+	return dispatch_tail(p, e, a, ret);
+}
+
+long sys_dispatch_ring(struct proc *p, const struct sys_args *a)
+{
+	const struct sys_entry *e = &sys_table[a->nr];
+	p->cur->wait_nr = a->nr;
+	bool serving = p->mode != PROC_MODE_RUN && !p->vfork && serve_hooks;
+	long ret;
+	/* The hooks' ring_ok let through only calls their `before` passes or answers itself. */
+	if (!(serving && serve_hooks->before(p, a, &ret)))
+		ret = e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
+	if (serving)
+		serve_hooks->after(p, a, ret);
+	return dispatch_tail(p, e, a, ret);
 }

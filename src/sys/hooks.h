@@ -17,9 +17,15 @@ struct sys_serve_hooks {
 	bool (*before)(struct proc *p, const struct sys_args *a, long *ret);
 	/* After it ran with result ret (not for a call that parked: SYS_RESUMED). */
 	void (*after)(struct proc *p, const struct sys_args *a, long ret);
+	/* Whether the ring thread (src/sys/ring.c) may run the call: never one `before` could
+	 * stop or hold the process at, nor one `after` arms a timer of the vCPU's thread for. */
+	bool (*ring_ok)(struct proc *p, const struct sys_args *a);
 };
 
 /* Set once, before any process leaves PROC_MODE_RUN; the table must stay valid. */
 void sys_set_serve_hooks(const struct sys_serve_hooks *h);
+/* For the ring thread: true for a process in PROC_MODE_RUN or a vfork child (server rules
+ * are not theirs), else the hooks' ring_ok. */
+bool sys_serve_ring_ok(struct proc *p, const struct sys_args *a);
 
 #endif

@@ -15,6 +15,7 @@
 #include "sys/processes/process.h"
 #include "sys/signals/signal.h"
 #include "sys/processes/spawn.h"
+#include "sys/ring.h"
 #include "util/log.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
@@ -100,6 +101,7 @@ void proc_destroy(struct proc *p)
 		process_exited(p->pt, 0);
 		p->pt = NULL;
 	}
+	ring_stop(p);
 	fdtab_fini(&p->fdt);
 	sched_fini(p);
 	vma_fini(&p->mm);
@@ -150,14 +152,31 @@ static void handle_syscall(struct proc *p)
 {
 	const struct kvm_regs *r = vm_regs(p->vm);
 	struct sys_args a = {r->rax, {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
+	if (vm_ring_on(p->vm)) {
+		struct kvm_regs user;
+		vm_save_user_state(p->vm, &user);
+		ring_after_trap(p, a.nr, user.rip);
+	}
 	long ret = sys_dispatch(p, &a);
 	if (ret != SYS_RESUMED)
 		vm_regs(p->vm)->rax = (uint64_t)ret;
 }
 
+/* Why the run stops: an exit is for good, a server verdict is taken once. */
+static enum proc_end take_stop(struct proc *p)
+{
+	enum proc_end stop = p->stop;
+	if (stop != PROC_EXITED)
+		p->stop = 0;
+	return stop;
+}
+
 static enum proc_end run_loop(struct proc *p)
 {
 	for (;;) {
+		/* The VM's ring thread (after an exec in place too: a new VM). */
+		if (!p->ring && vm_ring_on(p->vm) && ring_start(p))
+			return PROC_ERROR;
 		/* Signals: the host's, the interval timer's, and any pending one the thread may
 		 * take. */
 		if (vm_signals_pending())
@@ -186,12 +205,8 @@ static enum proc_end run_loop(struct proc *p)
 			if (p->max_dirty_pages && limits_memory_exceeded(p))
 				return PROC_MEMORY_LIMIT;
 			handle_syscall(p);
-			if (p->stop) { /* the one way a handler stops the run (proc_impl.h) */
-				enum proc_end stop = p->stop;
-				if (stop != PROC_EXITED) /* an exit is for good; a server verdict once */
-					p->stop = 0;
-				return stop;
-			}
+			if (p->stop) /* the one way a handler stops the run (proc_impl.h) */
+				return take_stop(p);
 			break;
 		case VM_EXIT_FAULT: {
 			int sig = fault_siginfo(&f).sig;
@@ -211,6 +226,11 @@ static enum proc_end run_loop(struct proc *p)
 			p->crash.signal = sig;
 			return PROC_CRASHED;
 		}
+		case VM_EXIT_RING_DONE:
+			/* The ring thread ran a call and left something for the run loop. */
+			if (p->stop)
+				return take_stop(p);
+			break;
 		case VM_EXIT_TIMEOUT: return PROC_TIMEOUT;
 		case VM_EXIT_TICK:
 			if (p->max_dirty_pages && limits_memory_exceeded(p))

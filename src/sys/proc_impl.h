@@ -102,6 +102,7 @@ struct proc {
 	mode_t umask; /* the guest's: applied to the modes of the files it creates */
 	struct unix_names *unix_names; /* guest names of bound AF_UNIX sockets (net.c), or NULL */
 	uint64_t conns_taken; /* connections accepted on a listener since requestvm_create (template.c) */
+	struct ring_thread *ring; /* the host ring thread (ring.c), NULL when none runs */
 };
 
 /* A request VM's AF_UNIX name table becomes a copy of its template's (net.c). */

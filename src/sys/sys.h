@@ -26,7 +26,14 @@ struct proc_config {
 	 * (EBADF, and its first open gets it, as on Linux). */
 	unsigned closed_stdio;
 	uint64_t max_address_space; /* bytes the guest's mappings may total; 0 = no limit */
+	int syscall_path; /* enum sys_path */
 };
+
+/* --syscall-path: every syscall a VM exit, the ring path (docs/design.md), or the ring
+ * where start-up measurements say it wins. */
+enum sys_path { SYSPATH_TRAP, SYSPATH_RING, SYSPATH_AUTO };
+/* auto's measurement (once), printed with verbose. */
+void sys_syscall_path_measure(bool verbose);
 
 /* systemd socket activation: take the sockets passed in LISTEN_FDS (for this pid), and
  * unset LISTEN_*.  Afterwards a guest bind(2) to the address of one of them gets that

@@ -37,6 +37,9 @@ const char *sys_name(uint64_t nr, char *buf, unsigned size);
 #define SYS_RESUMED ((long)INT64_MIN)
 
 long sys_dispatch(struct proc *p, const struct sys_args *a);
+/* The ring thread's dispatcher (ring.c): a call ring_allowed let through, no parking, no
+ * server verdict before it. */
+long sys_dispatch_ring(struct proc *p, const struct sys_args *a);
 
 /* trace.c */
 void trace_syscall(struct proc *p, const struct sys_entry *e, const struct sys_args *a, long ret);

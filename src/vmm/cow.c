@@ -31,6 +31,7 @@
 
 #include "vmm/abi.h"
 #include "vmm/layout.h"
+#include "vmm/ring.h"
 #include "vmm/vmm_impl.h"
 #include "util/array.h"
 
@@ -175,6 +176,8 @@ int vm_fork(struct vm *tmpl, struct vm **out)
 	if (err)
 		goto err_mem;
 	err = load_snapshot(vm, tmpl->snap, true);
+	if (!err)
+		err = vm_ring_inherit(vm, tmpl, true);
 	if (err) {
 		munmap(vm->run, vm->run_size);
 		kstats_fini(vm);

@@ -7,6 +7,7 @@
 #include "vmm/abi.h"
 #include "vmm/exit.h"
 #include "vmm/layout.h"
+#include "vmm/ring.h"
 #include "vmm/vmm_impl.h"
 
 static const char *const vector_names[32] = {
@@ -63,8 +64,11 @@ static int decode_fault(struct vm *vm, struct vm_fault *fault)
 	fault->user = (frame[FAULT_FRAME_CS] & 3) == 3;
 	vm->user_rsp = fault->rsp;
 	const uint64_t entry = KERNEL_VA + KAREA_CODE + GUEST_SYM_SYSCALL_ENTRY;
-	if (fault->rip == entry)
+	if (fault->rip == entry) {
+		if (vm->ring && vm->run->s.regs.regs.rcx < PAGE_SIZE)
+			return ring_syscall_exit(vm, fault); /* from the ring trampoline */
 		return syscall_exit(vm);
+	}
 	vm->user_rip = fault->rip;
 	vm->user_rflags = fault->rflags;
 	/* CR2 costs an ioctl, so only page faults fetch it. */
@@ -74,6 +78,8 @@ static int decode_fault(struct vm *vm, struct vm_fault *fault)
 
 	vm->where = VM_AT_FAULT;
 	vm->stats.faults++;
+	if (vm->ring)
+		return ring_fault_exit(vm, fault);
 	return VM_EXIT_FAULT;
 }
 

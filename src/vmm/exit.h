@@ -15,7 +15,8 @@ struct vm_fault;
 #define FAULT_FRAME_SS 6
 #define FAULT_FRAME_SIZE (7 * 8)
 
-/* Returns an enum vm_exit, or -1 when the run loop should simply re-enter. */
+/* Returns an enum vm_exit, -1 when the run loop should simply re-enter, -2 when it should
+ * re-enter with the user state it set (a ring call completed, ring.c). */
 int exit_decode(struct vm *vm, struct vm_fault *fault);
 
 #endif

@@ -290,7 +290,9 @@ int vm_dontneed_range(struct vm *vm, gva_t addr, uint64_t size)
 
 static void *user_page(struct vm *vm, gva_t addr, bool write)
 {
-	if (addr >= vm->user_size)
+	/* Below USER_MIN_ADDR is only ever the ring path's page 0 and ring page: a call's
+	 * buffer there is EFAULT, as the unmapped pages are on Linux. */
+	if (addr >= vm->user_size || addr < USER_MIN_ADDR)
 		return NULL;
 	uint64_t pte = pt_lookup(&vm->pt, addr & PAGE_MASK);
 	uint64_t need = PTE_P | PTE_U | (write ? PTE_W : 0);

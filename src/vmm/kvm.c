@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmm/layout.h"
+#include "vmm/ring.h"
 #include "vmm/vmm_impl.h"
 
 static int g_kvm_fd = -1;
@@ -169,6 +170,7 @@ void vm_destroy(struct vm *vm)
 	gmem_fini(vm);
 	close(vm->vm_fd);
 	cow_fini(vm);
+	vm_ring_fini(vm);
 	free(vm);
 }
 

@@ -40,6 +40,30 @@
 /* The I/O port the trampoline writes to on every exception (an exit to the host). */
 #define PORT_FAULT 0x11
 
+/* The ring path (docs/design.md, "The ring path"; src/vmm/ring.c).  Below USER_MIN_ADDR,
+ * so the guest's mmap never reaches them: page 0 holds the syscall trampoline (user
+ * read+exec: a NOP sled over bytes 0..RING_SLED-1, a jump to the code at RING_CODE_OFF,
+ * int3 in between) and RING_VA the vCPU's ring page (user read+write), as high as it can be,
+ * so that a NULL pointer plus an offset below 60 KiB still faults when written. */
+#define RING_SLED 512 /* `call *%rax` with rax = nr < RING_SLED lands in the sled */
+#define RING_CODE_OFF 0xe00 /* the trampoline's code in page 0 (to the end of the page) */
+#define RING_VA 0xf000 /* the last page below USER_MIN_ADDR: NULL + small offsets still fault */
+/* The ring page (offsets): what the trampoline posts and the host answers. */
+#define RING_STATE 0 /* u32: RING_S_* */
+#define RING_AWAKE 4 /* u32: the host's ring thread is spinning (not asleep) */
+#define RING_NR 8
+#define RING_ARGS 16 /* 6 x u64: rdi rsi rdx r10 r8 r9 */
+#define RING_RET 64 /* the return address the site's call pushed */
+#define RING_RESULT 72
+#define RING_S_IDLE 0
+#define RING_S_POSTED 1 /* the guest: a request is in the page */
+#define RING_S_CLAIMED 2 /* the ring thread took it */
+#define RING_S_DONE 3 /* RING_RESULT holds the result */
+#define RING_S_TRAP 4 /* the host will not run it here: take the trap path */
+#define RING_S_DONE_TRAP 5 /* done, but the host must see the vCPU (a stop, a signal) */
+#define RING_S_TAKEN 6 /* the vCPU thread took it (trap path) */
+#define RING_SPIN 20000 /* the trampoline's pause loops before it traps */
+
 /* The lowest address a guest may map, as Linux's default vm.mmap_min_addr. */
 #define USER_MIN_ADDR 0x10000ULL
 /* Default size of the user address range (--max-main-memory). */

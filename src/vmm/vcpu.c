@@ -12,6 +12,7 @@
 #include "vmm/abi.h"
 #include "vmm/exit.h"
 #include "vmm/layout.h"
+#include "vmm/ring.h"
 #include "vmm/vmm_impl.h"
 
 #define GUEST_CODE(sym) (KERNEL_VA + KAREA_CODE + GUEST_SYM_##sym)
@@ -367,6 +368,21 @@ static void trace_exit(struct vm *vm, int r, int e, const struct vm_fault *fault
 	errno = saved_errno;
 }
 
+/* Stopped in user mode: nothing may see a thread inside the ring trampoline. */
+static enum vm_exit settled(struct vm *vm)
+{
+	if (vm->ring && ring_settle(vm) == VM_EXIT_RING_DONE) {
+		struct kvm_regs user;
+		vm_save_user_state(vm, &user);
+		vm->user_rip = user.rip;
+		vm->user_rsp = user.rsp;
+		vm->user_rflags = user.rflags;
+		vm->where = VM_AT_SYSCALL;
+		return VM_EXIT_RING_DONE;
+	}
+	return VM_EXIT_TICK;
+}
+
 enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 {
 	t_run = vm->run;
@@ -380,7 +396,13 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 	prepare_entry(vm);
 	for (;;) {
 		uint64_t entered = vm_now_ns();
+		if (vm->ring)
+			ring_before_run(vm);
 		int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		int saved_errno = errno;
+		if (vm->ring)
+			ring_after_run(vm);
+		errno = saved_errno;
 		vm->stats.guest_ns += vm_now_ns() - entered;
 		vm->stats.exits++;
 		if (r < 0) {
@@ -414,7 +436,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 				if (!vm->tlb_flush && preemptible(vm)) {
 					vm->where = VM_AT_USER;
 					vm->sregs_unknown = true;
-					return VM_EXIT_TICK;
+					return settled(vm);
 				}
 				if (!vm->tick_ns)
 					vm_set_tick(vm, 10 * 1000 * 1000ULL);
@@ -424,12 +446,16 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 				if (!vm->tlb_flush && preemptible(vm)) {
 					vm->where = VM_AT_USER;
 					vm->sregs_unknown = true;
-					return VM_EXIT_TICK;
+					return settled(vm);
 				}
 			}
 			continue;
 		}
 		int e = exit_decode(vm, fault);
+		if (e == -2) {
+			prepare_entry(vm); /* a ring call finished: straight back in */
+			continue;
+		}
 		trace_exit(vm, r, e, fault);
 		if (e == VM_EXIT_ERROR || (e == VM_EXIT_FAULT && fault->vector < 0))
 			vm->sregs_unknown = true; /* not stopped in the trampoline */

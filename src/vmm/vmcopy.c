@@ -22,6 +22,7 @@
 
 #include "vmm/abi.h"
 #include "vmm/layout.h"
+#include "vmm/ring.h"
 #include "vmm/vmm_impl.h"
 #include "util/array.h"
 
@@ -211,6 +212,8 @@ int vm_copy(struct vm *src, struct vm **out)
 	err = kvm_open_vcpu(vm);
 	if (!err)
 		err = copy_vcpu(vm, src);
+	if (!err)
+		err = vm_ring_inherit(vm, src, false);
 	if (err)
 		goto fail;
 	*out = vm;

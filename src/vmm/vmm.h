@@ -89,6 +89,7 @@ enum vm_exit {
 	VM_EXIT_TIMEOUT, /* the deadline set by vm_set_deadline passed */
 	VM_EXIT_TICK, /* a vm_set_tick tick interrupted user code (vm_save_user_state works) */
 	VM_EXIT_ERROR, /* KVM refused to run the vCPU (bad state, internal error) */
+	VM_EXIT_RING_DONE, /* the ring thread ran a call and wants the host to look (ring.c) */
 };
 
 struct vm_fault {
@@ -188,6 +189,8 @@ struct vm_stats {
 	uint64_t faults;
 	uint64_t resets;
 	uint64_t dirty_pages; /* restored by resets, in total */
+	uint64_t ring_calls; /* syscalls the ring thread ran (no VM exit) */
+	uint64_t rewrites; /* syscall sites rewritten to `call *%rax` */
 };
 const struct vm_stats *vm_stats(struct vm *vm);
 
@@ -238,6 +241,37 @@ uint64_t vm_now_ns(void); /* CLOCK_MONOTONIC in ns */
 /* Interrupt user code every interval_ns with VM_EXIT_TICK (0 stops it): the guest's thread
  * scheduler preempts with it.  Per-thread like vm_set_deadline. */
 int vm_set_tick(struct vm *vm, uint64_t interval_ns);
+
+/* --- the ring path (ring.c; docs/design.md, "The ring path") ---------------------------------
+ * vm_ring_enable maps page 0 (the trampoline, user read+exec) and the ring page (RING_VA,
+ * user read+write) and installs the trampoline; the calling thread is the vCPU's.  Request
+ * VMs and fork(2) copies of a VM with the ring have it too.  vm_ring_rewrite turns the
+ * `syscall` at site into `call *%rax` (1), or leaves it (0: not 0f 05 in user read+exec
+ * non-writable memory, a shared file page, a request VM whose template has a file page
+ * there).  The ring thread: vm_ring_posted to spin, vm_ring_claim to take a request (only
+ * while the vCPU runs the guest; the VM is then its until vm_ring_answer with RING_S_DONE,
+ * RING_S_DONE_TRAP or RING_S_TRAP), vm_ring_sleep when idle (vm_run wakes it). */
+struct vm_ring_req {
+	uint64_t nr, a[6], ret;
+	bool site_ok; /* ret - 2 is a rewritten site */
+};
+int vm_ring_enable(struct vm *vm);
+bool vm_ring_on(const struct vm *vm);
+int vm_ring_rewrite(struct vm *vm, gva_t site);
+bool vm_ring_is_site(const struct vm *vm, gva_t site);
+bool vm_ring_posted(struct vm *vm);
+bool vm_ring_guest_running(struct vm *vm); /* the vCPU thread is in (or entering) KVM_RUN */
+bool vm_ring_claim(struct vm *vm, struct vm_ring_req *req);
+void vm_ring_answer(struct vm *vm, const struct vm_ring_req *req, int state, long result);
+void vm_ring_set_awake(struct vm *vm, bool awake);
+void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns);
+void vm_ring_kick(struct vm *vm);
+/* A template: nothing left posted for request VMs' ring threads. */
+void vm_ring_quiesce(struct vm *vm);
+/* A template about to be frozen: its executable private file pages become its own memory
+ * (up to max_bytes in all), so that a request VM's rewrite can land in the template's
+ * memory, which every request VM reads (a file page there could not change). */
+int vm_ring_prepare_template(struct vm *vm, uint64_t max_bytes);
 
 /* --- snapshot images (image.c) ----------------------------------------------------------------
  * A VM stopped at a syscall exit, as data for a snapshot file, and back into a fresh VM of

@@ -96,6 +96,8 @@ struct vm {
 	} * fmaps;
 	size_t nfmaps, cap_fmaps;
 	bool fmaps_changed; /* a fork's list differs from its template's: reset copies it */
+
+	struct vm_ring *ring; /* the ring path (ring.c), NULL when off */
 };
 
 /* vcpu.c */

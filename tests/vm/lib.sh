@@ -39,6 +39,9 @@ TEST_PATH=/usr/local/bin:/usr/bin:/bin
 CC=${CC:-gcc}
 
 read -r -a KVM <<<"${KVMSERVER:-$BUILD_ABS/kvmserver}"
+# KVMSERVER_SYSCALL_PATH=trap|ring|auto: every kvmserver run takes that --syscall-path
+# (tests/vm/run-all runs the guest and server tests once more with each path forced).
+[[ -n ${KVMSERVER_SYSCALL_PATH:-} ]] && KVM+=(--syscall-path="$KVMSERVER_SYSCALL_PATH")
 # Runs happen in a scratch directory: make a relative command path absolute.
 if [[ ${KVM[0]} == */* && ${KVM[0]} != /* ]]; then
     KVM[0]=$KT_ROOT/${KVM[0]}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sys/memory/mm_apply.h"
+#include "sys/ring.h"
 #include "sys/proc_impl.h"
 #include "vmm/elf.h"
 #include "vmm/layout.h"
@@ -359,6 +360,9 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 		regs.rsp = sp;
 		regs.rflags = 0x202;
 		vm_load_user_state(p->vm, &regs);
+		err = ring_setup_image(p, img.fd, p->exe_path);
+		if (err)
+			*why = "cannot set up the ring syscall path";
 	}
 	close_image(&img);
 	return err;

@@ -28,6 +28,7 @@
 #include "sys/processes/process.h"
 #include "sys/files/procfs.h"
 #include "sys/processes/spawn.h"
+#include "sys/ring.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
@@ -600,7 +601,9 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 		}
 		return vfork_end(p);
 	}
-	/* In place: p keeps its identity and fds and takes the new body; the old one goes. */
+	/* In place: p keeps its identity and fds and takes the new body; the old one goes,
+	 * and with it the old VM's ring thread (the run loop starts the new one's). */
+	ring_stop(p);
 	swap_body(p, n);
 	memcpy(p->sigactions, n->sigactions, sizeof(p->sigactions));
 	memset(p->comm, 0, sizeof(p->comm));
