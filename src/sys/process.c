@@ -15,6 +15,7 @@
 
 #include "sys/process.h"
 #include "sys/proc_impl.h"
+#include "sys/signal.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
@@ -259,15 +260,7 @@ void process_take_signals(struct proc *p)
 	for (int sig = 1; sig <= 64; sig++) {
 		if (!(s & PSIGBIT(sig)))
 			continue;
-		struct thread *to = p->cur;
-		for (int i = 0; i < p->nthreads; i++) {
-			struct thread *t = p->threads[i];
-			if (t->state != T_DEAD && !(t->sigmask & PSIGBIT(sig))) {
-				to = t;
-				break;
-			}
-		}
-		to->pending |= PSIGBIT(sig);
+		signal_process_target(p, sig)->pending |= PSIGBIT(sig);
 	}
 }
 

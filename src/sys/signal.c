@@ -418,7 +418,10 @@ long sys_kill(struct proc *p, const struct sys_args *a)
 	/* Only the guest itself exists in its world: itself, its group, or "everyone". */
 	if (pid != p->pid && pid != 0 && pid != -1 && pid != -p->pid)
 		return -ESRCH;
-	return queue_signal(p, p->cur, (int)a->a[1]);
+	/* Process-directed: a thread that does not block it (or waits for it in sigwait)
+	 * takes it, not necessarily the caller. */
+	int sig = (int)a->a[1];
+	return queue_signal(p, sig > 0 && sig <= GUEST_NSIG ? signal_process_target(p, sig) : p->cur, sig);
 }
 
 long sys_tgkill(struct proc *p, const struct sys_args *a)
@@ -565,7 +568,7 @@ long sys_pause(struct proc *p, const struct sys_args *a)
 
 /* A process-directed signal (the timer's, the host's): Linux gives it to the main thread
  * unless that thread blocks it, else to another thread that does not. */
-static struct thread *process_target(struct proc *p, int sig)
+struct thread *signal_process_target(struct proc *p, int sig)
 {
 	for (int i = 0; i < p->nthreads; i++) {
 		struct thread *t = p->threads[i];
@@ -582,7 +585,7 @@ bool signal_take_host(struct proc *p)
 	uint64_t set = vm_take_signals();
 	for (uint64_t s = set; s; s &= s - 1) {
 		int sig = __builtin_ctzll(s) + 1;
-		signal_send(p, process_target(p, sig), sig);
+		signal_send(p, signal_process_target(p, sig), sig);
 	}
 	return set != 0;
 }
@@ -592,7 +595,7 @@ bool itimer_fire(struct proc *p, uint64_t now)
 	if (!p->itimer_ns || now < p->itimer_ns)
 		return false;
 	p->itimer_ns = p->itimer_interval_ns ? now + p->itimer_interval_ns : 0;
-	struct thread *t = process_target(p, SIGALRM);
+	struct thread *t = signal_process_target(p, SIGALRM);
 	t->alarm_pending = true;
 	signal_send(p, t, SIGALRM);
 	return true;
