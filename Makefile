@@ -69,7 +69,7 @@ $(BUILD)/libvmm.a: $(VMM_OBJS)
 
 # --- libsys.a: the Linux emulation -----------------------------------------------------------
 SYS_OBJS += dispatch.o table.o trace.o uaccess.o fdtab.o proc.o exec.o vma.o policy.o policy_net.o
-SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o futex.o sched.o blocking.o schedpolicy.o serve.o fork.o fdclone.o
+SYS_OBJS += mm.o fs.o io.o time.o info.o cred.o signal.o itimer.o futex.o sched.o blocking.o schedpolicy.o serve.o fork.o fdclone.o
 SYS_OBJS += net.o poll.o epoll.o event.o
 SYS_OBJS += dir.o procfs.o activation.o
 SYS_OBJS += limits.o

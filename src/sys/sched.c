@@ -74,7 +74,7 @@ void sched_fini(struct proc *p)
 void sched_start_ticks(struct proc *p)
 {
 	/* Several threads share the vCPU; an armed interval timer must reach a busy guest. */
-	if (p->nthreads > 1 || p->itimer_ns)
+	if (p->nthreads > 1 || p->itimer_ns || p->cpu_itimer_check_ns)
 		vm_set_tick(p->vm, SCHED_TICK_NS);
 }
 
