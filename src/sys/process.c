@@ -271,6 +271,7 @@ long process_kill(struct proc *p, int pid, int sig)
 	if (!process_self(p))
 		return -ENOMEM;
 	long r = -ESRCH;
+	bool self = false;
 	pthread_mutex_lock(&pt_lock);
 	for (struct pt_entry *e = pt_head; e; e = e->next) {
 		/* pid > 0: that process; 0: p's group; -1: every process but p; < -1: group -pid. */
@@ -282,12 +283,14 @@ long process_kill(struct proc *p, int pid, int sig)
 			continue;
 		if (sig && e != p->pt)
 			send_locked(e, sig);
-		else if (sig) {
-			p->cur->pending |= PSIGBIT(sig);
-		}
+		else if (sig)
+			self = true;
 		r = 0;
 	}
 	pthread_mutex_unlock(&pt_lock);
+	/* To p itself (its group): process-directed, as kill(getpid()) (signal.c). */
+	if (self)
+		signal_send(p, signal_process_target(p, sig), sig);
 	return r;
 }
 
