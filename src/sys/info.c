@@ -82,7 +82,7 @@ static int guest_rlimit(struct proc *p, int res, struct rlimit *out)
 	if (getrlimit(res, out) < 0)
 		return -errno;
 	if (res == RLIMIT_NOFILE)
-		out->rlim_cur = out->rlim_max = (rlim_t)p->fdt.limit;
+		out->rlim_cur = (rlim_t)p->fdt.limit, out->rlim_max = (rlim_t)p->fdt.hard;
 	if (res == RLIMIT_STACK)
 		out->rlim_cur = 8ULL << 20;
 	return 0;
@@ -107,8 +107,10 @@ long sys_prlimit64(struct proc *p, const struct sys_args *a)
 		/* Only lowering is meaningful here; the emulation keeps its own ceilings. */
 		if (lim.rlim_max > old.rlim_max)
 			return -EPERM;
-		if (res == RLIMIT_NOFILE)
+		if (res == RLIMIT_NOFILE) {
 			p->fdt.limit = (int)lim.rlim_cur;
+			p->fdt.hard = (int)lim.rlim_max;
+		}
 	}
 	return a->a[3] ? copy_to_guest(p, a->a[3], &old, sizeof(old)) : 0;
 }
