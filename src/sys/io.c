@@ -47,6 +47,14 @@ static long transfer(struct proc *p, const struct sys_args *a, bool into_guest, 
 	if (!buf)
 		return -EFAULT;
 	off_t off = (off_t)a->a[3];
+	if (!into_guest && !positional && sched_write_nowait(p, fdtab_get(&p->fdt, (int)a->a[0]))) {
+		/* Other threads need the vCPU: no host block on a full pipe or socket. */
+		struct iovec iov = {buf, n};
+		ssize_t r = pwritev2(h, &iov, 1, -1, RWF_NOWAIT);
+		if (r < 0 && errno == EOPNOTSUPP)
+			r = write(h, buf, n); /* a kernel without RWF_NOWAIT here: as before */
+		return sched_write_progress(p, h, host_result(r), n);
+	}
 	if (!into_guest)
 		return host_result(positional ? pwrite(h, buf, n, off) : write(h, buf, n));
 	ssize_t r = positional ? pread(h, buf, n, off) : read(h, buf, n);

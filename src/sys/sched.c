@@ -155,6 +155,10 @@ static void wake(struct thread *t, long result, bool restart)
 		 * timeout passed) returns past the syscall instruction, like the others. */
 		if (t->state == T_IO)
 			t->regs.rip += 2;
+		/* A write that sent part of its data before it parked returns that part. */
+		if (t->io_done && result < 0)
+			result = t->io_done;
+		t->io_done = 0;
 		t->regs.rax = (uint64_t)result;
 	}
 	t->state = T_RUNNABLE;
@@ -374,6 +378,29 @@ long sched_park_fd(struct proc *p, int h, short events)
 	t->deadline_ns = 0;
 	switch_away(p);
 	return SYS_RESUMED;
+}
+
+bool sched_write_nowait(const struct proc *p, const struct fd_entry *e)
+{
+	return (e->kind == FD_PIPE || e->kind == FD_SOCKET) && sched_should_park(p) && !fdtab_nonblock(e);
+}
+
+long sched_write_progress(struct proc *p, int h, long r, size_t n)
+{
+	struct thread *t = p->cur;
+	if (((r > 0 && (size_t)r < n) || r == -EAGAIN) && sched_should_park(p)) {
+		if (r > 0)
+			t->io_done += r;
+		long k = sched_park_fd(p, h, POLLOUT);
+		if (r > 0) {
+			t->regs.rsi += (uint64_t)r;
+			t->regs.rdx -= (uint64_t)r;
+		}
+		return k;
+	}
+	long done = t->io_done;
+	t->io_done = 0;
+	return r < 0 ? (done ? done : r) : done + r;
 }
 
 #define RETRY_NS (10 * 1000 * 1000ULL)
