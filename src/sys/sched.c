@@ -428,9 +428,22 @@ bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 	if (!sched_should_park(p) && !(wait_row(a->nr)->mask != MASK_NONE && t->pending))
 		return false;
 	struct wait_req req;
-	if (!wait_decode(p, a, &req) || req.timeout_ns == 0)
+	if (!wait_decode(p, a, &req))
 		return false;
 	bool sleep = req.w->how == WH_SLEEP;
+	if (req.timeout_ns == 0) {
+		/* A sleep already over (a 10 us one is, by the time it is decoded) still lets
+		 * the other runnable threads have the vCPU, as a kernel's scheduler would: a
+		 * loop of short sleeps otherwise kept it until the preemption tick (CPython's
+		 * GIL then changed hands once every two ticks). */
+		if (!sleep || !sched_should_park(p))
+			return false;
+		wait_for_events(p, false);
+		if (!pick_runnable(p))
+			return false;
+		sched_block_current(p, T_RUNNABLE, 0);
+		return true;
+	}
 	t->nwait = 0;
 	for (int i = 0; i < req.n; i++)
 		t->wait[t->nwait++] = (struct pollfd){.fd = req.host_fd[i], .events = req.events[i]};
