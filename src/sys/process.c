@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -690,17 +691,24 @@ long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
 	struct fd_entry *f = fdtab_get(&p->fdt, (int)a->a[0]);
 	if (!f)
 		return -EBADF;
-	if (!f->pidfd)
+	/* As Linux, a /proc/PID directory fd names that process too. */
+	int pid = f->pidfd;
+	char end;
+	if (!pid && f->path && strcmp(f->path, "/proc/self") == 0)
+		pid = p->pid;
+	else if (!pid && f->path && sscanf(f->path, "/proc/%d%c", &pid, &end) != 1)
+		pid = 0;
+	if (pid <= 0)
 		return -EBADF;
 	if (a->a[2] || a->a[3])
 		return -EINVAL; /* a siginfo or flags: not supported */
 	int sig = (int)a->a[1];
-	if (f->pidfd == p->pid) {
+	if (pid == p->pid) {
 		if (sig < 0 || sig > 64)
 			return -EINVAL;
-		if (sig)
-			p->cur->pending |= PSIGBIT(sig);
+		if (sig) /* process-directed (signal.c) */
+			signal_send(p, signal_process_target(p, sig), sig);
 		return 0;
 	}
-	return process_kill(p, f->pidfd, sig);
+	return process_kill(p, pid, sig);
 }
