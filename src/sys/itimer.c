@@ -44,7 +44,8 @@ static uint64_t tv_ns(const struct timeval *tv)
 
 static struct timeval ns_tv(uint64_t ns)
 {
-	return (struct timeval){.tv_sec = (time_t)(ns / 1000000000ULL), .tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000)};
+	return (struct timeval){.tv_sec = (time_t)(ns / 1000000000ULL),
+	                        .tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000)};
 }
 
 /* The guest's CPU time for ITIMER_VIRTUAL (which 0) or ITIMER_PROF (which 1), in ns. */

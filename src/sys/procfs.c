@@ -288,7 +288,9 @@ static void gen_status(struct proc *p, FILE *f)
 		else if (h != (uint64_t)SIG_DFL)
 			cgt |= 1ULL << (sig - 1);
 	}
-	fprintf(f, "SigQ:\t0/%d\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\nSigIgn:\t%016llx\nSigCgt:\t%016llx\n",
+	fprintf(f,
+	        "SigQ:\t0/"
+	        "%d\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\nSigIgn:\t%016llx\nSigCgt:\t%016llx\n",
 	        (int)PROCFS_SIGQ_MAX, (unsigned long long)(p->cur ? p->cur->pending : 0), 0ULL,
 	        (unsigned long long)(p->cur ? p->cur->sigmask : 0), (unsigned long long)ign, (unsigned long long)cgt);
 	fprintf(f, "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n");
