@@ -55,8 +55,11 @@ static long transfer(struct proc *p, const struct sys_args *a, bool into_guest, 
 			r = write(h, buf, n); /* a kernel without RWF_NOWAIT here: as before */
 		return sched_write_progress(p, h, host_result(r), n);
 	}
-	if (!into_guest)
-		return host_result(positional ? pwrite(h, buf, n, off) : write(h, buf, n));
+	if (!into_guest) {
+		long w = host_result(positional ? pwrite(h, buf, n, off) : write(h, buf, n));
+		/* Earlier rounds of a parked write count (the other threads ended meanwhile). */
+		return p->cur->io_done ? sched_write_progress(p, h, w, n) : w;
+	}
 	ssize_t r = positional ? pread(h, buf, n, off) : read(h, buf, n);
 	if (r > 0)
 		guest_wrote(p, buf, (size_t)r);

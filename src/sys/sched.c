@@ -385,14 +385,16 @@ bool sched_write_nowait(const struct proc *p, const struct fd_entry *e)
 	return (e->kind == FD_PIPE || e->kind == FD_SOCKET) && sched_should_park(p) && !fdtab_nonblock(e);
 }
 
-long sched_write_progress(struct proc *p, int h, long r, size_t n)
+static long write_progress(struct proc *p, int h, long r, size_t n, bool sendfile)
 {
 	struct thread *t = p->cur;
 	if (((r > 0 && (size_t)r < n) || r == -EAGAIN) && sched_should_park(p)) {
 		if (r > 0)
 			t->io_done += r;
 		long k = sched_park_fd(p, h, POLLOUT);
-		if (r > 0) {
+		if (r > 0 && sendfile) {
+			t->regs.r10 -= (uint64_t)r;
+		} else if (r > 0) {
 			t->regs.rsi += (uint64_t)r;
 			t->regs.rdx -= (uint64_t)r;
 		}
@@ -401,6 +403,16 @@ long sched_write_progress(struct proc *p, int h, long r, size_t n)
 	long done = t->io_done;
 	t->io_done = 0;
 	return r < 0 ? (done ? done : r) : done + r;
+}
+
+long sched_write_progress(struct proc *p, int h, long r, size_t n)
+{
+	return write_progress(p, h, r, n, false);
+}
+
+long sched_sendfile_progress(struct proc *p, int h, long r, size_t n)
+{
+	return write_progress(p, h, r, n, true);
 }
 
 #define RETRY_NS (10 * 1000 * 1000ULL)

@@ -109,6 +109,9 @@ bool sched_write_nowait(const struct proc *p, const struct fd_entry *e);
  * re-executes the call for the rest, its buffer and length (arguments 1 and 2) advanced:
  * SYS_RESUMED.  As Linux, a signal that ends the wait returns the bytes sent so far. */
 long sched_write_progress(struct proc *p, int h, long r, size_t n);
+/* The same for sendfile: only its count (argument 3) is advanced (the offset moved in
+ * guest memory or the file position already). */
+long sched_sendfile_progress(struct proc *p, int h, long r, size_t n);
 
 /* A signal was made pending for t: if t is parked and takes it, end its wait (EINTR or
  * restart, per its call's row and the handler's SA_RESTART). */

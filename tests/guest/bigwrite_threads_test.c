@@ -1,7 +1,10 @@
 // One blocking write() of 4 MiB into a pipe, and one send() of 4 MiB into a stream
 // socket, that another thread of the same process reads: the writer must not block the
 // host (the reader would never run: the process hung), the call returns the whole count
-// and the reader sees every byte in order (CPython's test_socketserver test_write).
+// and the reader sees every byte in order (CPython's test_socketserver test_write).  The
+// same for sendfile from a file into a socket (test_socket's sendfile tests), with an
+// offset and with the file position.
+// ARGS: @TMP@
 // LDLIBS: -lpthread
 // TIMEOUT: 60
 #include <pthread.h>
@@ -9,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,8 +36,13 @@ static void *reader(void *arg)
     return NULL;
 }
 
-static void run(const char *name, bool sock)
+static const char *tmpdir;
+
+// how: 0 write to a pipe, 1 send to a socket, 2 sendfile with an offset, 3 sendfile at
+// the file position.
+static void run(const char *name, int how)
 {
+    bool sock = how > 0;
     int fds[2];
     CHECK((sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, fds) : pipe(fds)) == 0);
     unsigned char *data = malloc(SIZE);
@@ -45,7 +55,21 @@ static void run(const char *name, bool sock)
     rsum = rcount = 0;
     pthread_t th;
     CHECK(pthread_create(&th, NULL, reader, NULL) == 0);
-    ssize_t w = sock ? send(fds[1], data, SIZE, 0) : write(fds[1], data, SIZE);
+    ssize_t w;
+    if (how >= 2) {
+        char path[600];
+        snprintf(path, sizeof(path), "%s/bigwrite.%d", tmpdir, how);
+        int f = open(path, O_CREAT | O_TRUNC | O_RDWR, 0644);
+        CHECK(f >= 0 && write(f, data, SIZE) == SIZE);
+        off_t off = 0;
+        CHECK(lseek(f, 0, SEEK_SET) == 0);
+        w = how == 2 ? sendfile(fds[1], f, &off, SIZE) : sendfile(fds[1], f, NULL, SIZE);
+        CHECK(how == 2 ? off == SIZE : lseek(f, 0, SEEK_CUR) == SIZE);
+        close(f);
+        unlink(path);
+    } else {
+        w = sock ? send(fds[1], data, SIZE, 0) : write(fds[1], data, SIZE);
+    }
     printf("%s: wrote %zd\n", name, w);
     CHECK(w == SIZE);
     close(fds[1]);
@@ -55,10 +79,13 @@ static void run(const char *name, bool sock)
     free(data);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    run("pipe", false);
-    run("socket", true);
+    tmpdir = argc > 1 ? argv[1] : "/tmp";
+    run("pipe", 0);
+    run("socket", 1);
+    run("sendfile with offset", 2);
+    run("sendfile at the position", 3);
     printf("%s\n", failures ? "FAILED" : "all passed");
     return failures ? 1 : 0;
 }
