@@ -187,10 +187,16 @@ bool wait_decode(struct proc *p, const struct sys_args *a, struct wait_req *out)
 		 * view: a shared listener's host fd is non-blocking whatever the guest set.) */
 		if (h < 0 || fdtab_nonblock(fdtab_get(&p->fdt, (int)a->a[w->fd])))
 			return false;
+		/* Writing to an fd open for reading only (a pipe's read end) or the reverse is
+		 * EBADF at once; poll would never find it ready. */
+		bool sock = fdtab_get(&p->fdt, (int)a->a[w->fd])->kind == FD_SOCKET;
+		int fl = sock ? O_RDWR : fcntl(h, F_GETFL);
+		if (fl >= 0 && (fl & O_ACCMODE) == (w->events == WAIT_OUT ? O_RDONLY : O_WRONLY))
+			return false;
 		/* A socket's SO_RCVTIMEO / SO_SNDTIMEO bounds the wait (then EAGAIN). */
 		struct timeval tv = {0, 0};
 		socklen_t len = sizeof(tv);
-		if (fdtab_get(&p->fdt, (int)a->a[w->fd])->kind == FD_SOCKET &&
+		if (sock &&
 		    getsockopt(h, SOL_SOCKET, w->events == WAIT_OUT ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, &len) == 0 &&
 		    (tv.tv_sec || tv.tv_usec))
 			out->timeout_ns = (int64_t)tv.tv_sec * 1000000000LL + (int64_t)tv.tv_usec * 1000;

@@ -183,6 +183,8 @@ static enum proc_end run_loop(struct proc *p)
 			signal_take_host(p);
 		if (p->itimer_ns)
 			itimer_fire(p, vm_now_ns());
+		if (p->cpu_itimer_check_ns)
+			itimer_cpu_fire(p, vm_now_ns());
 		process_take_signals(p);
 		if (p->cur->pending & ~p->cur->sigmask) {
 			int sig = signal_deliver_pending(p);

@@ -80,6 +80,10 @@ struct proc {
 		bool node_set, domain_set;
 	} uts;
 	uint64_t itimer_ns, itimer_interval_ns; /* ITIMER_REAL: next expiry (0 = off), period */
+	struct { /* ITIMER_VIRTUAL, ITIMER_PROF: expiry in CPU time (0 = off), period (itimer.c) */
+		uint64_t expiry_ns, interval_ns;
+	} cpu_itimer[2];
+	uint64_t cpu_itimer_check_ns; /* monotonic time before which neither can expire (0 = off) */
 	char comm[16]; /* prctl(PR_SET_NAME) */
 	struct thread **threads; /* sched.c */
 	int nthreads;

@@ -22,10 +22,14 @@
  * (Documentation/virt/kvm/api.rst, "immediate_exit"). */
 #define DEADLINE_SIGNAL (SIGRTMIN + 1) /* real-time: SIGUSR1/2 are the guest's (vm_forward_signals) */
 static __thread struct kvm_run *t_run;
+/* Set by the deadline signal: someone (the deadline, another guest process's signal via
+ * vm_interrupt_thread) wants the run loop to look, so vm_run hands control back. */
+static __thread volatile sig_atomic_t t_kicked;
 
 static void deadline_handler(int sig)
 {
 	(void)sig;
+	t_kicked = 1;
 	if (t_run)
 		t_run->immediate_exit = 1;
 }
@@ -437,6 +441,19 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 					vm->where = VM_AT_USER;
 					vm->sregs_unknown = true;
 					return settled(vm);
+				}
+				if (!vm->tick_ns)
+					vm_set_tick(vm, 10 * 1000 * 1000ULL);
+			}
+			if (t_kicked) {
+				/* vm_interrupt_thread: a signal from another guest process waits (a
+				 * SIGKILL for a child busy in user code, say): out to the run loop,
+				 * now if user code was interrupted, else at the next tick. */
+				t_kicked = 0;
+				if (!vm->tlb_flush && preemptible(vm)) {
+					vm->where = VM_AT_USER;
+					vm->sregs_unknown = true;
+					return VM_EXIT_TICK;
 				}
 				if (!vm->tick_ns)
 					vm_set_tick(vm, 10 * 1000 * 1000ULL);

@@ -491,6 +491,7 @@ int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive)
 		plan = tmp;
 	}
 	dst->limit = src->limit;
+	dst->hard = src->hard;
 	dst->next_ofd = src->next_ofd;
 	dst->cap = src->cap;
 	dst->plan = NULL;

@@ -11,7 +11,7 @@ int fdtab_init(struct fdtab *t, int limit)
 	t->cap = 0;
 	t->e = NULL;
 	t->plan = NULL;
-	t->limit = limit;
+	t->limit = t->hard = limit;
 	return 0;
 }
 

@@ -45,7 +45,7 @@ struct clone_plan;
 struct fdtab {
 	struct fd_entry *e;
 	int cap;
-	int limit; /* RLIMIT_NOFILE as the guest sees it */
+	int limit, hard; /* RLIMIT_NOFILE as the guest sees it: soft, hard (the soft one at first) */
 	unsigned next_ofd;
 	struct clone_plan *plan; /* a frozen template's: how to clone each fd (fdclone.c) */
 	void (*plan_free)(struct clone_plan *); /* set with plan by fdclone.c: fdtab_fini frees it */

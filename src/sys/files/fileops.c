@@ -95,6 +95,33 @@ long sys_copy_file_range(struct proc *p, const struct sys_args *a)
 	return err ? err : n;
 }
 
+/* sendfile to a pipe or socket while other threads need the vCPU (sched_write_nowait): a
+ * chunk read at the offset (the given one, or the file position) and written without
+ * blocking; the offset or position moves by what went, and the thread parks for the rest
+ * (sched_sendfile_progress) rather than block the host under a reader of the same process. */
+static long sendfile_nowait(struct proc *p, int out, int in, uint64_t uoff, loff_t off, size_t count)
+{
+	static char buf[65536]; /* one host thread per process: not re-entered meanwhile */
+	if (!uoff && (off = lseek(in, 0, SEEK_CUR)) < 0)
+		return -errno;
+	ssize_t r = pread(in, buf, count < sizeof(buf) ? count : sizeof(buf), off);
+	if (r <= 0)
+		return sched_sendfile_progress(p, out, r < 0 ? -errno : 0, count);
+	struct iovec iov = {buf, (size_t)r};
+	ssize_t w = pwritev2(out, &iov, 1, -1, RWF_NOWAIT);
+	long res = w < 0 ? -errno : w;
+	if (w > 0) {
+		off += w;
+		long err =
+		        uoff ? copy_to_guest(p, uoff, &off, sizeof(off)) : (lseek(in, off, SEEK_SET) < 0 ? -errno : 0);
+		if (err)
+			return err;
+	}
+	/* A short chunk with more to come counts as partial: park for the rest. */
+	return sched_sendfile_progress(
+	        p, out, res, w == r && (size_t)r < count && r == (ssize_t)sizeof(buf) ? (size_t)r + 1 : (size_t)r);
+}
+
 long sys_sendfile(struct proc *p, const struct sys_args *a)
 {
 	int out = host_fd_of(p, a->a[0]), in = host_fd_of(p, a->a[1]);
@@ -103,9 +130,14 @@ long sys_sendfile(struct proc *p, const struct sys_args *a)
 	long err = out < 0 ? out : in < 0 ? in : get_off(p, a->a[2], &off, &has);
 	if (err)
 		return err;
-	long n = host_result(sendfile(out, in, has ? &off : NULL, (size_t)a->a[3]));
+	size_t count = (size_t)a->a[3];
+	if (count && sched_write_nowait(p, fdtab_get(&p->fdt, (int)a->a[0])))
+		return sendfile_nowait(p, out, in, has ? a->a[2] : 0, off, count);
+	long n = host_result(sendfile(out, in, has ? &off : NULL, count));
 	if (n >= 0 && has)
 		err = copy_to_guest(p, a->a[2], &off, sizeof(off));
+	if (!err && p->cur->io_done) /* earlier rounds of a parked sendfile */
+		n = sched_sendfile_progress(p, out, n, count);
 	return err ? err : n;
 }
 

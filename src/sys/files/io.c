@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <termios.h>
 #include <stdlib.h>
@@ -32,8 +33,19 @@ static long transfer(struct proc *p, const struct sys_args *a, bool into_guest, 
 	if (!buf)
 		return -EFAULT;
 	off_t off = (off_t)a->a[3];
-	if (!into_guest)
-		return host_result(positional ? pwrite(h, buf, n, off) : write(h, buf, n));
+	if (!into_guest && !positional && sched_write_nowait(p, fdtab_get(&p->fdt, (int)a->a[0]))) {
+		/* Other threads need the vCPU: no host block on a full pipe or socket. */
+		struct iovec iov = {buf, n};
+		ssize_t r = pwritev2(h, &iov, 1, -1, RWF_NOWAIT);
+		if (r < 0 && errno == EOPNOTSUPP)
+			r = write(h, buf, n); /* a kernel without RWF_NOWAIT here: as before */
+		return sched_write_progress(p, h, host_result(r), n);
+	}
+	if (!into_guest) {
+		long w = host_result(positional ? pwrite(h, buf, n, off) : write(h, buf, n));
+		/* Earlier rounds of a parked write count (the other threads ended meanwhile). */
+		return p->cur->io_done ? sched_write_progress(p, h, w, n) : w;
+	}
 	ssize_t r = positional ? pread(h, buf, n, off) : read(h, buf, n);
 	if (r > 0)
 		guest_wrote(p, buf, (size_t)r);
@@ -242,6 +254,18 @@ long sys_fcntl(struct proc *p, const struct sys_args *a)
 			return -EINVAL;
 		e->owner = o.type == F_OWNER_PGRP ? -o.pid : o.pid;
 		return 0;
+	}
+	case F_NOTIFY: {
+		/* dnotify: as Linux, an argument with no event bits (DN_MULTISHOT alone: bit 31,
+		 * which a 64-bit caller passes in a long) clears a registration, on any fd; one
+		 * with events needs a directory.  Registering is not emulated (the signals would
+		 * go to the host): EINVAL, as before F_NOTIFY was known. */
+		if (!((unsigned)a->a[2] & ~(unsigned)DN_MULTISHOT))
+			return 0;
+		struct stat st;
+		if (fstat(e->host_fd, &st) < 0)
+			return -errno;
+		return S_ISDIR(st.st_mode) ? -EINVAL : -ENOTDIR;
 	}
 	case F_GETPIPE_SZ:
 	case F_SETPIPE_SZ:

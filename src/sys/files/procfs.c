@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,8 @@ static const char *comm(struct proc *p, char buf[16])
 	return buf;
 }
 
+#define PROCFS_SIGQ_MAX 63432 /* RLIMIT_SIGPENDING as a typical host has it */
+
 static void gen_status(struct proc *p, FILE *f)
 {
 	char name[16];
@@ -273,9 +276,24 @@ static void gen_status(struct proc *p, FILE *f)
 	        p->fdt.cap > 64 ? p->fdt.cap : 64);
 	fprintf(f,
 	        "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\nVmHWM:\t%8lu kB\n"
-	        "VmRSS:\t%8lu kB\nVmData:\t%8lu kB\nVmStk:\t%8lu kB\nVmSwap:\t       0 kB\nThreads:\t%d\n"
-	        "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+	        "VmRSS:\t%8lu kB\nVmData:\t%8lu kB\nVmStk:\t%8lu kB\nVmSwap:\t       0 kB\nThreads:\t%d\n",
 	        kb, kb, kb, kb, kb - stk, stk, p->nthreads > 0 ? p->nthreads : 1);
+	/* The signal masks as Linux shows them (bit sig-1): the reading thread's pending and
+	 * blocked sets, the process's ignored and caught dispositions. */
+	uint64_t ign = 0, cgt = 0;
+	for (int sig = 1; sig <= 64; sig++) {
+		uint64_t h = p->sigactions[sig].handler;
+		if (h == (uint64_t)SIG_IGN)
+			ign |= 1ULL << (sig - 1);
+		else if (h != (uint64_t)SIG_DFL)
+			cgt |= 1ULL << (sig - 1);
+	}
+	fprintf(f,
+	        "SigQ:\t0/"
+	        "%d\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\nSigIgn:\t%016llx\nSigCgt:\t%016llx\n",
+	        (int)PROCFS_SIGQ_MAX, (unsigned long long)(p->cur ? p->cur->pending : 0), 0ULL,
+	        (unsigned long long)(p->cur ? p->cur->sigmask : 0), (unsigned long long)ign, (unsigned long long)cgt);
+	fprintf(f, "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n");
 }
 
 /* Linux's do_task_stat(): 52 fields. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sys/processes/process.h"
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
 
@@ -81,7 +82,7 @@ static int guest_rlimit(struct proc *p, int res, struct rlimit *out)
 	if (getrlimit(res, out) < 0)
 		return -errno;
 	if (res == RLIMIT_NOFILE)
-		out->rlim_cur = out->rlim_max = (rlim_t)p->fdt.limit;
+		out->rlim_cur = (rlim_t)p->fdt.limit, out->rlim_max = (rlim_t)p->fdt.hard;
 	if (res == RLIMIT_STACK)
 		out->rlim_cur = 8ULL << 20;
 	return 0;
@@ -106,8 +107,10 @@ long sys_prlimit64(struct proc *p, const struct sys_args *a)
 		/* Only lowering is meaningful here; the emulation keeps its own ceilings. */
 		if (lim.rlim_max > old.rlim_max)
 			return -EPERM;
-		if (res == RLIMIT_NOFILE)
+		if (res == RLIMIT_NOFILE) {
 			p->fdt.limit = (int)lim.rlim_cur;
+			p->fdt.hard = (int)lim.rlim_max;
+		}
 	}
 	return a->a[3] ? copy_to_guest(p, a->a[3], &old, sizeof(old)) : 0;
 }
@@ -126,6 +129,10 @@ long sys_sched_getaffinity(struct proc *p, const struct sys_args *a)
 	uint64_t len = a->a[1];
 	if (len < sizeof(uint64_t) || (len & (sizeof(uint64_t) - 1)))
 		return -EINVAL;
+	/* Every process the guest can see runs on that CPU; a negative pid is nobody. */
+	int pid = (int)a->a[0];
+	if (pid < 0 || (pid != 0 && pid != p->pid && pid != PROC_GUEST_PPID && process_kill(p, pid, 0) < 0))
+		return -ESRCH;
 	uint64_t mask = 1;
 	int err = copy_to_guest(p, a->a[2], &mask, sizeof(mask));
 	return err ? err : (long)sizeof(mask);

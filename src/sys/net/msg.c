@@ -38,7 +38,13 @@ long sys_sendto(struct proc *p, const struct sys_args *a)
 			return err;
 	}
 	const void *buf = guest_buf(p, a->a[1], n, false);
-	long r = buf ? host_result(sendto(h, buf, n, flags, a->a[4] ? (struct sockaddr *)&ss : NULL, len)) : -EFAULT;
+	/* Other threads need the vCPU: no host block on a full socket (sched.c). */
+	bool nowait = buf && !(flags & MSG_DONTWAIT) && sched_write_nowait(p, fdtab_get(&p->fdt, (int)a->a[0]));
+	long r = buf ? host_result(sendto(h, buf, n, flags | (nowait ? MSG_DONTWAIT : 0),
+	                                  a->a[4] ? (struct sockaddr *)&ss : NULL, len))
+	             : -EFAULT;
+	if (nowait || p->cur->io_done)
+		r = sched_write_progress(p, h, r, n);
 	if (hold >= 0)
 		close(hold);
 	return r;

@@ -288,7 +288,13 @@ static int open_raw(int dirfd, const char *rel, int flags, mode_t mode)
 	        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
 	        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	/* EAGAIN: a rename anywhere on the host raced a ".." of the walk, so the kernel could
+	 * not vouch for RESOLVE_BENEATH; openat2(2) says to retry (a guest never sees it). */
+	long fd;
+	int tries = 0;
+	do
+		fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN && ++tries < 1000);
 	return fd < 0 ? -errno : (int)fd;
 }
 

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -15,6 +16,7 @@
 
 #include "sys/processes/process.h"
 #include "sys/proc_impl.h"
+#include "sys/signals/signal.h"
 #include "sys/syscalls.h"
 #include "sys/table.h"
 #include "sys/uaccess.h"
@@ -271,15 +273,7 @@ void process_take_signals(struct proc *p)
 	for (int sig = 1; sig <= 64; sig++) {
 		if (!(s & PSIGBIT(sig)))
 			continue;
-		struct thread *to = p->cur;
-		for (int i = 0; i < p->nthreads; i++) {
-			struct thread *t = p->threads[i];
-			if (t->state != T_DEAD && !(t->sigmask & PSIGBIT(sig))) {
-				to = t;
-				break;
-			}
-		}
-		to->pending |= PSIGBIT(sig);
+		signal_process_target(p, sig)->pending |= PSIGBIT(sig);
 	}
 }
 
@@ -290,6 +284,7 @@ long process_kill(struct proc *p, int pid, int sig)
 	if (!process_self(p))
 		return -ENOMEM;
 	long r = -ESRCH;
+	bool self = false;
 	pthread_mutex_lock(&pt_lock);
 	for (struct pt_entry *e = pt_head; e; e = e->next) {
 		/* pid > 0: that process; 0: p's group; -1: every process but p; < -1: group -pid. */
@@ -301,12 +296,14 @@ long process_kill(struct proc *p, int pid, int sig)
 			continue;
 		if (sig && e != p->pt)
 			send_locked(e, sig);
-		else if (sig) {
-			p->cur->pending |= PSIGBIT(sig);
-		}
+		else if (sig)
+			self = true;
 		r = 0;
 	}
 	pthread_mutex_unlock(&pt_lock);
+	/* To p itself (its group): process-directed, as kill(getpid()) (signal.c). */
+	if (self)
+		signal_send(p, signal_process_target(p, sig), sig);
 	return r;
 }
 
@@ -724,19 +721,26 @@ long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
 	struct fd_entry *f = fdtab_get(&p->fdt, (int)a->a[0]);
 	if (!f)
 		return -EBADF;
-	if (!f->pidfd)
+	/* As Linux, a /proc/PID directory fd names that process too. */
+	int pid = f->pidfd;
+	char end;
+	if (!pid && f->path && strcmp(f->path, "/proc/self") == 0)
+		pid = p->pid;
+	else if (!pid && f->path && sscanf(f->path, "/proc/%d%c", &pid, &end) != 1)
+		pid = 0;
+	if (pid <= 0)
 		return -EBADF;
 	if (a->a[2] || a->a[3])
 		return -EINVAL; /* a siginfo or flags: not supported */
 	int sig = (int)a->a[1];
-	if (f->pidfd == p->pid) {
+	if (pid == p->pid) {
 		if (sig < 0 || sig > 64)
 			return -EINVAL;
-		if (sig)
-			p->cur->pending |= PSIGBIT(sig);
+		if (sig) /* process-directed (signal.c) */
+			signal_send(p, signal_process_target(p, sig), sig);
 		return 0;
 	}
-	return process_kill(p, f->pidfd, sig);
+	return process_kill(p, pid, sig);
 }
 
 bool process_signal_interrupts(struct proc *p, uint64_t mask)

@@ -63,6 +63,10 @@ bool spawn_in_vfork_child(const struct proc *p)
 int spawn_dup_fdtab(struct fdtab *dst, const struct fdtab *src)
 {
 	fdtab_init(dst, src->limit);
+	dst->hard = src->hard;
+	/* fds at or above a lowered soft limit are inherited too (as Linux): install them
+	 * past it, then put it back. */
+	dst->limit = src->cap > src->limit ? src->cap : src->limit;
 	for (int fd = 0; fd < src->cap; fd++) {
 		const struct fd_entry *e = &src->e[fd];
 		if (e->host_fd < 0)
@@ -81,6 +85,7 @@ int spawn_dup_fdtab(struct fdtab *dst, const struct fdtab *src)
 			return -ENOMEM;
 		}
 	}
+	dst->limit = src->limit;
 	dst->next_ofd = src->next_ofd;
 	return 0;
 }
@@ -589,6 +594,7 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 		fdtab_fini(&n->fdt);
 		n->fdt = p->fdt;
 		fdtab_init(&p->fdt, n->fdt.limit);
+		p->fdt.hard = n->fdt.hard;
 		n->pt = p->vfork->child;
 		int r = net_unix_names_copy(n, p); /* the names of the sockets it now holds */
 		if (!r)

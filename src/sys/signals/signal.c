@@ -413,7 +413,10 @@ long sys_kill(struct proc *p, const struct sys_args *a)
 	/* Only the guest itself exists in its world: itself, its group, or "everyone". */
 	if (pid != p->pid && pid != 0 && pid != -1 && pid != -p->pid)
 		return -ESRCH;
-	return queue_signal(p, p->cur, (int)a->a[1]);
+	/* Process-directed: a thread that does not block it (or waits for it in sigwait)
+	 * takes it, not necessarily the caller. */
+	int sig = (int)a->a[1];
+	return queue_signal(p, sig > 0 && sig <= GUEST_NSIG ? signal_process_target(p, sig) : p->cur, sig);
 }
 
 long sys_tgkill(struct proc *p, const struct sys_args *a)
@@ -556,11 +559,11 @@ long sys_pause(struct proc *p, const struct sys_args *a)
 	return suspend_with(p, p->cur->sigmask);
 }
 
-/* --- the real-time interval timer (setitimer ITIMER_REAL, alarm): SIGALRM on expiry ---- */
+/* --- process-directed signals (kill of the own process, the host's, the interval timers') --- */
 
 /* A process-directed signal (the timer's, the host's): Linux gives it to the main thread
  * unless that thread blocks it, else to another thread that does not. */
-static struct thread *process_target(struct proc *p, int sig)
+struct thread *signal_process_target(struct proc *p, int sig)
 {
 	for (int i = 0; i < p->nthreads; i++) {
 		struct thread *t = p->threads[i];
@@ -577,77 +580,7 @@ bool signal_take_host(struct proc *p)
 	uint64_t set = vm_take_signals();
 	for (uint64_t s = set; s; s &= s - 1) {
 		int sig = __builtin_ctzll(s) + 1;
-		signal_send(p, process_target(p, sig), sig);
+		signal_send(p, signal_process_target(p, sig), sig);
 	}
 	return set != 0;
-}
-
-bool itimer_fire(struct proc *p, uint64_t now)
-{
-	if (!p->itimer_ns || now < p->itimer_ns)
-		return false;
-	p->itimer_ns = p->itimer_interval_ns ? now + p->itimer_interval_ns : 0;
-	struct thread *t = process_target(p, SIGALRM);
-	t->alarm_pending = true;
-	signal_send(p, t, SIGALRM);
-	return true;
-}
-
-static void itimer_get(struct proc *p, struct itimerval *out)
-{
-	uint64_t now = vm_now_ns(), left = p->itimer_ns > now ? p->itimer_ns - now : (p->itimer_ns ? 1000 : 0);
-	out->it_value.tv_sec = (time_t)(left / 1000000000ULL);
-	out->it_value.tv_usec = (suseconds_t)(left % 1000000000ULL / 1000);
-	out->it_interval.tv_sec = (time_t)(p->itimer_interval_ns / 1000000000ULL);
-	out->it_interval.tv_usec = (suseconds_t)(p->itimer_interval_ns % 1000000000ULL / 1000);
-}
-
-static uint64_t tv_ns(const struct timeval *tv)
-{
-	return (uint64_t)tv->tv_sec * 1000000000ULL + (uint64_t)tv->tv_usec * 1000ULL;
-}
-
-long sys_setitimer(struct proc *p, const struct sys_args *a)
-{
-	if ((int)a->a[0] != ITIMER_REAL)
-		return -EINVAL; /* the CPU-time timers are not emulated */
-	struct itimerval nv, old;
-	itimer_get(p, &old);
-	if (a->a[1]) {
-		int err = copy_from_guest(p, &nv, a->a[1], sizeof(nv));
-		if (err)
-			return err;
-		if (nv.it_value.tv_usec < 0 || nv.it_value.tv_usec >= 1000000 || nv.it_interval.tv_usec < 0 ||
-		    nv.it_interval.tv_usec >= 1000000 || nv.it_value.tv_sec < 0 || nv.it_interval.tv_sec < 0)
-			return -EINVAL;
-		uint64_t value = tv_ns(&nv.it_value);
-		p->itimer_ns = value ? vm_now_ns() + value : 0;
-		p->itimer_interval_ns = tv_ns(&nv.it_interval);
-		/* A busy guest makes no syscalls: the preemption tick gets SIGALRM to it. */
-		if (p->itimer_ns)
-			vm_set_tick(p->vm, 10 * 1000 * 1000ULL);
-	}
-	return a->a[2] ? copy_to_guest(p, a->a[2], &old, sizeof(old)) : 0;
-}
-
-long sys_getitimer(struct proc *p, const struct sys_args *a)
-{
-	if ((int)a->a[0] != ITIMER_REAL)
-		return -EINVAL;
-	struct itimerval cur;
-	itimer_get(p, &cur);
-	return copy_to_guest(p, a->a[1], &cur, sizeof(cur));
-}
-
-long sys_alarm(struct proc *p, const struct sys_args *a)
-{
-	struct itimerval old;
-	itimer_get(p, &old);
-	uint64_t secs = (uint32_t)a->a[0];
-	p->itimer_ns = secs ? vm_now_ns() + secs * 1000000000ULL : 0;
-	p->itimer_interval_ns = 0;
-	if (p->itimer_ns)
-		vm_set_tick(p->vm, 10 * 1000 * 1000ULL);
-	/* Seconds left of the previous alarm, rounded up (alarm(2)). */
-	return (long)old.it_value.tv_sec + (old.it_value.tv_usec ? 1 : 0);
 }

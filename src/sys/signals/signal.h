@@ -18,9 +18,17 @@ int signal_deliver_pending(struct proc *p);
 /* If the interval timer expired by `now`: make SIGALRM pending, re-arm; true then. */
 bool itimer_fire(struct proc *p, uint64_t now);
 
+/* If ITIMER_VIRTUAL or ITIMER_PROF may have expired by `now`: check the guest's CPU time,
+ * make SIGVTALRM / SIGPROF pending, re-arm (itimer.c). */
+void itimer_cpu_fire(struct proc *p, uint64_t now);
+
 /* Make sig pending for thread t (dropped if ignored and not blocked, as Linux does) and
  * end t's wait if it is parked in a call the signal interrupts. */
 void signal_send(struct proc *p, struct thread *t, int sig);
+
+/* The thread a process-directed signal goes to: the first that does not block it or
+ * waits for it in rt_sigtimedwait (Linux prefers the main thread), else the main one. */
+struct thread *signal_process_target(struct proc *p, int sig);
 
 /* Send the host signals recorded for the guest (vm_forward_signals) to it; true if any. */
 bool signal_take_host(struct proc *p);

@@ -74,7 +74,7 @@ void sched_fini(struct proc *p)
 void sched_start_ticks(struct proc *p)
 {
 	/* Several threads share the vCPU; an armed interval timer must reach a busy guest. */
-	if (p->nthreads > 1 || p->itimer_ns)
+	if (p->nthreads > 1 || p->itimer_ns || p->cpu_itimer_check_ns)
 		vm_set_tick(p->vm, SCHED_TICK_NS);
 }
 
@@ -155,6 +155,10 @@ static void wake(struct thread *t, long result, bool restart)
 		 * timeout passed) returns past the syscall instruction, like the others. */
 		if (t->state == T_IO)
 			t->regs.rip += 2;
+		/* A write that sent part of its data before it parked returns that part. */
+		if (t->io_done && result < 0)
+			result = t->io_done;
+		t->io_done = 0;
 		t->regs.rax = (uint64_t)result;
 	}
 	t->state = T_RUNNABLE;
@@ -378,6 +382,41 @@ long sched_park_fd(struct proc *p, int h, short events)
 	return SYS_RESUMED;
 }
 
+bool sched_write_nowait(const struct proc *p, const struct fd_entry *e)
+{
+	return (e->kind == FD_PIPE || e->kind == FD_SOCKET) && sched_should_park(p) && !fdtab_nonblock(e);
+}
+
+static long write_progress(struct proc *p, int h, long r, size_t n, bool sendfile)
+{
+	struct thread *t = p->cur;
+	if (((r > 0 && (size_t)r < n) || r == -EAGAIN) && sched_should_park(p)) {
+		if (r > 0)
+			t->io_done += r;
+		long k = sched_park_fd(p, h, POLLOUT);
+		if (r > 0 && sendfile) {
+			t->regs.r10 -= (uint64_t)r;
+		} else if (r > 0) {
+			t->regs.rsi += (uint64_t)r;
+			t->regs.rdx -= (uint64_t)r;
+		}
+		return k;
+	}
+	long done = t->io_done;
+	t->io_done = 0;
+	return r < 0 ? (done ? done : r) : done + r;
+}
+
+long sched_write_progress(struct proc *p, int h, long r, size_t n)
+{
+	return write_progress(p, h, r, n, false);
+}
+
+long sched_sendfile_progress(struct proc *p, int h, long r, size_t n)
+{
+	return write_progress(p, h, r, n, true);
+}
+
 #define RETRY_NS (10 * 1000 * 1000ULL)
 
 long sched_park_retry(struct proc *p)
@@ -409,9 +448,22 @@ bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 	if (!sched_should_park(p) && !tree && !(wait_row(a->nr)->mask != MASK_NONE && t->pending))
 		return false;
 	struct wait_req req;
-	if (!wait_decode(p, a, &req) || req.timeout_ns == 0)
+	if (!wait_decode(p, a, &req))
 		return false;
 	bool sleep = req.w->how == WH_SLEEP;
+	if (req.timeout_ns == 0) {
+		/* A sleep already over (a 10 us one is, by the time it is decoded) still lets
+		 * the other runnable threads have the vCPU, as a kernel's scheduler would: a
+		 * loop of short sleeps otherwise kept it until the preemption tick (CPython's
+		 * GIL then changed hands once every two ticks). */
+		if (!sleep || !sched_should_park(p))
+			return false;
+		wait_for_events(p, false);
+		if (!pick_runnable(p))
+			return false;
+		sched_block_current(p, T_RUNNABLE, 0);
+		return true;
+	}
 	t->nwait = 0;
 	for (int i = 0; i < req.n; i++)
 		t->wait[t->nwait++] = (struct pollfd){.fd = req.host_fd[i], .events = req.events[i]};

@@ -24,6 +24,7 @@
 #include "vmm/vmm.h"
 
 struct proc;
+struct fd_entry;
 struct sys_args;
 
 enum thread_state {
@@ -51,6 +52,7 @@ struct thread {
 	bool wait_mask; /* parked with its call's own signal mask (ppoll, pselect6...) */
 	bool retry; /* T_IO: at the deadline, re-execute the call (sched_park_retry) */
 	int resume_fd; /* host fd + 1 whose operation the re-executed call finishes (connect) */
+	long io_done; /* bytes a parked write sent before it parked (sched_write_progress) */
 	uint64_t sigwait_set; /* rt_sigtimedwait: signals that end its wait (T_SLEEP) */
 	uint64_t suspend_mask; /* rt_sigsuspend: the mask to restore after the handler */
 	bool suspend_saved;
@@ -95,6 +97,21 @@ long sched_park_fd(struct proc *p, int h, short events);
 /* Park the current thread and re-execute its syscall a little later (a wait with nothing
  * to poll, as a lock held elsewhere).  Returns SYS_RESUMED. */
 long sched_park_retry(struct proc *p);
+
+/* Whether a blocking write to e should be done without blocking the host
+ * (sched_write_progress): a pipe or socket the guest has blocking, while other threads
+ * need the vCPU. */
+bool sched_write_nowait(const struct proc *p, const struct fd_entry *e);
+
+/* A blocking write done without blocking (RWF_NOWAIT, MSG_DONTWAIT: sched_write_nowait)
+ * had result r (bytes or -errno) for n bytes.  All of them, or an error: the call's result
+ * (with what earlier rounds sent).  Else the thread parks until host fd h is writable and
+ * re-executes the call for the rest, its buffer and length (arguments 1 and 2) advanced:
+ * SYS_RESUMED.  As Linux, a signal that ends the wait returns the bytes sent so far. */
+long sched_write_progress(struct proc *p, int h, long r, size_t n);
+/* The same for sendfile: only its count (argument 3) is advanced (the offset moved in
+ * guest memory or the file position already). */
+long sched_sendfile_progress(struct proc *p, int h, long r, size_t n);
 
 /* A signal was made pending for t: if t is parked and takes it, end its wait (EINTR or
  * restart, per its call's row and the handler's SA_RESTART). */

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include "sys/processes/process.h"
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"
 
@@ -20,15 +21,37 @@ static bool own_pid(struct proc *p, int pid)
 	return false;
 }
 
-/* One vCPU: CPU 0 is the only one to be had. */
+/* Who pid is to the scheduling calls: the caller's own process (OWN), another guest
+ * process (GUEST: every guest thread is a SCHED_OTHER thread on CPU 0 as well), the parent
+ * the guest is shown (getppid's 1, when it has no guest parent: PARENT, which may be read
+ * but not changed), or nobody (-ESRCH, also for a negative pid). */
+enum { OWN, GUEST, PARENT };
+static int pid_kind(struct proc *p, int pid)
+{
+	if (pid < 0)
+		return -ESRCH;
+	if (own_pid(p, pid))
+		return OWN;
+	if (process_kill(p, pid, 0) == 0)
+		return GUEST;
+	return pid == process_ppid(p) || pid == PROC_GUEST_PPID ? PARENT : -ESRCH;
+}
+
+/* One vCPU: CPU 0 is the only one to be had.  As Linux, a mask is cut down to the CPUs
+ * there are, and one with none of them left is EINVAL. */
 long sys_sched_setaffinity(struct proc *p, const struct sys_args *a)
 {
-	uint8_t first;
-	if (a->a[1] == 0)
-		return -EINVAL;
-	int err = copy_from_guest(p, &first, a->a[2], 1);
-	if (err)
-		return err;
+	int kind = pid_kind(p, (int)a->a[0]);
+	if (kind < 0)
+		return kind;
+	uint8_t first = 0;
+	if (a->a[1]) {
+		int err = copy_from_guest(p, &first, a->a[2], 1);
+		if (err)
+			return err;
+	}
+	if (kind == PARENT)
+		return -EPERM;
 	return (first & 1) ? 0 : -EINVAL;
 }
 
@@ -48,7 +71,8 @@ long sys_sched_getscheduler(struct proc *p, const struct sys_args *a)
 {
 	if ((int)a->a[0] < 0)
 		return -EINVAL;
-	return own_pid(p, (int)a->a[0]) ? SCHED_OTHER : -ESRCH;
+	int kind = pid_kind(p, (int)a->a[0]);
+	return kind < 0 ? kind : SCHED_OTHER;
 }
 
 long sys_sched_getparam(struct proc *p, const struct sys_args *a)
@@ -56,7 +80,8 @@ long sys_sched_getparam(struct proc *p, const struct sys_args *a)
 	int zero = 0;
 	if ((int)a->a[0] < 0 || !a->a[1])
 		return -EINVAL;
-	return own_pid(p, (int)a->a[0]) ? copy_to_guest(p, a->a[1], &zero, sizeof(zero)) : -ESRCH;
+	int kind = pid_kind(p, (int)a->a[0]);
+	return kind < 0 ? kind : copy_to_guest(p, a->a[1], &zero, sizeof(zero));
 }
 
 /* The priority range of each policy, as Linux answers sched_get_priority_min/max. */
@@ -94,11 +119,14 @@ static long set_policy(struct proc *p, int pid, int policy, uint64_t uparam)
 	int err = copy_from_guest(p, &prio, uparam, sizeof(prio));
 	if (err)
 		return err;
-	if (!own_pid(p, pid))
-		return -ESRCH;
+	int kind = pid_kind(p, pid);
+	if (kind < 0)
+		return kind;
 	policy &= ~SCHED_RESET_ON_FORK;
 	if (priority_range(policy, &lo, &hi) || prio < lo || prio > hi)
 		return -EINVAL;
+	if (kind == PARENT)
+		return -EPERM;
 	return policy == SCHED_FIFO || policy == SCHED_RR ? -EPERM : 0;
 }
 
@@ -118,8 +146,9 @@ long sys_sched_rr_get_interval(struct proc *p, const struct sys_args *a)
 {
 	if ((int)a->a[0] < 0)
 		return -EINVAL;
-	if (!own_pid(p, (int)a->a[0]))
-		return -ESRCH;
+	int kind = pid_kind(p, (int)a->a[0]);
+	if (kind < 0)
+		return kind;
 	struct timespec ts = {0, 10 * 1000 * 1000};
 	return copy_to_guest(p, a->a[1], &ts, sizeof(ts));
 }
