@@ -19,23 +19,23 @@ void proc_set_mode(struct proc *p, enum proc_mode mode)
 {
 	if (mode != PROC_MODE_RUN)
 		sys_set_serve_hooks(&template_hooks);
-	p->mode = mode;
+	p->srv.mode = mode;
 }
 
 enum proc_wait_kind proc_wait_kind(const struct proc *p)
 {
-	return p->wait_kind;
+	return p->srv.wait_kind;
 }
 
 void proc_continue_wait(struct proc *p)
 {
-	p->let_through = true;
+	p->srv.let_through = true;
 	vm_restart_syscall(p->vm);
 }
 
 void proc_set_request_limit(struct proc *p, uint64_t ns)
 {
-	p->max_request_ns = ns;
+	p->srv.max_request_ns = ns;
 }
 
 /* The program text a template copies into its memory on the ring path, so request VMs
@@ -47,15 +47,15 @@ int proc_freeze(struct proc *p)
 {
 	/* The guest's clock, which runs mono_offset_ns behind the host's in a process made
 	 * from a snapshot (snapload.c). */
-	p->frozen_ns = vm_now_ns() - (uint64_t)p->mono_offset_ns;
+	p->srv.frozen_ns = vm_now_ns() - (uint64_t)p->srv.mono_offset_ns;
 	ring_stop(p); /* request VMs have their own ring threads */
 	vm_ring_quiesce(p->vm);
 	int err = vm_ring_prepare_template(p->vm, RING_TEMPLATE_TEXT_MAX);
 	if (err)
 		return err;
 	err = fdtab_plan_clone(&p->fdt, true);
-	if (!err && p->pt)
-		process_release_owner(p->pt); /* no thread runs it any more: signals wake nobody */
+	if (!err && p->fam.pt)
+		process_release_owner(p->fam.pt); /* no thread runs it any more: signals wake nobody */
 	return err ? err : vm_freeze(p->vm);
 }
 
@@ -71,26 +71,26 @@ void proc_release_held(void)
 
 static int clone_threads(struct proc *dst, const struct proc *src)
 {
-	dst->threads = calloc((size_t)src->nthreads, sizeof(*dst->threads));
-	if (!dst->threads)
+	dst->thr.threads = calloc((size_t)src->thr.nthreads, sizeof(*dst->thr.threads));
+	if (!dst->thr.threads)
 		return -ENOMEM;
 	size_t xs = vm_xsave_size(src->vm);
-	for (int i = 0; i < src->nthreads; i++) {
+	for (int i = 0; i < src->thr.nthreads; i++) {
 		struct thread *t = malloc(sizeof(*t));
 		if (!t)
 			return -ENOMEM;
-		*t = *src->threads[i];
+		*t = *src->thr.threads[i];
 		t->xsave = malloc(xs);
 		if (!t->xsave) {
 			free(t);
 			return -ENOMEM;
 		}
-		memcpy(t->xsave, src->threads[i]->xsave, xs);
-		dst->threads[dst->nthreads++] = t;
-		if (src->threads[i] == src->cur)
-			dst->cur = t;
+		memcpy(t->xsave, src->thr.threads[i]->xsave, xs);
+		dst->thr.threads[dst->thr.nthreads++] = t;
+		if (src->thr.threads[i] == src->thr.cur)
+			dst->thr.cur = t;
 	}
-	dst->next_tid = src->next_tid;
+	dst->thr.next_tid = src->thr.next_tid;
 	return 0;
 }
 
@@ -108,15 +108,15 @@ static int clone_threads(struct proc *dst, const struct proc *src)
  * stand still from the freeze to its connection. */
 static int restart_monotonic(struct proc *p)
 {
-	if (!p->tmpl->frozen_ns)
+	if (!p->srv.tmpl->srv.frozen_ns)
 		return 0;
-	int64_t offset = (int64_t)(vm_now_ns() - p->tmpl->frozen_ns), delta = offset - p->mono_offset_ns;
-	p->mono_offset_ns = offset;
-	if (p->itimer_ns)
-		p->itimer_ns += (uint64_t)delta;
-	for (int i = 0; i < p->nthreads; i++)
-		if (p->threads[i]->deadline_ns)
-			p->threads[i]->deadline_ns += (uint64_t)delta;
+	int64_t offset = (int64_t)(vm_now_ns() - p->srv.tmpl->srv.frozen_ns), delta = offset - p->srv.mono_offset_ns;
+	p->srv.mono_offset_ns = offset;
+	if (p->sig.itimer_ns)
+		p->sig.itimer_ns += (uint64_t)delta;
+	for (int i = 0; i < p->thr.nthreads; i++)
+		if (p->thr.threads[i]->deadline_ns)
+			p->thr.threads[i]->deadline_ns += (uint64_t)delta;
 	return p->vdso_addr ? vm_vdso_shift_monotonic(p->vm, p->vdso_addr, delta) : 0;
 }
 
@@ -127,7 +127,7 @@ int proc_await_connection(struct proc *p)
 
 int proc_await_connection_or(struct proc *p, int cancel_fd)
 {
-	if (!p->tmpl)
+	if (!p->srv.tmpl)
 		return -EINVAL;
 	int ep = epoll_create1(EPOLL_CLOEXEC), n = 0;
 	if (ep < 0)
@@ -150,32 +150,28 @@ int proc_await_connection_or(struct proc *p, int cancel_fd)
 	if (ev.data.u32 == 1)
 		return -ECANCELED;
 	/* The timerfds the clone armed have been running while we waited. */
-	fdtab_rearm_timers(&p->fdt, &p->tmpl->fdt);
+	fdtab_rearm_timers(&p->fdt, &p->srv.tmpl->fdt);
 	return restart_monotonic(p);
 }
 
 /* Everything but the VM, from the template. */
 static int copy_state(struct proc *p, const struct proc *tmpl)
 {
-	memcpy(p->sigactions, tmpl->sigactions, sizeof(p->sigactions));
-	memcpy(p->cwd, tmpl->cwd, sizeof(p->cwd));
-	p->cred = tmpl->cred;
-	p->uts = tmpl->uts;
+	/* Whole parts, as the template had them: who the process is (cwd, credentials, host
+	 * names, name, nice, umask), its dispositions and interval timer (itimer_ns is the host
+	 * time of the freeze: restart_monotonic moves it), and not ended. */
+	p->id = tmpl->id;
+	p->sig = tmpl->sig;
+	/* The CPU-time timers count the template's host thread's time: none in a request VM. */
+	memset(p->sig.cpu_itimer, 0, sizeof(p->sig.cpu_itimer));
+	p->sig.cpu_itimer_check_ns = 0;
+	p->end = (struct proc_end_state){0};
 	p->nptys = tmpl->nptys; /* the ptys a request opens are forgotten with it */
 	memcpy(p->ptys, tmpl->ptys, sizeof(p->ptys));
-	/* The process attributes a request may change, as the template had them. */
-	memcpy(p->comm, tmpl->comm, sizeof(p->comm));
-	p->nice = tmpl->nice;
-	p->umask = tmpl->umask;
-	p->exit_code = 0;
-	memset(&p->crash, 0, sizeof(p->crash));
-	p->stop = 0;
-	p->conn_ino = 0;
-	p->conn_shut = false;
-	p->conn_closed = false;
-	p->let_through = false;
-	p->itimer_ns = tmpl->itimer_ns; /* host time of the freeze: restart_monotonic moves it */
-	p->itimer_interval_ns = tmpl->itimer_interval_ns;
+	p->srv.conn_ino = 0;
+	p->srv.conn_shut = false;
+	p->srv.conn_closed = false;
+	p->srv.let_through = false;
 	int err = vma_copy(&p->mm, &tmpl->mm);
 	if (!err)
 		err = net_unix_names_copy(p, tmpl);
@@ -183,7 +179,7 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 		err = fdtab_clone(&p->fdt, &tmpl->fdt, true);
 	if (!err)
 		err = clone_threads(p, tmpl);
-	p->mono_offset_ns = tmpl->mono_offset_ns; /* the template's threads and vDSO page, as just copied */
+	p->srv.mono_offset_ns = tmpl->srv.mono_offset_ns; /* the template's threads and vDSO page, as just copied */
 	if (!err)
 		err = restart_monotonic(p);
 	if (!err)
@@ -206,11 +202,11 @@ int requestvm_create(struct proc *tmpl, struct proc **out)
 	if (!p)
 		return -ENOMEM;
 	p->cfg = tmpl->cfg;
-	p->policy = tmpl->policy;
-	p->pid = tmpl->pid;
-	p->tmpl = tmpl;
+	p->cfg.policy = tmpl->cfg.policy;
+	p->id.pid = tmpl->id.pid;
+	p->srv.tmpl = tmpl;
 	p->vdso_addr = tmpl->vdso_addr;
-	memcpy(p->exe_path, tmpl->exe_path, sizeof(p->exe_path));
+	memcpy(p->id.exe_path, tmpl->id.exe_path, sizeof(p->id.exe_path));
 	int err = vm_fork(tmpl->vm, &p->vm);
 	if (err) {
 		free(p);
@@ -227,7 +223,7 @@ int requestvm_create(struct proc *tmpl, struct proc **out)
 
 int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 {
-	if (!p->tmpl)
+	if (!p->srv.tmpl)
 		return -EINVAL;
 	uint64_t t0 = vm_now_ns();
 	/* The processes the request started end with it (process.c). */
@@ -238,7 +234,7 @@ int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 	if (!err)
 		err = vm_set_deadline(p->vm, 0);
 	if (!err)
-		err = copy_state(p, p->tmpl);
+		err = copy_state(p, p->srv.tmpl);
 	if (st)
 		st->ns = vm_now_ns() - t0; /* the whole reset, not only the VM's part */
 	return err;

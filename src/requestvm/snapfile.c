@@ -291,7 +291,7 @@ static void parse_proc(struct rd *r, struct snap_image *img)
 	if (cred)
 		memcpy(&img->cred, cred, sizeof(img->cred));
 	img->uts_size = u32(r);
-	if (!r->bad && img->uts_size != sizeof(((struct proc *)0)->uts))
+	if (!r->bad && img->uts_size != sizeof(((struct proc *)0)->id.uts))
 		fail(r, "host names of another build");
 	img->uts = r->bad ? NULL : take(r, img->uts_size);
 	if (r->bad)

@@ -160,8 +160,8 @@ static int load_threads(struct proc *p, const struct snap_image *img, int64_t of
 {
 	sched_fini(p);
 	size_t xs = vm_xsave_size(p->vm);
-	p->threads = calloc(img->nthreads, sizeof(*p->threads));
-	if (!p->threads)
+	p->thr.threads = calloc(img->nthreads, sizeof(*p->thr.threads));
+	if (!p->thr.threads)
 		return WHY("out of memory");
 	for (size_t i = 0; i < img->nthreads; i++) {
 		struct thread *t = malloc(sizeof(*t));
@@ -185,10 +185,10 @@ static int load_threads(struct proc *p, const struct snap_image *img, int64_t of
 			t->state = T_RUNNING;
 		else if (t->state == T_RUNNING)
 			t->state = T_RUNNABLE;
-		p->threads[p->nthreads++] = t;
+		p->thr.threads[p->thr.nthreads++] = t;
 	}
-	p->cur = p->threads[img->cur];
-	p->next_tid = img->next_tid;
+	p->thr.cur = p->thr.threads[img->cur];
+	p->thr.next_tid = img->next_tid;
 	return 0;
 }
 
@@ -232,7 +232,7 @@ static int make_socket(struct proc *p, const struct snap_fd *f, char *why, size_
 		if (f->addrlen < sizeof(sa_family_t) || ((const struct sockaddr *)f->addr)->sa_family != f->family)
 			err = -EINVAL;
 		else
-			err = policy_check_listen(p->policy, (const struct sockaddr *)f->addr, f->addrlen);
+			err = policy_check_listen(p->cfg.policy, (const struct sockaddr *)f->addr, f->addrlen);
 		if (err == -EPERM || err == -EACCES) {
 			close(h);
 			return WHY("fd %d: the policy does not allow listening on %s (--allow-listen)", f->fd,
@@ -428,26 +428,26 @@ int proc_snapshot_restore(const struct snap_image *img, int fd, const struct pro
 	offset = (int64_t)(now - img->frozen_ns);
 	if (load_threads(p, img, offset, why, whylen) || load_fds(p, img, why, whylen))
 		goto fail;
-	p->mono_offset_ns = offset;
+	p->srv.mono_offset_ns = offset;
 	if (img->vdso_addr && (err = vm_vdso_rebase(p->vm, img->vdso_addr, offset))) {
 		WHY("cannot set the guest's clock: %s", strerror(-err));
 		goto fail;
 	}
-	p->itimer_ns = img->itimer_ns ? img->itimer_ns + (uint64_t)offset : 0;
-	p->itimer_interval_ns = img->itimer_interval_ns;
+	p->sig.itimer_ns = img->itimer_ns ? img->itimer_ns + (uint64_t)offset : 0;
+	p->sig.itimer_interval_ns = img->itimer_interval_ns;
 	for (int i = 0; i < 65; i++)
-		p->sigactions[i] = (struct sigaction_rec){img->sigactions[i][0], img->sigactions[i][1],
-		                                          img->sigactions[i][2], img->sigactions[i][3]};
-	snprintf(p->cwd, sizeof(p->cwd), "%s", img->cwd);
-	snprintf(p->exe_path, sizeof(p->exe_path), "%s", img->exe_path);
-	memcpy(p->comm, img->comm, sizeof(p->comm));
-	p->pid = img->pid; /* what the program saw at start-up (tids derive from it) */
-	p->nice = img->nice;
-	p->umask = (mode_t)img->umask;
-	p->cred = img->cred;
-	memcpy(&p->uts, img->uts, sizeof(p->uts));
+		p->sig.sigactions[i] = (struct sigaction_rec){img->sigactions[i][0], img->sigactions[i][1],
+		                                              img->sigactions[i][2], img->sigactions[i][3]};
+	snprintf(p->id.cwd, sizeof(p->id.cwd), "%s", img->cwd);
+	snprintf(p->id.exe_path, sizeof(p->id.exe_path), "%s", img->exe_path);
+	memcpy(p->id.comm, img->comm, sizeof(p->id.comm));
+	p->id.pid = img->pid; /* what the program saw at start-up (tids derive from it) */
+	p->id.nice = img->nice;
+	p->id.umask = (mode_t)img->umask;
+	p->id.cred = img->cred;
+	memcpy(&p->id.uts, img->uts, sizeof(p->id.uts));
 	p->vdso_addr = img->vdso_addr;
-	p->wait_kind = (enum proc_wait_kind)img->wait_kind;
+	p->srv.wait_kind = (enum proc_wait_kind)img->wait_kind;
 	proc_set_mode(p, PROC_MODE_BOOT);
 	*out = p;
 	return 0;

@@ -130,19 +130,19 @@ static void put_threads(struct proc *p, struct snap_wbuf *w)
 	size_t xs = vm_xsave_size(p->vm);
 	snap_put_tag(w, SNAP_TAG_THREADS);
 	snap_put_u32(w, sizeof(struct thread));
-	snap_put_u64(w, (uint64_t)p->nthreads);
+	snap_put_u64(w, (uint64_t)p->thr.nthreads);
 	uint64_t cur = 0;
-	for (int i = 0; i < p->nthreads; i++)
-		if (p->threads[i] == p->cur)
+	for (int i = 0; i < p->thr.nthreads; i++)
+		if (p->thr.threads[i] == p->thr.cur)
 			cur = (uint64_t)i;
 	snap_put_u64(w, cur);
-	for (int i = 0; i < p->nthreads; i++) {
-		struct thread t = *p->threads[i];
+	for (int i = 0; i < p->thr.nthreads; i++) {
+		struct thread t = *p->thr.threads[i];
 		if (t.deadline_ns)
-			t.deadline_ns -= (uint64_t)p->mono_offset_ns;
+			t.deadline_ns -= (uint64_t)p->srv.mono_offset_ns;
 		t.xsave = NULL;
 		snap_put(w, &t, sizeof(t));
-		snap_put(w, p->threads[i]->xsave, xs);
+		snap_put(w, p->thr.threads[i]->xsave, xs);
 	}
 }
 
@@ -190,28 +190,28 @@ static int build_meta(struct proc *p, const char *program, const struct snap_pol
 	snap_put_tag(w, SNAP_TAG_PROC);
 	snap_put_u64(w, vm_user_size(p->vm));
 	snap_put_str(w, program);
-	snap_put_str(w, p->exe_path);
-	snap_put_str(w, p->cwd);
-	snap_put(w, p->comm, sizeof(p->comm));
-	snap_put_u32(w, (uint32_t)p->pid);
-	snap_put_u32(w, (uint32_t)p->nice);
-	snap_put_u32(w, (uint32_t)p->next_tid);
-	snap_put_u32(w, (uint32_t)p->wait_kind);
+	snap_put_str(w, p->id.exe_path);
+	snap_put_str(w, p->id.cwd);
+	snap_put(w, p->id.comm, sizeof(p->id.comm));
+	snap_put_u32(w, (uint32_t)p->id.pid);
+	snap_put_u32(w, (uint32_t)p->id.nice);
+	snap_put_u32(w, (uint32_t)p->thr.next_tid);
+	snap_put_u32(w, (uint32_t)p->srv.wait_kind);
 	snap_put_u64(w, p->vdso_addr);
-	snap_put_u64(w, now - (uint64_t)p->mono_offset_ns);
-	snap_put_u64(w, p->itimer_ns ? p->itimer_ns - (uint64_t)p->mono_offset_ns : 0);
-	snap_put_u64(w, p->itimer_interval_ns);
+	snap_put_u64(w, now - (uint64_t)p->srv.mono_offset_ns);
+	snap_put_u64(w, p->sig.itimer_ns ? p->sig.itimer_ns - (uint64_t)p->srv.mono_offset_ns : 0);
+	snap_put_u64(w, p->sig.itimer_interval_ns);
 	for (int i = 0; i < 65; i++) {
-		snap_put_u64(w, p->sigactions[i].handler);
-		snap_put_u64(w, p->sigactions[i].flags);
-		snap_put_u64(w, p->sigactions[i].restorer);
-		snap_put_u64(w, p->sigactions[i].mask);
+		snap_put_u64(w, p->sig.sigactions[i].handler);
+		snap_put_u64(w, p->sig.sigactions[i].flags);
+		snap_put_u64(w, p->sig.sigactions[i].restorer);
+		snap_put_u64(w, p->sig.sigactions[i].mask);
 	}
-	snap_put_u32(w, (uint32_t)p->umask);
-	snap_put_u32(w, sizeof(p->cred));
-	snap_put(w, &p->cred, sizeof(p->cred));
-	snap_put_u32(w, sizeof(p->uts));
-	snap_put(w, &p->uts, sizeof(p->uts));
+	snap_put_u32(w, (uint32_t)p->id.umask);
+	snap_put_u32(w, sizeof(p->id.cred));
+	snap_put(w, &p->id.cred, sizeof(p->id.cred));
+	snap_put_u32(w, sizeof(p->id.uts));
+	snap_put(w, &p->id.uts, sizeof(p->id.uts));
 
 	snap_put_tag(w, SNAP_TAG_POLICY);
 	snap_put_u32(w, pol->read_all);
@@ -270,7 +270,7 @@ static int build_meta(struct proc *p, const char *program, const struct snap_pol
 int proc_snapshot_save(struct proc *p, const char *path, const char *program, const struct snap_policy_src *pol,
                        uint64_t *bytes, char *why, size_t whylen)
 {
-	if (p->cur->state != T_RUNNING || !p->wait_kind)
+	if (p->thr.cur->state != T_RUNNING || !p->srv.wait_kind)
 		return WHY("the program is not waiting for connections");
 	struct snap_wbuf w = {0};
 	uint64_t mem_len = 0;

@@ -146,7 +146,7 @@ static bool conn_open(struct proc *p)
 {
 	for (int fd = 0; fd < p->fdt.cap; fd++) {
 		const struct fd_entry *e = &p->fdt.e[fd];
-		if (e->host_fd >= 0 && e->kind == FD_SOCKET && inode_of(e->host_fd) == p->conn_ino)
+		if (e->host_fd >= 0 && e->kind == FD_SOCKET && inode_of(e->host_fd) == p->srv.conn_ino)
 			return true;
 	}
 	return false;
@@ -221,7 +221,7 @@ static bool hold_wait(struct proc *p, const struct sys_args *a, const struct wai
 		process_take_signals(p);
 		/* A signal the thread takes once the call returns (its own mask; and the call's,
 		 * which it waits with). */
-		uint64_t mask = p->cur->sigmask | (req->has_mask ? req->mask : 0);
+		uint64_t mask = p->thr.cur->sigmask | (req->has_mask ? req->mask : 0);
 		if (process_signal_interrupts(p, mask)) {
 			*ret = -EINTR;
 			return false;
@@ -256,7 +256,7 @@ static bool held_released(struct proc *p)
 
 static bool conn_released(struct proc *p)
 {
-	return !conn_held_anywhere(p->conn_ino);
+	return !conn_held_anywhere(p->srv.conn_ino);
 }
 
 /* Booting: the first process of the tree to wait on a listener is the template; another
@@ -264,8 +264,8 @@ static bool conn_released(struct proc *p)
  * wait, taking no connection, until released (-t 1) or kvmserver ends. */
 static bool boot_listener_wait(struct proc *p, const struct sys_args *a, enum proc_wait_kind kind, long *ret)
 {
-	if (p->let_through) {
-		p->let_through = false;
+	if (p->srv.let_through) {
+		p->srv.let_through = false;
 		return false;
 	}
 	if (!serve_claim_template(p)) {
@@ -273,16 +273,16 @@ static bool boot_listener_wait(struct proc *p, const struct sys_args *a, enum pr
 		if (!wait_decode(p, a, &req))
 			return false;
 		if (p->cfg.verbose)
-			log_msg("process %d waits on a listener another process serves from: held there", p->pid);
+			log_msg("process %d waits on a listener another process serves from: held there", p->id.pid);
 		if (hold_wait(p, a, &req, held_released, -1, ret))
 			return false; /* released: the call runs */
 		return true;
 	}
-	p->wait_kind = kind;
-	p->stop = PROC_LISTENING;
+	p->srv.wait_kind = kind;
+	p->end.stop = PROC_LISTENING;
 	if (p->cfg.verbose) {
 		char nbuf[32];
-		log_msg("process %d thread %d waits for connections: %s(%lld)", p->pid, p->cur->tid,
+		log_msg("process %d thread %d waits for connections: %s(%lld)", p->id.pid, p->thr.cur->tid,
 		        sys_name(a->nr, nbuf, sizeof(nbuf)), (long long)a->a[0]);
 	}
 	*ret = SYS_RESUMED;
@@ -291,7 +291,7 @@ static bool boot_listener_wait(struct proc *p, const struct sys_args *a, enum pr
 
 bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 {
-	if (p->mode == PROC_MODE_BOOT) {
+	if (p->srv.mode == PROC_MODE_BOOT) {
 		enum proc_wait_kind kind = listener_wait(p, a);
 		int rfd;
 		if (!kind) {
@@ -308,36 +308,36 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 			return false; /* -t 1: the template and every other process run as programs */
 		return boot_listener_wait(p, a, kind, ret);
 	}
-	if (p->mode != PROC_MODE_EPHEMERAL)
+	if (p->srv.mode != PROC_MODE_EPHEMERAL)
 		return false;
 	/* Its connection is closed here but a child it forked still holds it (a forking
 	 * server's parent closes its copy at once): the request goes on until the children
 	 * let it go; until then the VM's waits for connections see none. */
-	if (p->conn_closed && listener_wait(p, a)) {
+	if (p->srv.conn_closed && listener_wait(p, a)) {
 		struct wait_req req;
 		if (!wait_decode(p, a, &req))
 			return false;
 		if (hold_wait(p, a, &req, conn_released, 20, ret)) {
-			p->stop = PROC_CONN_DONE;
+			p->end.stop = PROC_CONN_DONE;
 			*ret = SYS_RESUMED;
 		}
 		return true;
 	}
-	if ((a->nr == __NR_accept || a->nr == __NR_accept4) && p->conn_ino && serve_listener_fd(p, (int)a->a[0])) {
+	if ((a->nr == __NR_accept || a->nr == __NR_accept4) && p->srv.conn_ino && serve_listener_fd(p, (int)a->a[0])) {
 		*ret = -EAGAIN; /* one connection per request VM */
 		return true;
 	}
 	/* Woken with the others for a connection another VM took (EPOLLEXCLUSIVE may wake
 	 * several): back to proc_await_connection rather than block in the guest, where a
 	 * drain could not reach it. */
-	if (!p->conn_ino && listener_wait(p, a) && !listener_ready(p)) {
-		p->stop = PROC_CONN_DONE;
+	if (!p->srv.conn_ino && listener_wait(p, a) && !listener_ready(p)) {
+		p->end.stop = PROC_CONN_DONE;
 		*ret = SYS_RESUMED;
 		return true;
 	}
 	/* Shut down and back to waiting for connections: the request is over. */
-	if (p->conn_shut && listener_wait(p, a)) {
-		p->stop = PROC_CONN_DONE;
+	if (p->srv.conn_shut && listener_wait(p, a)) {
+		p->end.stop = PROC_CONN_DONE;
 		*ret = SYS_RESUMED;
 		return true;
 	}
@@ -346,7 +346,7 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret)
 
 uint64_t proc_connections_taken(const struct proc *p)
 {
-	return p->conns_taken;
+	return p->srv.conns_taken;
 }
 
 /* Whether the ring thread may run call `a` (src/sys/ring.c): never one serve_before could
@@ -355,18 +355,19 @@ uint64_t proc_connections_taken(const struct proc *p)
 static bool serve_ring_ok(struct proc *p, const struct sys_args *a)
 {
 	bool accept = a->nr == __NR_accept || a->nr == __NR_accept4;
-	switch (p->mode) {
+	switch (p->srv.mode) {
 	case PROC_MODE_BOOT: return !accept && listener_wait(p, a) == PROC_WAIT_NONE; /* where it stops */
 	case PROC_MODE_SERVE:
 		/* accept arms the request deadline: a timer of the vCPU's thread */
-		return !accept || !p->max_request_ns;
+		return !accept || !p->srv.max_request_ns;
 	case PROC_MODE_EPHEMERAL:
 		/* Once its connection is taken, a request VM's accepts get EAGAIN (serve_before)
 		 * and its waits on the listeners run as they are, until the shutdown, or until its
 		 * connection is closed while a child holds it (then serve_before holds the wait). */
 		if (accept)
-			return p->conn_ino && serve_listener_fd(p, (int)a->a[0]);
-		return listener_wait(p, a) == PROC_WAIT_NONE || (p->conn_ino && !p->conn_shut && !p->conn_closed);
+			return p->srv.conn_ino && serve_listener_fd(p, (int)a->a[0]);
+		return listener_wait(p, a) == PROC_WAIT_NONE ||
+		       (p->srv.conn_ino && !p->srv.conn_shut && !p->srv.conn_closed);
 	default: return false;
 	}
 }
@@ -378,28 +379,29 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 	case __NR_accept4:
 		if (ret < 0 || !serve_listener_fd(p, (int)a->a[0]))
 			return;
-		p->conns_taken++;
-		if (p->conn_counter)
-			__atomic_fetch_add(p->conn_counter, 1, __ATOMIC_RELAXED);
-		if (p->max_request_ns)
-			vm_set_deadline(p->vm, vm_now_ns() + p->max_request_ns);
-		if (p->mode == PROC_MODE_EPHEMERAL && !p->conn_ino) {
-			p->conn_ino = inode_of(host_fd_of(p, (uint64_t)ret));
+		p->srv.conns_taken++;
+		if (p->srv.conn_counter)
+			__atomic_fetch_add(p->srv.conn_counter, 1, __ATOMIC_RELAXED);
+		if (p->srv.max_request_ns)
+			vm_set_deadline(p->vm, vm_now_ns() + p->srv.max_request_ns);
+		if (p->srv.mode == PROC_MODE_EPHEMERAL && !p->srv.conn_ino) {
+			p->srv.conn_ino = inode_of(host_fd_of(p, (uint64_t)ret));
 			hide_listeners(p);
 		}
 		return;
 	case __NR_close:
-		if (p->mode != PROC_MODE_EPHEMERAL || !p->conn_ino || ret != 0 || p->conn_closed || conn_open(p))
+		if (p->srv.mode != PROC_MODE_EPHEMERAL || !p->srv.conn_ino || ret != 0 || p->srv.conn_closed ||
+		    conn_open(p))
 			return;
-		if (process_has_live_children(p) && conn_held_anywhere(p->conn_ino))
-			p->conn_closed = true; /* a child serves it: see serve_before */
+		if (process_has_live_children(p) && conn_held_anywhere(p->srv.conn_ino))
+			p->srv.conn_closed = true; /* a child serves it: see serve_before */
 		else
-			p->stop = PROC_CONN_DONE;
+			p->end.stop = PROC_CONN_DONE;
 		return;
 	case __NR_shutdown:
-		if (p->mode == PROC_MODE_EPHEMERAL && p->conn_ino && ret == 0 &&
-		    (a->a[1] == SHUT_WR || a->a[1] == SHUT_RDWR) && inode_of(host_fd_of(p, a->a[0])) == p->conn_ino)
-			p->conn_shut = true;
+		if (p->srv.mode == PROC_MODE_EPHEMERAL && p->srv.conn_ino && ret == 0 &&
+		    (a->a[1] == SHUT_WR || a->a[1] == SHUT_RDWR) && inode_of(host_fd_of(p, a->a[0])) == p->srv.conn_ino)
+			p->srv.conn_shut = true;
 		return;
 	default: return;
 	}

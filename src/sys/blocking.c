@@ -86,7 +86,7 @@ static bool decode_timeout(struct proc *p, const struct sys_wait *w, const struc
 		struct timespec now;
 		if (clock_gettime(clock, &now) < 0)
 			return false;
-		int64_t left = ts_ns(&ts) - (ts_ns(&now) - (clock_restarts_in_fork(clock) ? p->mono_offset_ns : 0));
+		int64_t left = ts_ns(&ts) - (ts_ns(&now) - (clock_restarts_in_fork(clock) ? p->srv.mono_offset_ns : 0));
 		*out = left > 0 ? left : 0;
 		return true;
 	}

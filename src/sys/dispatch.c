@@ -20,7 +20,7 @@ void sys_set_serve_hooks(const struct sys_serve_hooks *h)
 
 bool sys_serve_ring_ok(struct proc *p, const struct sys_args *a)
 {
-	if (p->mode == PROC_MODE_RUN || p->vfork || !serve_hooks)
+	if (p->srv.mode == PROC_MODE_RUN || p->fam.vfork || !serve_hooks)
 		return true;
 	return serve_hooks->ring_ok(p, a);
 }
@@ -43,7 +43,7 @@ static long dispatch_tail(struct proc *p, const struct sys_entry *e, const struc
 {
 	/* A write to a pipe or socket with no reader raises SIGPIPE (unless MSG_NOSIGNAL). */
 	if (ret == -EPIPE && e && e->wait.sigpipe && !(e->wait.flags >= 0 && (a->a[e->wait.flags] & MSG_NOSIGNAL)))
-		signal_send(p, p->cur, SIGPIPE);
+		signal_send(p, p->thr.cur, SIGPIPE);
 	if (p->cfg.trace)
 		trace_syscall(p, e && e->fn ? e : NULL, a, ret);
 	return ret;
@@ -53,24 +53,24 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 {
 	const struct sys_entry *e = a->nr < SYS_TABLE_SIZE ? &sys_table[a->nr] : NULL;
 	long ret;
-	p->cur->wait_nr = a->nr; /* the row a parked thread's wait is read from */
+	p->thr.cur->wait_nr = a->nr; /* the row a parked thread's wait is read from */
 	/* A vfork child in a request VM is another process: server rules are not for it. */
-	bool serving = p->mode != PROC_MODE_RUN && !p->vfork && serve_hooks;
+	bool serving = p->srv.mode != PROC_MODE_RUN && !p->fam.vfork && serve_hooks;
 	if (serving && serve_hooks->before(p, a, &ret))
 		; /* consumed: a server-mode verdict */
 	else if (sched_park_if_blocking(p, a))
 		ret = SYS_RESUMED; /* runs again when what it waits for is ready */
 	else
 		ret = e && e->fn ? e->fn(p, a) : sys_unimplemented(p, a);
-	if (serving && !p->vfork && ret != SYS_RESUMED)
+	if (serving && !p->fam.vfork && ret != SYS_RESUMED)
 		serve_hooks->after(p, a, ret);
 	/* A host call ended by a host signal for the guest (vm_forward_signals): as Linux, the
 	 * call is restarted if the guest does not take the signal, or if its handler has
 	 * SA_RESTART and the call is one Linux restarts; else the guest sees EINTR. */
 	if (ret == -EINTR && vm_signals_pending() && signal_take_host(p)) {
-		int sig = signal_takes(p, p->cur);
+		int sig = signal_takes(p, p->thr.cur);
 		if (!sig || (wait_row(a->nr)->intr == R_RESTART && signal_restarts(p, sig))) {
-			struct thread *t = p->cur;
+			struct thread *t = p->thr.cur;
 			if (t->suspend_saved) { /* sigsuspend sets its mask again */
 				t->sigmask = t->suspend_mask;
 				t->suspend_saved = false;
@@ -85,8 +85,8 @@ long sys_dispatch(struct proc *p, const struct sys_args *a)
 long sys_dispatch_ring(struct proc *p, const struct sys_args *a)
 {
 	const struct sys_entry *e = &sys_table[a->nr];
-	p->cur->wait_nr = a->nr;
-	bool serving = p->mode != PROC_MODE_RUN && !p->vfork && serve_hooks;
+	p->thr.cur->wait_nr = a->nr;
+	bool serving = p->srv.mode != PROC_MODE_RUN && !p->fam.vfork && serve_hooks;
 	long ret;
 	/* The hooks' ring_ok let through only calls their `before` passes or answers itself. */
 	if (!(serving && serve_hooks->before(p, a, &ret)))

@@ -44,7 +44,7 @@ static int install_stdio(struct proc *p)
 	return 0;
 }
 
-/* The guest's umask is its own (p->umask, which starts as kvmserver's was), applied by the
+/* The guest's umask is its own (p->id.umask, which starts as kvmserver's was), applied by the
  * calls that create files (fs.c, dir.c, net.c): the host's is shared by every worker
  * thread, so it is cleared once, at the first process, and never changed again. */
 static mode_t umask_at_start(void)
@@ -64,12 +64,12 @@ int proc_create(struct proc **out, const struct proc_config *cfg)
 	if (!p)
 		return -ENOMEM;
 	p->cfg = *cfg;
-	p->policy = cfg->policy;
-	p->umask = umask_at_start();
+	p->cfg.policy = cfg->policy;
+	p->id.umask = umask_at_start();
 	if (cfg->cwd)
-		snprintf(p->cwd, sizeof(p->cwd), "%s", cfg->cwd);
-	else if (!getcwd(p->cwd, sizeof(p->cwd)))
-		snprintf(p->cwd, sizeof(p->cwd), "/");
+		snprintf(p->id.cwd, sizeof(p->id.cwd), "%s", cfg->cwd);
+	else if (!getcwd(p->id.cwd, sizeof(p->id.cwd)))
+		snprintf(p->id.cwd, sizeof(p->id.cwd), "/");
 	struct vm_config vcfg = {.user_size = cfg->user_size};
 	int err = vm_create(&p->vm, &vcfg);
 	if (err) {
@@ -78,8 +78,8 @@ int proc_create(struct proc **out, const struct proc_config *cfg)
 	}
 	vma_init(&p->mm, cfg->user_size);
 	fdtab_init(&p->fdt, GUEST_NOFILE);
-	p->pid = getpid();
-	cred_init(&p->cred);
+	p->id.pid = getpid();
+	cred_init(&p->id.cred);
 	uaccess_init();
 	err = sched_init(p);
 	if (!err)
@@ -96,10 +96,10 @@ void proc_destroy(struct proc *p)
 {
 	if (!p)
 		return;
-	if (p->pt) {
+	if (p->fam.pt) {
 		/* Its children are orphaned; its own entry goes (no parent waits for it). */
-		process_exited(p->pt, 0);
-		p->pt = NULL;
+		process_exited(p->fam.pt, 0);
+		p->fam.pt = NULL;
 	}
 	ring_stop(p);
 	fdtab_fini(&p->fdt);
@@ -112,12 +112,12 @@ void proc_destroy(struct proc *p)
 
 int proc_exit_code(const struct proc *p)
 {
-	return p->exit_code;
+	return p->end.exit_code;
 }
 
 const struct proc_crash *proc_crash(const struct proc *p)
 {
-	return &p->crash;
+	return &p->end.crash;
 }
 
 const struct vm_stats *proc_vm_stats(const struct proc *p)
@@ -132,10 +132,10 @@ const char *proc_syscall_name(uint64_t nr, char *buf, unsigned size)
 
 void proc_describe_crash(const struct proc *p, char *buf, unsigned size)
 {
-	const struct vm_fault *f = &p->crash.fault;
+	const struct vm_fault *f = &p->end.crash.fault;
 	if (f->vector == VM_FAULT_SIGNAL)
 		snprintf(buf, size, "the program raised %s with no handler",
-		         sigabbrev_np(p->crash.signal) ?: "a signal");
+		         sigabbrev_np(p->end.crash.signal) ?: "a signal");
 	else if (f->vector == X86_EXC_PF)
 		snprintf(buf, size, "%s (%s%s) at address 0x%llx, rip 0x%llx", vm_vector_name(f->vector),
 		         f->error & PF_ERR_I   ? "exec"
@@ -165,9 +165,9 @@ static void handle_syscall(struct proc *p)
 /* Why the run stops: an exit is for good, a server verdict is taken once. */
 static enum proc_end take_stop(struct proc *p)
 {
-	enum proc_end stop = p->stop;
+	enum proc_end stop = p->end.stop;
 	if (stop != PROC_EXITED)
-		p->stop = 0;
+		p->end.stop = 0;
 	return stop;
 }
 
@@ -181,22 +181,22 @@ static enum proc_end run_loop(struct proc *p)
 		 * take. */
 		if (vm_signals_pending())
 			signal_take_host(p);
-		if (p->itimer_ns)
+		if (p->sig.itimer_ns)
 			itimer_fire(p, vm_now_ns());
-		if (p->cpu_itimer_check_ns)
+		if (p->sig.cpu_itimer_check_ns)
 			itimer_cpu_fire(p, vm_now_ns());
 		process_take_signals(p);
-		if (p->cur->pending & ~p->cur->sigmask) {
+		if (p->thr.cur->pending & ~p->thr.cur->sigmask) {
 			int sig = signal_deliver_pending(p);
 			if (sig && spawn_in_vfork_child(p)) {
 				spawn_vfork_child_ended(p, sig); /* the parent goes on */
 				continue;
 			}
 			if (sig) {
-				memset(&p->crash, 0, sizeof(p->crash));
-				p->crash.signal = sig;
-				p->crash.fault.what = "killed by a signal";
-				p->crash.fault.vector = VM_FAULT_SIGNAL;
+				memset(&p->end.crash, 0, sizeof(p->end.crash));
+				p->end.crash.signal = sig;
+				p->end.crash.fault.what = "killed by a signal";
+				p->end.crash.fault.vector = VM_FAULT_SIGNAL;
 				return PROC_CRASHED;
 			}
 		}
@@ -204,19 +204,19 @@ static enum proc_end run_loop(struct proc *p)
 		switch (vm_run(p->vm, &f)) {
 		case VM_EXIT_SYSCALL:
 			/* Before the call runs: a request over its memory limit sends nothing more. */
-			if (p->max_dirty_pages && limits_memory_exceeded(p))
+			if (p->srv.max_dirty_pages && limits_memory_exceeded(p))
 				return PROC_MEMORY_LIMIT;
 			handle_syscall(p);
-			if (p->stop) /* the one way a handler stops the run (proc_impl.h) */
+			if (p->end.stop) /* the one way a handler stops the run (proc_impl.h) */
 				return take_stop(p);
 			break;
 		case VM_EXIT_FAULT: {
 			int sig = fault_siginfo(&f).sig;
 			if (p->cfg.verbose) {
 				char desc[200];
-				p->crash.fault = f;
+				p->end.crash.fault = f;
 				proc_describe_crash(p, desc, sizeof(desc));
-				log_msg("thread %d: %s (%s)", p->cur->tid, desc, sigabbrev_np(sig) ?: "signal");
+				log_msg("thread %d: %s (%s)", p->thr.cur->tid, desc, sigabbrev_np(sig) ?: "signal");
 			}
 			if (f.user && signal_fault(p, sig, &f))
 				break;
@@ -224,22 +224,22 @@ static enum proc_end run_loop(struct proc *p)
 				spawn_vfork_child_ended(p, sig);
 				break;
 			}
-			p->crash.fault = f;
-			p->crash.signal = sig;
+			p->end.crash.fault = f;
+			p->end.crash.signal = sig;
 			return PROC_CRASHED;
 		}
 		case VM_EXIT_RING_DONE:
 			/* The ring thread ran a call and left something for the run loop. */
-			if (p->stop)
+			if (p->end.stop)
 				return take_stop(p);
 			break;
 		case VM_EXIT_TIMEOUT: return PROC_TIMEOUT;
 		case VM_EXIT_TICK:
-			if (p->max_dirty_pages && limits_memory_exceeded(p))
+			if (p->srv.max_dirty_pages && limits_memory_exceeded(p))
 				return PROC_MEMORY_LIMIT;
 			sched_tick(p);
 			break;
-		case VM_EXIT_ERROR: p->crash.fault = f; return PROC_ERROR;
+		case VM_EXIT_ERROR: p->end.crash.fault = f; return PROC_ERROR;
 		}
 	}
 }
@@ -255,7 +255,7 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 {
 	if (vm_set_deadline(p->vm, deadline_ns))
 		return PROC_ERROR;
-	bool forward = p->mode == PROC_MODE_BOOT;
+	bool forward = p->srv.mode == PROC_MODE_BOOT;
 	if (forward)
 		vm_forward_signals(FORWARDED_SIGNALS);
 	enum proc_end end = run_loop(p);
@@ -275,8 +275,8 @@ long sys_exit_group(struct proc *p, const struct sys_args *a)
 {
 	if (spawn_in_vfork_child(p))
 		return spawn_vfork_child_ended(p, (int)(a->a[0] & 0xff) << 8);
-	p->stop = PROC_EXITED;
-	p->exit_code = (int)(a->a[0] & 0xff);
+	p->end.stop = PROC_EXITED;
+	p->end.exit_code = (int)(a->a[0] & 0xff);
 	return SYS_RESUMED;
 }
 
@@ -298,16 +298,16 @@ long sys_arch_prctl(struct proc *p, const struct sys_args *a)
 
 long sys_set_tid_address(struct proc *p, const struct sys_args *a)
 {
-	p->cur->clear_child_tid = a->a[0];
-	return p->cur->tid;
+	p->thr.cur->clear_child_tid = a->a[0];
+	return p->thr.cur->tid;
 }
 
 long sys_set_robust_list(struct proc *p, const struct sys_args *a)
 {
 	if (a->a[1] != 24) /* sizeof(struct robust_list_head) */
 		return -EINVAL;
-	p->cur->robust_list = a->a[0];
-	p->cur->robust_len = a->a[1];
+	p->thr.cur->robust_list = a->a[0];
+	p->thr.cur->robust_len = a->a[1];
 	return 0;
 }
 
@@ -322,20 +322,20 @@ long sys_rseq(struct proc *p, const struct sys_args *a)
 	if (flags & ~1) /* RSEQ_FLAG_UNREGISTER */
 		return -EINVAL;
 	if (flags & 1) {
-		if (addr != p->cur->rseq_addr)
+		if (addr != p->thr.cur->rseq_addr)
 			return -EINVAL;
-		p->cur->rseq_addr = 0;
+		p->thr.cur->rseq_addr = 0;
 		return 0;
 	}
-	if (p->cur->rseq_addr)
-		return addr == p->cur->rseq_addr ? -EBUSY : -EINVAL;
+	if (p->thr.cur->rseq_addr)
+		return addr == p->thr.cur->rseq_addr ? -EBUSY : -EINVAL;
 	if (len < 32 || (addr & 31))
 		return -EINVAL;
 	uint32_t ids[2] = {0, 0}; /* cpu_id_start, cpu_id */
 	int err = copy_to_guest(p, addr, ids, sizeof(ids));
 	if (err)
 		return err;
-	p->cur->rseq_addr = addr;
+	p->thr.cur->rseq_addr = addr;
 	return 0;
 }
 
@@ -348,10 +348,10 @@ long sys_prctl(struct proc *p, const struct sys_args *a)
 		if (n == -EFAULT)
 			return n;
 		name[sizeof(name) - 1] = 0; /* longer names are truncated, as Linux */
-		memcpy(p->comm, name, sizeof(name));
+		memcpy(p->id.comm, name, sizeof(name));
 		return 0;
 	}
-	case PR_GET_NAME: return copy_to_guest(p, a->a[1], p->comm, sizeof(p->comm));
+	case PR_GET_NAME: return copy_to_guest(p, a->a[1], p->id.comm, sizeof(p->id.comm));
 	case PR_SET_VMA: return 0; /* naming anonymous memory: bookkeeping only on Linux too */
 	case PR_GET_DUMPABLE: return 1;
 	case PR_SET_DUMPABLE: return a->a[1] <= 1 ? 0 : -EINVAL;

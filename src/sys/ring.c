@@ -156,8 +156,8 @@ static bool would_block(struct proc *p, const struct sys_args *a)
 static bool signal_due(struct proc *p)
 {
 	process_take_signals(p);
-	return (p->cur->pending & ~p->cur->sigmask) || vm_signals_pending() ||
-	       (p->itimer_ns && vm_now_ns() >= p->itimer_ns);
+	return (p->thr.cur->pending & ~p->thr.cur->sigmask) || vm_signals_pending() ||
+	       (p->sig.itimer_ns && vm_now_ns() >= p->sig.itimer_ns);
 }
 
 static bool ring_allowed(struct proc *p, const struct sys_args *a)
@@ -168,7 +168,7 @@ static bool ring_allowed(struct proc *p, const struct sys_args *a)
 		return false; /* retried by the scheduler */
 	if (spawn_in_vfork_child(p) || !sys_serve_ring_ok(p, a) || signal_due(p))
 		return false;
-	if (p->max_dirty_pages && limits_memory_exceeded(p))
+	if (p->srv.max_dirty_pages && limits_memory_exceeded(p))
 		return false; /* the trap path reports it */
 	return !would_block(p, a);
 }
@@ -183,7 +183,7 @@ static void run_one(struct proc *p, const struct vm_ring_req *req)
 	long ret = sys_dispatch_ring(p, &a);
 
 	/* The run loop must look: a verdict, an exit, a signal to deliver. */
-	bool look = p->stop || (p->cur->pending & ~p->cur->sigmask);
+	bool look = p->end.stop || (p->thr.cur->pending & ~p->thr.cur->sigmask);
 	vm_ring_answer(p->vm, req, look ? RING_S_DONE_TRAP : RING_S_DONE, ret);
 }
 

@@ -128,9 +128,9 @@ long sys_timerfd_settime(struct proc *p, const struct sys_args *a)
 	if (!e)
 		return -EBADF;
 	/* An absolute time on the guest's monotonic clock, which restarted at the freeze. */
-	if ((flags & TFD_TIMER_ABSTIME) && p->mono_offset_ns && (nv.it_value.tv_sec || nv.it_value.tv_nsec) &&
+	if ((flags & TFD_TIMER_ABSTIME) && p->srv.mono_offset_ns && (nv.it_value.tv_sec || nv.it_value.tv_nsec) &&
 	    clock_restarts_in_fork(timerfd_clock(e->host_fd)))
-		nv.it_value = ts_add_ns(nv.it_value, p->mono_offset_ns);
+		nv.it_value = ts_add_ns(nv.it_value, p->srv.mono_offset_ns);
 	if (timerfd_settime(e->host_fd, flags, &nv, &ov) < 0)
 		return -errno;
 	return a->a[3] ? copy_to_guest(p, a->a[3], &ov, sizeof(ov)) : 0;

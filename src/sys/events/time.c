@@ -20,7 +20,7 @@ long sys_clock_gettime(struct proc *p, const struct sys_args *a)
 	if (clock_gettime((clockid_t)a->a[0], &ts) < 0)
 		return -errno;
 	if (clock_restarts_in_fork((int)a->a[0]))
-		ts = ts_add_ns(ts, -p->mono_offset_ns);
+		ts = ts_add_ns(ts, -p->srv.mono_offset_ns);
 	return copy_to_guest(p, a->a[1], &ts, sizeof(ts));
 }
 
@@ -68,7 +68,7 @@ static long sleep_common(struct proc *p, clockid_t clock, int flags, uint64_t ur
 	if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L)
 		return -EINVAL;
 	if ((flags & TIMER_ABSTIME) && clock_restarts_in_fork(clock))
-		req = ts_add_ns(req, p->mono_offset_ns);
+		req = ts_add_ns(req, p->srv.mono_offset_ns);
 	int r = clock_nanosleep(clock, flags, &req, &rem);
 	/* Interrupted (the deadline signal): report the remainder as Linux does. */
 	if (r == EINTR && urem && !(flags & TIMER_ABSTIME))

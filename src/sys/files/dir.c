@@ -53,7 +53,7 @@ static long enter_dir(struct proc *p, struct gpath *gp)
 	if (r > 0 && !n.dir)
 		return -ENOTDIR;
 	if (r == 0) {
-		int h = policy_open(p->policy, gp->path, O_PATH | O_DIRECTORY, 0);
+		int h = policy_open(p->cfg.policy, gp->path, O_PATH | O_DIRECTORY, 0);
 		if (h < 0)
 			return h;
 		r = host_result(syscall(SYS_faccessat2, h, "", X_OK, AT_EMPTY_PATH));
@@ -61,7 +61,7 @@ static long enter_dir(struct proc *p, struct gpath *gp)
 		if (r && r != -ENOSYS && r != -EINVAL) /* no faccessat2 before Linux 5.8 */
 			return r;
 	}
-	snprintf(p->cwd, sizeof(p->cwd), "%s", gp->path);
+	snprintf(p->id.cwd, sizeof(p->id.cwd), "%s", gp->path);
 	return 0;
 }
 
@@ -88,10 +88,10 @@ long sys_fchdir(struct proc *p, const struct sys_args *a)
 /* The guest's cwd, not the host's: the length with the NUL, as the syscall returns it. */
 long sys_getcwd(struct proc *p, const struct sys_args *a)
 {
-	size_t len = strlen(p->cwd) + 1;
+	size_t len = strlen(p->id.cwd) + 1;
 	if (a->a[1] < len)
 		return -ERANGE;
-	long err = copy_to_guest(p, a->a[0], p->cwd, len);
+	long err = copy_to_guest(p, a->a[0], p->id.cwd, len);
 	return err ? err : (long)len;
 }
 
@@ -120,7 +120,7 @@ static long do_mkdirat(struct proc *p, int dirfd, uint64_t upath, mode_t mode)
 	int d = at_parent(p, dirfd, upath, false, &gp, &base);
 	if (d < 0)
 		return d;
-	long r = gp.dots ? -EEXIST : host_result(mkdirat(d, base, mode & 07777 & ~p->umask));
+	long r = gp.dots ? -EEXIST : host_result(mkdirat(d, base, mode & 07777 & ~p->id.umask));
 	close(d);
 	return r;
 }
@@ -151,7 +151,7 @@ static long do_mknodat(struct proc *p, int dirfd, uint64_t upath, mode_t mode, d
 	if (d < 0)
 		return d;
 	long r = gp.dots ? -EEXIST
-	                 : host_result(mknodat(d, base, (type ? type : S_IFREG) | (mode & 07777 & ~p->umask), 0));
+	                 : host_result(mknodat(d, base, (type ? type : S_IFREG) | (mode & 07777 & ~p->id.umask), 0));
 	close(d);
 	return r;
 }
@@ -380,11 +380,11 @@ static long do_fchownat(struct proc *p, int dirfd, uint64_t upath, uint32_t uid,
 	if (r)
 		return r;
 	if (gp.fd)
-		return fd_may_change(p, gp.fd) ?: chown_ok(&p->cred, uid, gid) ?: host_result(fchown(gp.fd->host_fd, uid, gid));
+		return fd_may_change(p, gp.fd) ?: chown_ok(&p->id.cred, uid, gid) ?: host_result(fchown(gp.fd->host_fd, uid, gid));
 	int d = fs_parent(p, &gp, POLICY_WRITE, !(flags & AT_SYMLINK_NOFOLLOW), &base);
 	if (d < 0)
 		return d;
-	r = chown_ok(&p->cred, uid, gid) ?: host_result(fchownat(d, base, uid, gid, AT_SYMLINK_NOFOLLOW));
+	r = chown_ok(&p->id.cred, uid, gid) ?: host_result(fchownat(d, base, uid, gid, AT_SYMLINK_NOFOLLOW));
 	close(d);
 	return r;
 }
@@ -409,7 +409,7 @@ long sys_fchown(struct proc *p, const struct sys_args *a)
 	struct fd_entry *e = fdtab_get(&p->fdt, (int)a->a[0]);
 	if (!e)
 		return -EBADF;
-	return fd_may_change(p, e) ?: chown_ok(&p->cred, (uint32_t)a->a[1], (uint32_t)a->a[2]) ?:
+	return fd_may_change(p, e) ?: chown_ok(&p->id.cred, (uint32_t)a->a[1], (uint32_t)a->a[2]) ?:
 		host_result(fchown(e->host_fd, (uint32_t)a->a[1], (uint32_t)a->a[2]));
 }
 
@@ -456,7 +456,7 @@ long sys_truncate(struct proc *p, const struct sys_args *a)
 		r = fs_lookup(p, &gp, true, &n);
 	if (r)
 		return r < 0 ? r : -EACCES;
-	int h = policy_open(p->policy, gp.path, O_WRONLY | O_NONBLOCK | O_NOCTTY | (gp.slash ? O_DIRECTORY : 0), 0);
+	int h = policy_open(p->cfg.policy, gp.path, O_WRONLY | O_NONBLOCK | O_NOCTTY | (gp.slash ? O_DIRECTORY : 0), 0);
 	if (h < 0)
 		return h;
 	r = host_result(ftruncate(h, (off_t)a->a[1]));
@@ -499,7 +499,7 @@ long sys_chroot(struct proc *p, const struct sys_args *a)
 		return r;
 	if (r > 0)
 		return n.dir ? -EPERM : -ENOTDIR;
-	int h = policy_open(p->policy, gp.path, O_PATH | O_DIRECTORY, 0);
+	int h = policy_open(p->cfg.policy, gp.path, O_PATH | O_DIRECTORY, 0);
 	if (h < 0)
 		return h;
 	close(h);

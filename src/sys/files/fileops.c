@@ -66,8 +66,8 @@ long sys_fadvise64(struct proc *p, const struct sys_args *a)
 long sys_umask(struct proc *p, const struct sys_args *a)
 {
 	/* The process's own (proc.c): never the host's, which every worker thread shares. */
-	mode_t old = p->umask;
-	p->umask = (mode_t)a->a[0] & 0777;
+	mode_t old = p->id.umask;
+	p->id.umask = (mode_t)a->a[0] & 0777;
 	return old;
 }
 
@@ -136,7 +136,7 @@ long sys_sendfile(struct proc *p, const struct sys_args *a)
 	long n = host_result(sendfile(out, in, has ? &off : NULL, count));
 	if (n >= 0 && has)
 		err = copy_to_guest(p, a->a[2], &off, sizeof(off));
-	if (!err && p->cur->io_done) /* earlier rounds of a parked sendfile */
+	if (!err && p->thr.cur->io_done) /* earlier rounds of a parked sendfile */
 		n = sched_sendfile_progress(p, out, n, count);
 	return err ? err : n;
 }
@@ -163,7 +163,7 @@ long sys_statfs(struct proc *p, const struct sys_args *a)
 		sf.f_namelen = 255;
 		r = 0;
 	} else if (r == 0) {
-		int h = policy_open(p->policy, gp.path, O_PATH, 0);
+		int h = policy_open(p->cfg.policy, gp.path, O_PATH, 0);
 		if (h < 0)
 			return h;
 		r = host_result(fstatfs(h, &sf));

@@ -34,7 +34,7 @@ static long check_no_symlinks(struct proc *p, const char *path)
 		if (*s && *s != '/')
 			continue;
 		snprintf(prefix, sizeof(prefix), "%.*s", (int)(s - path), path);
-		int h = policy_open(p->policy, prefix, O_PATH | O_NOFOLLOW, 0);
+		int h = policy_open(p->cfg.policy, prefix, O_PATH | O_NOFOLLOW, 0);
 		struct stat st;
 		bool link = h >= 0 && fstat(h, &st) == 0 && S_ISLNK(st.st_mode);
 		if (h >= 0)
@@ -77,7 +77,7 @@ static long open_gpath(struct proc *p, struct gpath *gp, int flags, mode_t mode,
 		if ((flags & O_NOFOLLOW) && !(flags & O_PATH)) {
 			/* A symlink named with O_NOFOLLOW is ELOOP (the policy's escape check would
 			 * otherwise resolve it). */
-			int t = policy_open(p->policy, gp->path, O_PATH | O_NOFOLLOW, 0);
+			int t = policy_open(p->cfg.policy, gp->path, O_PATH | O_NOFOLLOW, 0);
 			struct stat st;
 			bool link = t >= 0 && fstat(t, &st) == 0 && S_ISLNK(st.st_mode);
 			if (t >= 0)
@@ -85,7 +85,7 @@ static long open_gpath(struct proc *p, struct gpath *gp, int flags, mode_t mode,
 			if (link)
 				return -ELOOP;
 		}
-		h = policy_open(p->policy, gp->path, hflags, mode & 07777 & ~p->umask);
+		h = policy_open(p->cfg.policy, gp->path, hflags, mode & 07777 & ~p->id.umask);
 	}
 	if (h < 0)
 		return h;
@@ -191,7 +191,7 @@ static long look_at(struct proc *p, struct gpath *gp, bool follow, struct stat *
 		return r;
 	if (r)
 		return procfs_stat(p, &n, st) ?: 1;
-	*h = policy_open(p->policy, gp->path, O_PATH | (follow || gp->slash ? 0 : O_NOFOLLOW), 0);
+	*h = policy_open(p->cfg.policy, gp->path, O_PATH | (follow || gp->slash ? 0 : O_NOFOLLOW), 0);
 	if (*h < 0)
 		return *h;
 	*owned = true;
@@ -335,12 +335,12 @@ static long do_faccessat(struct proc *p, int dirfd, uint64_t upath, int mode, in
 	if (r == 0) {
 		/* The host decides for itself while the guest has its ids; a guest that changed
 		 * them (cred.c) gets the check done on its own ids. */
-		bool own_ids = p->cred.fsuid != geteuid() || p->cred.fsgid != getegid() || p->cred.ngroups;
+		bool own_ids = p->id.cred.fsuid != geteuid() || p->id.cred.fsgid != getegid() || p->id.cred.ngroups;
 		r = own_ids                                                                          ? -ENOSYS
 		    : syscall(SYS_faccessat2, h, "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS)) < 0 ? -errno
 		                                                                                     : 0;
 		if ((r == -ENOSYS || r == -EINVAL) && fstat(h, &st) == 0) /* own ids, or before Linux 5.8 */
-			r = mode_allows(&p->cred, &st, mode);
+			r = mode_allows(&p->id.cred, &st, mode);
 		if (owned)
 			close(h);
 		if (!r && (mode & W_OK) && (gp.fd ? gp.fd->path != NULL : true))
@@ -350,7 +350,7 @@ static long do_faccessat(struct proc *p, int dirfd, uint64_t upath, int mode, in
 	/* Emulated: /dev nodes as the host has them, the rest read-only. */
 	if ((mode & W_OK) && !S_ISCHR(st.st_mode))
 		return -EACCES;
-	return mode_allows(&p->cred, &st, mode);
+	return mode_allows(&p->id.cred, &st, mode);
 }
 
 long sys_access(struct proc *p, const struct sys_args *a)
@@ -387,7 +387,7 @@ static long do_readlinkat(struct proc *p, int dirfd, uint64_t upath, uint64_t ub
 		if (n > 0)
 			n = procfs_readlink(p, &node, target, sizeof(target));
 	} else {
-		int h = policy_open(p->policy, gp.path, O_PATH | (gp.slash ? O_DIRECTORY : O_NOFOLLOW), 0);
+		int h = policy_open(p->cfg.policy, gp.path, O_PATH | (gp.slash ? O_DIRECTORY : O_NOFOLLOW), 0);
 		struct stat st;
 		if (h < 0)
 			return h;

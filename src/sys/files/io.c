@@ -44,7 +44,7 @@ static long transfer(struct proc *p, const struct sys_args *a, bool into_guest, 
 	if (!into_guest) {
 		long w = host_result(positional ? pwrite(h, buf, n, off) : write(h, buf, n));
 		/* Earlier rounds of a parked write count (the other threads ended meanwhile). */
-		return p->cur->io_done ? sched_write_progress(p, h, w, n) : w;
+		return p->thr.cur->io_done ? sched_write_progress(p, h, w, n) : w;
 	}
 	ssize_t r = positional ? pread(h, buf, n, off) : read(h, buf, n);
 	if (r > 0)

@@ -33,7 +33,7 @@ long fs_resolve_str(struct proc *p, int dirfd, const char *in, int flags, struct
 	}
 	if (in[0] != '/') {
 		if (dirfd == AT_FDCWD) {
-			base = p->cwd;
+			base = p->id.cwd;
 		} else {
 			struct fd_entry *e = fdtab_get(&p->fdt, dirfd);
 			struct stat st;
@@ -75,7 +75,7 @@ int fs_parent(struct proc *p, struct gpath *gp, enum policy_access access, bool 
 		long r = fs_lookup(p, gp, follow, &n);
 		if (r)
 			return r < 0 ? (int)r : -EACCES; /* emulated files cannot be changed */
-		int d = policy_open_parent(p->policy, gp->path, access, base);
+		int d = policy_open_parent(p->cfg.policy, gp->path, access, base);
 		if (d < 0 || !follow)
 			return d;
 		char target[PATH_MAX], dir[PATH_MAX];

@@ -104,7 +104,7 @@ bool pty_owned(const struct proc *p, int num)
  * open its /dev/pts/N. */
 static int open_ptmx(struct proc *p, int flags)
 {
-	if (!policy_pty_allowed(p->policy))
+	if (!policy_pty_allowed(p->cfg.policy))
 		return -EACCES;
 	if (p->nptys >= PROC_MAX_PTYS)
 		return -ENOSPC;
@@ -157,7 +157,7 @@ int procfs_lookup(struct proc *p, char path[PATH_MAX], bool follow, struct pfs_n
 		return PFS_HOST;
 	const char *rest = path[5] ? path + 6 : "";
 	char c[NAME_MAX + 1], pid[24];
-	snprintf(pid, sizeof(pid), "%d", (int)p->pid);
+	snprintf(pid, sizeof(pid), "%d", (int)p->id.pid);
 	if (!*rest) {
 		n->what = W_PROC;
 		n->dir = true;
@@ -212,7 +212,7 @@ int procfs_lookup(struct proc *p, char path[PATH_MAX], bool follow, struct pfs_n
 		return PFS_NODE;
 	}
 	if (n->what == W_CWD)
-		return redirect(path, p->cwd, rest);
+		return redirect(path, p->id.cwd, rest);
 	if (n->what == W_ROOT)
 		return redirect(path, "/", rest);
 	if (n->what == W_FD && fdtab_get(&p->fdt, n->fd)->path)
@@ -257,7 +257,7 @@ static void gen_maps(struct proc *p, FILE *f)
 
 static const char *comm(struct proc *p, char buf[16])
 {
-	snprintf(buf, 16, "%.15s", p->comm); /* set at exec, and by PR_SET_NAME */
+	snprintf(buf, 16, "%.15s", p->id.comm); /* set at exec, and by PR_SET_NAME */
 	return buf;
 }
 
@@ -271,18 +271,18 @@ static void gen_status(struct proc *p, FILE *f)
 	fprintf(f,
 	        "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
 	        "TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t\n",
-	        comm(p, name), (unsigned)p->umask, (int)p->pid, (int)p->pid, process_ppid(p), p->cred.ruid,
-	        p->cred.euid, p->cred.suid, p->cred.fsuid, p->cred.rgid, p->cred.egid, p->cred.sgid, p->cred.fsgid,
-	        p->fdt.cap > 64 ? p->fdt.cap : 64);
+	        comm(p, name), (unsigned)p->id.umask, (int)p->id.pid, (int)p->id.pid, process_ppid(p), p->id.cred.ruid,
+	        p->id.cred.euid, p->id.cred.suid, p->id.cred.fsuid, p->id.cred.rgid, p->id.cred.egid, p->id.cred.sgid,
+	        p->id.cred.fsgid, p->fdt.cap > 64 ? p->fdt.cap : 64);
 	fprintf(f,
 	        "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\nVmHWM:\t%8lu kB\n"
 	        "VmRSS:\t%8lu kB\nVmData:\t%8lu kB\nVmStk:\t%8lu kB\nVmSwap:\t       0 kB\nThreads:\t%d\n",
-	        kb, kb, kb, kb, kb - stk, stk, p->nthreads > 0 ? p->nthreads : 1);
+	        kb, kb, kb, kb, kb - stk, stk, p->thr.nthreads > 0 ? p->thr.nthreads : 1);
 	/* The signal masks as Linux shows them (bit sig-1): the reading thread's pending and
 	 * blocked sets, the process's ignored and caught dispositions. */
 	uint64_t ign = 0, cgt = 0;
 	for (int sig = 1; sig <= 64; sig++) {
-		uint64_t h = p->sigactions[sig].handler;
+		uint64_t h = p->sig.sigactions[sig].handler;
 		if (h == (uint64_t)SIG_IGN)
 			ign |= 1ULL << (sig - 1);
 		else if (h != (uint64_t)SIG_DFL)
@@ -291,8 +291,9 @@ static void gen_status(struct proc *p, FILE *f)
 	fprintf(f,
 	        "SigQ:\t0/"
 	        "%d\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\nSigIgn:\t%016llx\nSigCgt:\t%016llx\n",
-	        (int)PROCFS_SIGQ_MAX, (unsigned long long)(p->cur ? p->cur->pending : 0), 0ULL,
-	        (unsigned long long)(p->cur ? p->cur->sigmask : 0), (unsigned long long)ign, (unsigned long long)cgt);
+	        (int)PROCFS_SIGQ_MAX, (unsigned long long)(p->thr.cur ? p->thr.cur->pending : 0), 0ULL,
+	        (unsigned long long)(p->thr.cur ? p->thr.cur->sigmask : 0), (unsigned long long)ign,
+	        (unsigned long long)cgt);
 	fprintf(f, "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n");
 }
 
@@ -304,9 +305,9 @@ static void gen_stat(struct proc *p, FILE *f)
 	times(&t);
 	const struct mm *mm = &p->mm;
 	fprintf(f, "%d (%s) R %d %d %d 0 -1 4194304 0 0 0 0 %lu %lu 0 0 20 0 %d 0 0 %lu %lu 18446744073709551615 ",
-	        (int)p->pid, comm(p, name), process_ppid(p), (int)p->pid, (int)p->pid, (unsigned long)t.tms_utime,
-	        (unsigned long)t.tms_stime, p->nthreads > 0 ? p->nthreads : 1, (unsigned long)mapped_bytes(mm),
-	        (unsigned long)(mapped_bytes(mm) >> 12));
+	        (int)p->id.pid, comm(p, name), process_ppid(p), (int)p->id.pid, (int)p->id.pid,
+	        (unsigned long)t.tms_utime, (unsigned long)t.tms_stime, p->thr.nthreads > 0 ? p->thr.nthreads : 1,
+	        (unsigned long)mapped_bytes(mm), (unsigned long)(mapped_bytes(mm) >> 12));
 	fprintf(f, "0 0 %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 %lu 0 0 0 0 0\n", (unsigned long)mm->stack_end,
 	        (unsigned long)mm->brk_start);
 }
@@ -437,8 +438,8 @@ int procfs_open(struct proc *p, const struct pfs_node *n, int flags, enum fd_kin
 	case W_EXE:
 		if (write)
 			return -ETXTBSY;
-		snprintf(path, PATH_MAX, "%s", p->exe_path);
-		h = open(p->exe_path, (flags & ~(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
+		snprintf(path, PATH_MAX, "%s", p->id.exe_path);
+		h = open(p->id.exe_path, (flags & ~(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
 		return h < 0 ? -errno : h;
 	case W_FD: path[0] = 0; return reopen_fd(p, n->fd, flags, kind);
 	default:
@@ -461,7 +462,7 @@ static long guest_name(struct proc *p, const char *host, char *buf, size_t size)
 		dev |= strcmp(host, devs[i]) == 0;
 	if (host[0] != '/' || strncmp(host, "/memfd:", 7) == 0 || dev)
 		return snprintf(buf, size, "%s", host);
-	if (policy_guest_path(p->policy, host, buf, size) == 0)
+	if (policy_guest_path(p->cfg.policy, host, buf, size) == 0)
 		return (long)strlen(buf);
 	if (strncmp(host, "/dev/pts/", 9) == 0 && pty_owned(p, atoi(host + 9)))
 		return snprintf(buf, size, "%s", host); /* one of the guest's own */
@@ -501,9 +502,9 @@ long procfs_readlink(struct proc *p, const struct pfs_node *n, char *buf, size_t
 		return -EINVAL;
 	long len;
 	switch (n->what) {
-	case W_SELF: len = snprintf(buf, size, "%d", (int)p->pid); break;
-	case W_EXE: len = guest_name(p, p->exe_path, buf, size); break;
-	case W_CWD: len = snprintf(buf, size, "%s", p->cwd); break;
+	case W_SELF: len = snprintf(buf, size, "%d", (int)p->id.pid); break;
+	case W_EXE: len = guest_name(p, p->id.exe_path, buf, size); break;
+	case W_CWD: len = snprintf(buf, size, "%s", p->id.cwd); break;
 	case W_ROOT: len = snprintf(buf, size, "/"); break;
 	case W_DEVLINK: len = snprintf(buf, size, "%s", dev_links[n->fd][1]); break;
 	case W_FD: len = fd_target(p, n->fd, buf, size); break;
@@ -543,7 +544,7 @@ int procfs_stat(struct proc *p, const struct pfs_node *n, struct stat *st)
 		snprintf(pts, sizeof(pts), "/dev/pts/%d", n->fd);
 		return stat(pts, st) < 0 ? -errno : 0;
 	}
-	case W_EXE: return stat(p->exe_path, st) < 0 ? -errno : 0;
+	case W_EXE: return stat(p->id.exe_path, st) < 0 ? -errno : 0;
 	case W_FD: return fs_fd_stat(p, fdtab_get(&p->fdt, n->fd), st);
 	default:
 		synth_stat(p, n->what, -1, st);
@@ -593,7 +594,7 @@ static bool dir_entry(struct proc *p, const struct pfs_node *n, long *idx, char 
 	const struct pfs_name *v = n->what == W_PROC ? proc_names : pid_names;
 	size_t nv = n->what == W_PROC ? NNAMES(proc_names) : NNAMES(pid_names);
 	if (n->what == W_PROC && (size_t)i == nv) { /* the process's own directory */
-		snprintf(name, 32, "%d", (int)p->pid);
+		snprintf(name, 32, "%d", (int)p->id.pid);
 		*type = DT_DIR;
 		return true;
 	}

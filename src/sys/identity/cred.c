@@ -87,19 +87,19 @@ static long set_one(const struct cred *c, uint32_t *r, uint32_t *e, uint32_t *s,
 
 long sys_getuid(struct proc *p, const struct sys_args *a)
 {
-	return p->cred.ruid;
+	return p->id.cred.ruid;
 }
 long sys_getgid(struct proc *p, const struct sys_args *a)
 {
-	return p->cred.rgid;
+	return p->id.cred.rgid;
 }
 long sys_geteuid(struct proc *p, const struct sys_args *a)
 {
-	return p->cred.euid;
+	return p->id.cred.euid;
 }
 long sys_getegid(struct proc *p, const struct sys_args *a)
 {
-	return p->cred.egid;
+	return p->id.cred.egid;
 }
 
 static long put_ids(struct proc *p, const struct sys_args *a, uint32_t r, uint32_t e, uint32_t s)
@@ -115,56 +115,56 @@ static long put_ids(struct proc *p, const struct sys_args *a, uint32_t r, uint32
 
 long sys_getresuid(struct proc *p, const struct sys_args *a)
 {
-	return put_ids(p, a, p->cred.ruid, p->cred.euid, p->cred.suid);
+	return put_ids(p, a, p->id.cred.ruid, p->id.cred.euid, p->id.cred.suid);
 }
 
 long sys_getresgid(struct proc *p, const struct sys_args *a)
 {
-	return put_ids(p, a, p->cred.rgid, p->cred.egid, p->cred.sgid);
+	return put_ids(p, a, p->id.cred.rgid, p->id.cred.egid, p->id.cred.sgid);
 }
 
 long sys_setresuid(struct proc *p, const struct sys_args *a)
 {
-	struct cred *c = &p->cred;
+	struct cred *c = &p->id.cred;
 	return set_res(c, &c->ruid, &c->euid, &c->suid, &c->fsuid, (uint32_t)a->a[0], (uint32_t)a->a[1],
 	               (uint32_t)a->a[2]);
 }
 
 long sys_setresgid(struct proc *p, const struct sys_args *a)
 {
-	struct cred *c = &p->cred; /* privilege is the uid's (CAP_SETGID), the rule the gids' */
+	struct cred *c = &p->id.cred; /* privilege is the uid's (CAP_SETGID), the rule the gids' */
 	return set_res(c, &c->rgid, &c->egid, &c->sgid, &c->fsgid, (uint32_t)a->a[0], (uint32_t)a->a[1],
 	               (uint32_t)a->a[2]);
 }
 
 long sys_setreuid(struct proc *p, const struct sys_args *a)
 {
-	struct cred *c = &p->cred;
+	struct cred *c = &p->id.cred;
 	return set_re(c, &c->ruid, &c->euid, &c->suid, &c->fsuid, (uint32_t)a->a[0], (uint32_t)a->a[1]);
 }
 
 long sys_setregid(struct proc *p, const struct sys_args *a)
 {
-	struct cred *c = &p->cred;
+	struct cred *c = &p->id.cred;
 	return set_re(c, &c->rgid, &c->egid, &c->sgid, &c->fsgid, (uint32_t)a->a[0], (uint32_t)a->a[1]);
 }
 
 long sys_setuid(struct proc *p, const struct sys_args *a)
 {
-	struct cred *c = &p->cred;
+	struct cred *c = &p->id.cred;
 	return set_one(c, &c->ruid, &c->euid, &c->suid, &c->fsuid, (uint32_t)a->a[0]);
 }
 
 long sys_setgid(struct proc *p, const struct sys_args *a)
 {
-	struct cred *c = &p->cred;
+	struct cred *c = &p->id.cred;
 	return set_one(c, &c->rgid, &c->egid, &c->sgid, &c->fsgid, (uint32_t)a->a[0]);
 }
 
 /* setfsuid/setfsgid return the previous id, and never an error (Linux). */
 long sys_setfsuid(struct proc *p, const struct sys_args *a)
 {
-	struct cred *c = &p->cred;
+	struct cred *c = &p->id.cred;
 	uint32_t old = c->fsuid, v = (uint32_t)a->a[0];
 	if (v != NO_ID && (cred_privileged(c) || v == c->ruid || v == c->euid || v == c->suid || v == c->fsuid))
 		c->fsuid = v;
@@ -173,7 +173,7 @@ long sys_setfsuid(struct proc *p, const struct sys_args *a)
 
 long sys_setfsgid(struct proc *p, const struct sys_args *a)
 {
-	struct cred *c = &p->cred;
+	struct cred *c = &p->id.cred;
 	uint32_t old = c->fsgid, v = (uint32_t)a->a[0];
 	if (v != NO_ID && (cred_privileged(c) || v == c->rgid || v == c->egid || v == c->sgid || v == c->fsgid))
 		c->fsgid = v;
@@ -186,11 +186,11 @@ long sys_getgroups(struct proc *p, const struct sys_args *a)
 	if (size < 0)
 		return -EINVAL;
 	if (size == 0)
-		return p->cred.ngroups;
-	if (size < p->cred.ngroups)
+		return p->id.cred.ngroups;
+	if (size < p->id.cred.ngroups)
 		return -EINVAL;
-	int err = copy_to_guest(p, a->a[1], p->cred.groups, (size_t)p->cred.ngroups * sizeof(uint32_t));
-	return err ? err : p->cred.ngroups;
+	int err = copy_to_guest(p, a->a[1], p->id.cred.groups, (size_t)p->id.cred.ngroups * sizeof(uint32_t));
+	return err ? err : p->id.cred.ngroups;
 }
 
 long sys_setgroups(struct proc *p, const struct sys_args *a)
@@ -198,15 +198,15 @@ long sys_setgroups(struct proc *p, const struct sys_args *a)
 	int64_t n = (int64_t)a->a[0];
 	if (n < 0 || n > CRED_MAX_GROUPS)
 		return -EINVAL;
-	if (!cred_privileged(&p->cred))
+	if (!cred_privileged(&p->id.cred))
 		return -EPERM;
 	uint32_t groups[CRED_MAX_GROUPS];
 	int err = copy_from_guest(p, groups, a->a[1], (size_t)n * sizeof(uint32_t));
 	if (err)
 		return err;
 	for (int64_t i = 0; i < n; i++)
-		p->cred.groups[i] = groups[i];
-	p->cred.ngroups = (int)n;
+		p->id.cred.groups[i] = groups[i];
+	p->id.cred.ngroups = (int)n;
 	return 0;
 }
 

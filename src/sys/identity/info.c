@@ -19,10 +19,10 @@ long sys_uname(struct proc *p, const struct sys_args *a)
 	struct utsname u;
 	if (uname(&u) < 0)
 		return -errno;
-	if (p->uts.node_set)
-		memcpy(u.nodename, p->uts.node, sizeof(p->uts.node));
-	if (p->uts.domain_set)
-		memcpy(u.domainname, p->uts.domain, sizeof(p->uts.domain));
+	if (p->id.uts.node_set)
+		memcpy(u.nodename, p->id.uts.node, sizeof(p->id.uts.node));
+	if (p->id.uts.domain_set)
+		memcpy(u.domainname, p->id.uts.domain, sizeof(p->id.uts.domain));
 	return copy_to_guest(p, a->a[0], &u, sizeof(u));
 }
 
@@ -32,7 +32,7 @@ static long set_uts_name(struct proc *p, char *dst, bool *set, uint64_t uname_, 
 {
 	if (len > UTS_NAME_MAX)
 		return -EINVAL;
-	if (!cred_privileged(&p->cred))
+	if (!cred_privileged(&p->id.cred))
 		return -EPERM;
 	char buf[UTS_NAME_MAX + 1] = {0};
 	int err = copy_from_guest(p, buf, uname_, (size_t)len);
@@ -45,21 +45,21 @@ static long set_uts_name(struct proc *p, char *dst, bool *set, uint64_t uname_, 
 
 long sys_sethostname(struct proc *p, const struct sys_args *a)
 {
-	return set_uts_name(p, p->uts.node, &p->uts.node_set, a->a[0], a->a[1]);
+	return set_uts_name(p, p->id.uts.node, &p->id.uts.node_set, a->a[0], a->a[1]);
 }
 
 long sys_setdomainname(struct proc *p, const struct sys_args *a)
 {
-	return set_uts_name(p, p->uts.domain, &p->uts.domain_set, a->a[0], a->a[1]);
+	return set_uts_name(p, p->id.uts.domain, &p->id.uts.domain_set, a->a[0], a->a[1]);
 }
 
 long sys_getpid(struct proc *p, const struct sys_args *a)
 {
-	return p->pid;
+	return p->id.pid;
 }
 long sys_gettid(struct proc *p, const struct sys_args *a)
 {
-	return p->cur->tid;
+	return p->thr.cur->tid;
 }
 
 long sys_getrandom(struct proc *p, const struct sys_args *a)
@@ -91,7 +91,7 @@ static int guest_rlimit(struct proc *p, int res, struct rlimit *out)
 long sys_prlimit64(struct proc *p, const struct sys_args *a)
 {
 	int pid = (int)a->a[0], res = (int)a->a[1];
-	if (pid != 0 && pid != p->pid)
+	if (pid != 0 && pid != p->id.pid)
 		return -ESRCH;
 	struct rlimit old;
 	int err = guest_rlimit(p, res, &old);
@@ -131,7 +131,7 @@ long sys_sched_getaffinity(struct proc *p, const struct sys_args *a)
 		return -EINVAL;
 	/* Every process the guest can see runs on that CPU; a negative pid is nobody. */
 	int pid = (int)a->a[0];
-	if (pid < 0 || (pid != 0 && pid != p->pid && pid != PROC_GUEST_PPID && process_kill(p, pid, 0) < 0))
+	if (pid < 0 || (pid != 0 && pid != p->id.pid && pid != PROC_GUEST_PPID && process_kill(p, pid, 0) < 0))
 		return -ESRCH;
 	uint64_t mask = 1;
 	int err = copy_to_guest(p, a->a[2], &mask, sizeof(mask));
@@ -149,8 +149,8 @@ long sys_sysinfo(struct proc *p, const struct sys_args *a)
 		si.totalram = limit;
 	if (si.freeram > si.totalram)
 		si.freeram = si.totalram;
-	si.procs = (unsigned short)p->nthreads;
-	si.uptime -= (long)(p->mono_offset_ns / 1000000000LL); /* CLOCK_BOOTTIME, as the guest reads it */
+	si.procs = (unsigned short)p->thr.nthreads;
+	si.uptime -= (long)(p->srv.mono_offset_ns / 1000000000LL); /* CLOCK_BOOTTIME, as the guest reads it */
 	return copy_to_guest(p, a->a[0], &si, sizeof(si));
 }
 
@@ -190,7 +190,7 @@ long sys_getpriority(struct proc *p, const struct sys_args *a)
 {
 	if ((int)a->a[0] < PRIO_PROCESS || (int)a->a[0] > PRIO_USER)
 		return -EINVAL;
-	return 20 - p->nice; /* the raw syscall returns 20 - nice */
+	return 20 - p->id.nice; /* the raw syscall returns 20 - nice */
 }
 
 long sys_setpriority(struct proc *p, const struct sys_args *a)
@@ -198,8 +198,8 @@ long sys_setpriority(struct proc *p, const struct sys_args *a)
 	int which = (int)a->a[0], prio = (int)a->a[2];
 	if (which < PRIO_PROCESS || which > PRIO_USER)
 		return -EINVAL;
-	if (prio < p->nice && geteuid() != 0)
+	if (prio < p->id.nice && geteuid() != 0)
 		return -EACCES;
-	p->nice = prio < -20 ? -20 : prio > 19 ? 19 : prio;
+	p->id.nice = prio < -20 ? -20 : prio > 19 ? 19 : prio;
 	return 0;
 }

@@ -37,33 +37,33 @@ bool limits_space_ok(struct proc *p, uint64_t start, uint64_t size, uint64_t fre
 
 void proc_set_memory_limit(struct proc *p, uint64_t bytes)
 {
-	p->max_dirty_pages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
-	p->dirty_checked_ns = 0;
+	p->srv.max_dirty_pages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+	p->srv.dirty_checked_ns = 0;
 }
 
 bool limits_memory_exceeded(struct proc *p)
 {
-	if (!p->max_dirty_pages)
+	if (!p->srv.max_dirty_pages)
 		return false;
 	uint64_t now = vm_now_ns();
-	if (now - p->dirty_checked_ns < LIMITS_CHECK_NS)
+	if (now - p->srv.dirty_checked_ns < LIMITS_CHECK_NS)
 		return false;
-	p->dirty_checked_ns = now;
+	p->srv.dirty_checked_ns = now;
 	uint64_t pages;
 	if (vm_dirty_count(p->vm, &pages))
 		return false;
-	if (pages <= p->max_dirty_pages)
+	if (pages <= p->srv.max_dirty_pages)
 		return false;
-	p->dirty_over = pages;
+	p->srv.dirty_over = pages;
 	return true;
 }
 
 uint64_t proc_memory_limit_pages(const struct proc *p)
 {
-	return p->dirty_over;
+	return p->srv.dirty_over;
 }
 
 void proc_set_connection_counter(struct proc *p, uint64_t *counter)
 {
-	p->conn_counter = counter;
+	p->srv.conn_counter = counter;
 }

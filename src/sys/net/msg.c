@@ -43,7 +43,7 @@ long sys_sendto(struct proc *p, const struct sys_args *a)
 	long r = buf ? host_result(sendto(h, buf, n, flags | (nowait ? MSG_DONTWAIT : 0),
 	                                  a->a[4] ? (struct sockaddr *)&ss : NULL, len))
 	             : -EFAULT;
-	if (nowait || p->cur->io_done)
+	if (nowait || p->thr.cur->io_done)
 		r = sched_write_progress(p, h, r, n);
 	if (hold >= 0)
 		close(hold);

@@ -159,7 +159,7 @@ long sys_bind(struct proc *p, const struct sys_args *a)
 			struct sockaddr_storage check = ss;
 			check.ss_family = (sa_family_t)family;
 			uint16_t port = ((struct sockaddr_in *)&check)->sin_port; /* same offset in sin6 */
-			if (port && (err = policy_check_listen(p->policy, (struct sockaddr *)&check, len)))
+			if (port && (err = policy_check_listen(p->cfg.policy, (struct sockaddr *)&check, len)))
 				return err;
 			if (port && (err = activation_take(h, domain, &check, len)))
 				return err < 0 ? err : 0;
@@ -171,7 +171,7 @@ long sys_bind(struct proc *p, const struct sys_args *a)
 			return -EINVAL; /* unix_validate_addr */
 		if (len <= offsetof(struct sockaddr_un, sun_path) || un->sun_path[0] == 0) {
 			/* an abstract name, or autobind (which picks an abstract one) */
-			if ((err = policy_check_listen(p->policy, (struct sockaddr *)&ss, len)))
+			if ((err = policy_check_listen(p->cfg.policy, (struct sockaddr *)&ss, len)))
 				return err;
 		} else {
 			if ((err = unix_path_to_host(p, UNIX_BIND, &ss, &len, &hold, gpath)))
@@ -180,7 +180,7 @@ long sys_bind(struct proc *p, const struct sys_args *a)
 			if (err == 0) {
 				/* The socket file's mode is the socket inode's less the umask
 				 * (unix_bind), and the host's umask is 0 (proc.c): apply the guest's. */
-				fchmod(h, 0777 & ~p->umask);
+				fchmod(h, 0777 & ~p->id.umask);
 				err = bind(h, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
 			} else if (err > 0) {
 				err = 0;
@@ -230,10 +230,10 @@ long sys_listen(struct proc *p, const struct sys_args *a)
 		}
 		int err = 0;
 		if (is_inet(domain))
-			err = policy_check_listen(p->policy, (struct sockaddr *)&ss, len);
+			err = policy_check_listen(p->cfg.policy, (struct sockaddr *)&ss, len);
 		else if (domain == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) &&
 		         ((struct sockaddr_un *)&ss)->sun_path[0] == 0)
-			err = policy_check_listen(p->policy, (struct sockaddr *)&ss, len); /* abstract */
+			err = policy_check_listen(p->cfg.policy, (struct sockaddr *)&ss, len); /* abstract */
 		/* a path-bound AF_UNIX socket passed the path rules at bind */
 		if (err)
 			return err;
@@ -249,7 +249,7 @@ long sys_connect(struct proc *p, const struct sys_args *a)
 	int h = sock_and_addr(p, a, &ss, &len, &domain);
 	if (h < 0)
 		return h;
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	if (t->resume_fd == h + 1) {
 		/* Re-executed after the wait below: the connection's outcome (or, restarted
 		 * after a signal handler, still connecting: wait again). */

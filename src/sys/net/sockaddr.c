@@ -175,11 +175,11 @@ int unix_path_to_host(struct proc *p, enum unix_use use, struct sockaddr_storage
 	gpath[n] = 0;
 
 	char norm[PATH_MAX];
-	int err = policy_normalize(p->cwd, gpath, norm, sizeof(norm));
+	int err = policy_normalize(p->id.cwd, gpath, norm, sizeof(norm));
 	if (err)
 		return err;
 	const char *base;
-	int dirfd = policy_open_parent(p->policy, norm, (enum policy_access)(POLICY_READ | POLICY_WRITE), &base);
+	int dirfd = policy_open_parent(p->cfg.policy, norm, (enum policy_access)(POLICY_READ | POLICY_WRITE), &base);
 	if (dirfd < 0)
 		return dirfd;
 	char host[sizeof(un->sun_path) + 64];
@@ -239,14 +239,14 @@ int check_dest(struct proc *p, int domain, struct sockaddr_storage *ss, socklen_
 			return -EINVAL;
 		struct sockaddr_storage check = *ss;
 		check.ss_family = (sa_family_t)family;
-		return policy_check_connect(p->policy, (struct sockaddr *)&check, *len);
+		return policy_check_connect(p->cfg.policy, (struct sockaddr *)&check, *len);
 	}
 	if (domain == AF_UNIX && family == AF_UNIX && *len > offsetof(struct sockaddr_un, sun_path)) {
 		const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
 		if (*len > sizeof(struct sockaddr_un))
 			return -EINVAL; /* unix_validate_addr */
 		if (un->sun_path[0] == 0)
-			return policy_check_connect(p->policy, (const struct sockaddr *)ss, *len);
+			return policy_check_connect(p->cfg.policy, (const struct sockaddr *)ss, *len);
 		char gpath[sizeof(un->sun_path) + 1];
 		return unix_path_to_host(p, UNIX_CONNECT, ss, len, hold, gpath);
 	}

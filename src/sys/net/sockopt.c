@@ -11,7 +11,6 @@
 
 #define OPT_MAX 1024 /* the largest option value passed either way */
 
-
 /* What setsockopt and getsockopt refuse before the host sees the option, in this order: a
  * negative optlen, an fd that is no socket (SO_DOMAIN answers ENOTSOCK), an option not in
  * the list.  0 or -errno. */
@@ -72,7 +71,7 @@ long sys_getsockopt(struct proc *p, const struct sys_args *a)
 		/* The guest has its own pid: a peer that is this very process shows it. */
 		struct ucred *cr = (struct ucred *)buf;
 		if (cr->pid == getpid())
-			cr->pid = p->pid;
+			cr->pid = p->id.pid;
 	}
 	if (n > (socklen_t)optlen)
 		n = (socklen_t)optlen;

@@ -323,15 +323,15 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 		uint64_t base = p->mm.user_size / 4 < PIE_BASE ? p->mm.user_size / 4 : PIE_BASE;
 		img.base = (base + align - 1) & ~(align - 1);
 	}
-	if (!realpath(path, p->exe_path))
-		snprintf(p->exe_path, sizeof(p->exe_path), "%s", path);
+	if (!realpath(path, p->id.exe_path))
+		snprintf(p->id.exe_path, sizeof(p->id.exe_path), "%s", path);
 	/* The name PR_GET_NAME and /proc/self/comm show: the file name exec was given, as
 	 * Linux (TASK_COMM_LEN: 15 bytes and a NUL). */
 	const char *slash = strrchr(path, '/');
-	snprintf(p->comm, sizeof(p->comm), "%.15s", slash ? slash + 1 : path);
+	snprintf(p->id.comm, sizeof(p->id.comm), "%.15s", slash ? slash + 1 : path);
 
 	uint64_t sp = 0, entry = img.base + img.info.entry, interp_base = 0;
-	err = load_segments(p, &img, p->exe_path);
+	err = load_segments(p, &img, p->id.exe_path);
 	if (err)
 		*why = "program does not fit in guest memory (see --max-main-memory)";
 	if (!err) {
@@ -360,7 +360,7 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 		regs.rsp = sp;
 		regs.rflags = 0x202;
 		vm_load_user_state(p->vm, &regs);
-		err = ring_setup_image(p, img.fd, p->exe_path);
+		err = ring_setup_image(p, img.fd, p->id.exe_path);
 		if (err)
 			*why = "cannot set up the ring syscall path";
 	}

@@ -23,18 +23,15 @@ static int copy_process(struct proc *c, const struct proc *p)
 {
 	c->cfg = p->cfg;
 	c->cfg.cwd = NULL;
-	c->policy = p->policy;
-	memcpy(c->cwd, p->cwd, sizeof(c->cwd));
-	memcpy(c->exe_path, p->exe_path, sizeof(c->exe_path));
-	memcpy(c->comm, p->comm, sizeof(c->comm));
-	memcpy(c->sigactions, p->sigactions, sizeof(c->sigactions));
+	pid_t pid = c->id.pid;
+	c->id = p->id; /* cwd, program, name, nice, credentials, umask, host names */
+	c->id.pid = pid;
+	/* Dispositions are inherited; interval timers are not (fork(2)). */
+	memcpy(c->sig.sigactions, p->sig.sigactions, sizeof(c->sig.sigactions));
 	c->vdso_addr = p->vdso_addr;
-	c->nice = p->nice;
 	/* Booting, a child may be the one that waits for connections first (a pre-fork
 	 * server's worker: template.c).  A request VM's children run as programs. */
-	c->mode = p->mode == PROC_MODE_BOOT ? PROC_MODE_BOOT : PROC_MODE_RUN;
-	c->cred = p->cred;
-	c->umask = p->umask;
+	c->srv.mode = p->srv.mode == PROC_MODE_BOOT ? PROC_MODE_BOOT : PROC_MODE_RUN;
 	int err = vma_copy(&c->mm, &p->mm);
 	if (!err)
 		err = net_unix_names_copy(c, p);
@@ -50,7 +47,7 @@ long forkproc_clone(struct proc *p, uint64_t flags, uint64_t stack, uint64_t pti
 	int pid = process_new_child(p, &e);
 	int err = pid < 0 ? pid : 0;
 	if (!err) {
-		c->pid = pid;
+		c->id.pid = pid;
 		err = copy_process(c, p);
 	}
 	if (!err)
@@ -64,7 +61,7 @@ long forkproc_clone(struct proc *p, uint64_t flags, uint64_t stack, uint64_t pti
 		return err == -ENOSYS ? -ENOSYS : err == -ENOMEM ? -ENOMEM : -EAGAIN;
 	}
 	/* The caller's thread, returning 0 (on its own stack if one was given). */
-	struct thread *t = c->cur, *pt = p->cur;
+	struct thread *t = c->thr.cur, *pt = p->thr.cur;
 	t->sigmask = pt->sigmask;
 	t->altstack_sp = pt->altstack_sp;
 	t->altstack_size = pt->altstack_size;
@@ -86,11 +83,11 @@ long forkproc_clone(struct proc *p, uint64_t flags, uint64_t stack, uint64_t pti
 		copy_to_guest(p, ptid, &tid, sizeof(tid));
 		copy_to_guest(c, ptid, &tid, sizeof(tid));
 	}
-	c->next_tid = pid + 1;
-	c->pt = e;
+	c->thr.next_tid = pid + 1;
+	c->fam.pt = e;
 	err = spawn_start_process(c);
 	if (err) {
-		c->pt = NULL;
+		c->fam.pt = NULL;
 		proc_destroy(c);
 		process_discard(e);
 		return -EAGAIN;

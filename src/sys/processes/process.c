@@ -133,7 +133,7 @@ static uint64_t catching_mask(const struct proc *p)
 {
 	uint64_t m = 0;
 	for (int sig = 1; sig <= 64; sig++) {
-		uint64_t h = p->sigactions[sig].handler;
+		uint64_t h = p->sig.sigactions[sig].handler;
 		bool dfl_ignores = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
 		if (h == (uint64_t)SIG_IGN || (h == (uint64_t)SIG_DFL && dfl_ignores))
 			continue;
@@ -144,40 +144,40 @@ static uint64_t catching_mask(const struct proc *p)
 
 struct pt_entry *process_self(struct proc *p)
 {
-	if (p->pt)
-		return p->pt;
+	if (p->fam.pt)
+		return p->fam.pt;
 	pthread_mutex_lock(&pt_lock);
 	/* A request VM answers getppid, getpgrp and getsid as its template (a pre-fork
 	 * server's worker checks that its master is still its parent), but is nobody's child:
 	 * its master must not wait for it. */
-	const struct pt_entry *t = p->tmpl ? p->tmpl->pt : NULL;
-	struct pt_entry *e =
-	        t ? new_entry_locked(p->pid, t->ppid, t->pgid, t->sid) : new_entry_locked(p->pid, 0, p->pid, p->pid);
+	const struct pt_entry *t = p->srv.tmpl ? p->srv.tmpl->fam.pt : NULL;
+	struct pt_entry *e = t ? new_entry_locked(p->id.pid, t->ppid, t->pgid, t->sid)
+	                       : new_entry_locked(p->id.pid, 0, p->id.pid, p->id.pid);
 	if (e) {
 		e->ran = true;
 		e->owner = pthread_self();
 		e->has_owner = true;
-		if (pt_next_id < p->next_tid)
-			pt_next_id = p->next_tid;
-		if (pt_next_id <= p->pid)
-			pt_next_id = p->pid + 1;
+		if (pt_next_id < p->thr.next_tid)
+			pt_next_id = p->thr.next_tid;
+		if (pt_next_id <= p->id.pid)
+			pt_next_id = p->id.pid + 1;
 	}
 	pthread_mutex_unlock(&pt_lock);
-	p->pt = e;
+	p->fam.pt = e;
 	return e;
 }
 
 /* The next free number: above every tid p has handed out and every pid in use. */
 static int alloc_id_locked(struct proc *p)
 {
-	if (pt_next_id < p->next_tid)
-		pt_next_id = p->next_tid;
+	if (pt_next_id < p->thr.next_tid)
+		pt_next_id = p->thr.next_tid;
 	for (;;) {
 		int id = pt_next_id++;
 		if (pt_next_id <= 0)
 			pt_next_id = 300; /* wrapped: start again low, as Linux does */
 		if (id > 0 && !find_locked(id)) {
-			p->next_tid = pt_next_id;
+			p->thr.next_tid = pt_next_id;
 			return id;
 		}
 	}
@@ -185,8 +185,8 @@ static int alloc_id_locked(struct proc *p)
 
 int process_alloc_tid(struct proc *p)
 {
-	if (!p->pt)
-		return p->next_tid++;
+	if (!p->fam.pt)
+		return p->thr.next_tid++;
 	pthread_mutex_lock(&pt_lock);
 	int id = alloc_id_locked(p);
 	pthread_mutex_unlock(&pt_lock);
@@ -203,7 +203,7 @@ int process_new_child(struct proc *p, struct pt_entry **out)
 	struct pt_entry *e = new_entry_locked(pid, self->pid, self->pgid, self->sid);
 	if (e) {
 		e->parent = self;
-		e->request = self->request ? self->request : p->tmpl ? self : NULL;
+		e->request = self->request ? self->request : p->srv.tmpl ? self : NULL;
 	}
 	pthread_mutex_unlock(&pt_lock);
 	if (!e)
@@ -261,14 +261,14 @@ void process_exited(struct pt_entry *e, int wstatus)
 
 void process_take_signals(struct proc *p)
 {
-	if (!p->pt)
+	if (!p->fam.pt)
 		return;
 	uint64_t m = catching_mask(p);
-	if (atomic_load_explicit(&p->pt->catching, memory_order_relaxed) != m)
-		atomic_store(&p->pt->catching, m);
-	if (!atomic_load_explicit(&p->pt->sigs, memory_order_relaxed))
+	if (atomic_load_explicit(&p->fam.pt->catching, memory_order_relaxed) != m)
+		atomic_store(&p->fam.pt->catching, m);
+	if (!atomic_load_explicit(&p->fam.pt->sigs, memory_order_relaxed))
 		return;
-	uint64_t s = atomic_exchange(&p->pt->sigs, 0);
+	uint64_t s = atomic_exchange(&p->fam.pt->sigs, 0);
 	/* Process-directed: the first thread that does not block it, else the current one. */
 	for (int sig = 1; sig <= 64; sig++) {
 		if (!(s & PSIGBIT(sig)))
@@ -289,12 +289,12 @@ long process_kill(struct proc *p, int pid, int sig)
 	for (struct pt_entry *e = pt_head; e; e = e->next) {
 		/* pid > 0: that process; 0: p's group; -1: every process but p; < -1: group -pid. */
 		bool hit = pid > 0     ? e->pid == pid
-		           : pid == 0  ? e->pgid == p->pt->pgid
-		           : pid == -1 ? e != p->pt
+		           : pid == 0  ? e->pgid == p->fam.pt->pgid
+		           : pid == -1 ? e != p->fam.pt
 		                       : e->pgid == -pid;
 		if (!hit || !e->ran || e->ended)
 			continue;
-		if (sig && e != p->pt)
+		if (sig && e != p->fam.pt)
 			send_locked(e, sig);
 		else if (sig)
 			self = true;
@@ -330,7 +330,7 @@ static bool matches(const struct pt_entry *c, const struct pt_entry *self, const
  * children but none has ended; -ECHILD if there are none. */
 static int reap(struct proc *p, const struct child_wait *w, int *wstatus)
 {
-	struct pt_entry *self = p->pt;
+	struct pt_entry *self = p->fam.pt;
 	if (!self)
 		return -ECHILD;
 	int r = -ECHILD;
@@ -355,24 +355,24 @@ static int reap(struct proc *p, const struct child_wait *w, int *wstatus)
 static void drain(struct proc *p)
 {
 	uint64_t n;
-	if (p->pt)
-		(void)!read(p->pt->wake_fd, &n, sizeof(n));
+	if (p->fam.pt)
+		(void)!read(p->fam.pt->wake_fd, &n, sizeof(n));
 }
 
 int process_wake_fd(struct proc *p, bool consume)
 {
-	if (!p->pt)
+	if (!p->fam.pt)
 		return -1;
 	if (consume)
 		drain(p);
-	return p->pt->wake_fd;
+	return p->fam.pt->wake_fd;
 }
 
 /* A pending signal that would interrupt a wait: one with a handler, or whose default
  * action ends the process (the ignored-by-default ones do not interrupt). */
 static bool interrupting_signal(struct proc *p)
 {
-	return p->cur->pending & ~p->cur->sigmask & catching_mask(p);
+	return p->thr.cur->pending & ~p->thr.cur->sigmask & catching_mask(p);
 }
 
 static bool descends_from(const struct pt_entry *c, const struct pt_entry *a)
@@ -385,21 +385,21 @@ static bool descends_from(const struct pt_entry *c, const struct pt_entry *a)
 
 void process_end_children(struct proc *p)
 {
-	if (!p->pt)
+	if (!p->fam.pt)
 		return;
 	pthread_mutex_lock(&pt_lock);
 	/* Every descendant, not only the children: a grandchild would otherwise be orphaned by
 	 * its parent's end and outlive the request.  Killed before any link is cut. */
 	for (struct pt_entry *c = pt_head; c; c = c->next)
-		if (c != p->pt && !c->ended && (c->request == p->pt || descends_from(c, p->pt)))
+		if (c != p->fam.pt && !c->ended && (c->request == p->fam.pt || descends_from(c, p->fam.pt)))
 			send_locked(c, SIGKILL);
 	for (struct pt_entry *c = pt_head, *next; c; c = next) {
 		next = c->next;
-		if (c == p->pt)
+		if (c == p->fam.pt)
 			continue;
-		if (c->request == p->pt)
+		if (c->request == p->fam.pt)
 			c->request = NULL; /* killed: the link must not outlive p's entry */
-		if (c->parent != p->pt)
+		if (c->parent != p->fam.pt)
 			continue;
 		if (c->ended) {
 			unlink_free_locked(c);
@@ -413,7 +413,7 @@ void process_end_children(struct proc *p)
 
 int process_block(struct proc *p, int64_t timeout_ns)
 {
-	struct pollfd pfd = {.fd = p->pt->wake_fd, .events = POLLIN};
+	struct pollfd pfd = {.fd = p->fam.pt->wake_fd, .events = POLLIN};
 	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
 	int r = poll(&pfd, 1, ms);
 	if (r < 0 && errno == EINTR)
@@ -433,7 +433,7 @@ static long wait_child(struct proc *p, const struct child_wait *w, int options, 
 		process_take_signals(p);
 		if (interrupting_signal(p))
 			return -EINTR;
-		struct pollfd pfd = {.fd = p->pt->wake_fd, .events = POLLIN};
+		struct pollfd pfd = {.fd = p->fam.pt->wake_fd, .events = POLLIN};
 		if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 			return -EINTR; /* the execution deadline */
 	}
@@ -460,14 +460,14 @@ bool process_wait_would_block(struct proc *p, const struct sys_args *a, struct p
 			w.id = f->pidfd;
 		}
 	}
-	if ((options & WNOHANG) || !p->pt)
+	if ((options & WNOHANG) || !p->fam.pt)
 		return false;
 	drain(p);
 	w.nowait = true;
 	int st;
 	if (reap(p, &w, &st) != 0)
 		return false; /* a zombie to reap, or no child: the call returns at once */
-	*pfd = (struct pollfd){.fd = p->pt->wake_fd, .events = POLLIN};
+	*pfd = (struct pollfd){.fd = p->fam.pt->wake_fd, .events = POLLIN};
 	return true;
 }
 
@@ -567,12 +567,12 @@ long sys_waitid(struct proc *p, const struct sys_args *a)
 
 int process_ppid(struct proc *p)
 {
-	if (!p->pt && p->tmpl && p->tmpl->pt)
-		return process_ppid(p->tmpl);
-	if (!p->pt)
+	if (!p->fam.pt && p->srv.tmpl && p->srv.tmpl->fam.pt)
+		return process_ppid(p->srv.tmpl);
+	if (!p->fam.pt)
 		return PROC_GUEST_PPID;
 	pthread_mutex_lock(&pt_lock);
-	int ppid = p->pt->ppid;
+	int ppid = p->fam.pt->ppid;
 	pthread_mutex_unlock(&pt_lock);
 	return ppid == 0 ? PROC_GUEST_PPID : ppid < 0 ? 1 : ppid;
 }
@@ -587,17 +587,17 @@ int process_set_pdeathsig(struct proc *p, int sig)
 	if (!process_self(p))
 		return -ENOMEM;
 	pthread_mutex_lock(&pt_lock);
-	p->pt->pdeathsig = sig;
+	p->fam.pt->pdeathsig = sig;
 	pthread_mutex_unlock(&pt_lock);
 	return 0;
 }
 
 int process_pdeathsig(struct proc *p)
 {
-	if (!p->pt)
+	if (!p->fam.pt)
 		return 0;
 	pthread_mutex_lock(&pt_lock);
-	int sig = p->pt->pdeathsig;
+	int sig = p->fam.pt->pdeathsig;
 	pthread_mutex_unlock(&pt_lock);
 	return sig;
 }
@@ -609,13 +609,13 @@ static long group_of(struct proc *p, int pid, bool sid)
 {
 	if (pid < 0)
 		return -ESRCH;
-	if (!p->pt && !(p->tmpl && p->tmpl->pt) && (pid == 0 || pid == p->pid))
-		return p->pid; /* a lone first process leads its own group and session */
+	if (!p->fam.pt && !(p->srv.tmpl && p->srv.tmpl->fam.pt) && (pid == 0 || pid == p->id.pid))
+		return p->id.pid; /* a lone first process leads its own group and session */
 	if (!process_self(p))
 		return -ENOMEM;
 	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *e = pid == 0 ? p->pt : find_locked(pid);
-	long r = !e || (e->ended && e != p->pt) ? -ESRCH : sid ? e->sid : e->pgid;
+	struct pt_entry *e = pid == 0 ? p->fam.pt : find_locked(pid);
+	long r = !e || (e->ended && e != p->fam.pt) ? -ESRCH : sid ? e->sid : e->pgid;
 	pthread_mutex_unlock(&pt_lock);
 	return r;
 }
@@ -644,7 +644,7 @@ long sys_setpgid(struct proc *p, const struct sys_args *a)
 	if (!process_self(p))
 		return -ENOMEM;
 	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *self = p->pt, *e = pid == 0 ? self : find_locked(pid);
+	struct pt_entry *self = p->fam.pt, *e = pid == 0 ? self : find_locked(pid);
 	long r = 0;
 	if (!e || (e != self && e->parent != self))
 		r = -ESRCH;
@@ -670,7 +670,7 @@ long sys_setsid(struct proc *p, const struct sys_args *a)
 	if (!process_self(p))
 		return -ENOMEM;
 	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *self = p->pt;
+	struct pt_entry *self = p->fam.pt;
 	bool leader = self->pgid == self->pid;
 	for (struct pt_entry *g = pt_head; g && !leader; g = g->next)
 		leader = g != self && g->pgid == self->pid;
@@ -725,7 +725,7 @@ long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
 	int pid = f->pidfd;
 	char end;
 	if (!pid && f->path && strcmp(f->path, "/proc/self") == 0)
-		pid = p->pid;
+		pid = p->id.pid;
 	else if (!pid && f->path && sscanf(f->path, "/proc/%d%c", &pid, &end) != 1)
 		pid = 0;
 	if (pid <= 0)
@@ -733,7 +733,7 @@ long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
 	if (a->a[2] || a->a[3])
 		return -EINVAL; /* a siginfo or flags: not supported */
 	int sig = (int)a->a[1];
-	if (pid == p->pid) {
+	if (pid == p->id.pid) {
 		if (sig < 0 || sig > 64)
 			return -EINVAL;
 		if (sig) /* process-directed (signal.c) */
@@ -745,26 +745,26 @@ long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
 
 bool process_signal_interrupts(struct proc *p, uint64_t mask)
 {
-	return p->cur->pending & ~mask & catching_mask(p);
+	return p->thr.cur->pending & ~mask & catching_mask(p);
 }
 
 bool process_has_live_children(struct proc *p)
 {
-	if (!p->pt)
+	if (!p->fam.pt)
 		return false;
 	bool r = false;
 	pthread_mutex_lock(&pt_lock);
 	for (struct pt_entry *c = pt_head; c && !r; c = c->next)
-		r = c->parent == p->pt && c != p->pt && !c->ended;
+		r = c->parent == p->fam.pt && c != p->fam.pt && !c->ended;
 	pthread_mutex_unlock(&pt_lock);
 	return r;
 }
 
 void proc_end_first_and_wait(struct proc *p, int wstatus)
 {
-	struct pt_entry *e = p->pt;
+	struct pt_entry *e = p->fam.pt;
 	if (e) {
-		p->pt = NULL;
+		p->fam.pt = NULL;
 		process_release_owner(e);
 		process_exited(e, wstatus); /* its children are orphaned (getppid: 1), as on Linux */
 	}

@@ -54,7 +54,7 @@ void process_take_signals(struct proc *p);
 int process_wake_fd(struct proc *p, bool consume);
 
 /* A thread id for a new thread of p: unique among every guest process once p has an
- * entry (pids and tids share one number space, as in Linux); p->next_tid before that. */
+ * entry (pids and tids share one number space, as in Linux); p->thr.next_tid before that. */
 int process_alloc_tid(struct proc *p);
 
 /* For the scheduler: would wait4/waitid `a` block?  If so its wait fd goes into *pfd and

@@ -56,7 +56,7 @@ struct vfork_frame {
 
 bool spawn_in_vfork_child(const struct proc *p)
 {
-	return p->vfork != NULL;
+	return p->fam.vfork != NULL;
 }
 
 /* dst: a table of dups of src's host fds (a new process's fds are the same open files). */
@@ -115,26 +115,26 @@ static long vfork_start(struct proc *p, uint64_t flags, uint64_t stack, uint64_t
 	f->regs.rax = (uint64_t)pid;
 	f->fs_base = vm_fs_base(p->vm);
 	vm_get_xsave(p->vm, f->xsave);
-	f->thr = *p->cur;
-	memcpy(f->sigactions, p->sigactions, sizeof(f->sigactions));
-	memcpy(f->cwd, p->cwd, sizeof(f->cwd));
-	memcpy(f->comm, p->comm, sizeof(f->comm));
-	f->cred = p->cred;
-	f->umask = p->umask;
-	f->pid = p->pid;
-	f->pt = p->pt;
+	f->thr = *p->thr.cur;
+	memcpy(f->sigactions, p->sig.sigactions, sizeof(f->sigactions));
+	memcpy(f->cwd, p->id.cwd, sizeof(f->cwd));
+	memcpy(f->comm, p->id.comm, sizeof(f->comm));
+	f->cred = p->id.cred;
+	f->umask = p->id.umask;
+	f->pid = p->id.pid;
+	f->pt = p->fam.pt;
 	f->child = child;
-	f->up = p->vfork;
-	p->vfork = f;
+	f->up = p->fam.vfork;
+	p->fam.vfork = f;
 
 	/* The child: a new pid, nothing pending, no thread bookkeeping of the parent's. */
 	process_set_owner(child);
 	uint32_t tid = (uint32_t)pid;
 	if (flags & CLONE_PARENT_SETTID)
 		copy_to_guest(p, ptid, &tid, sizeof(tid));
-	p->pid = pid;
-	p->pt = child;
-	struct thread *t = p->cur;
+	p->id.pid = pid;
+	p->fam.pt = child;
+	struct thread *t = p->thr.cur;
 	t->tid = pid;
 	t->pending = t->queued = 0;
 	t->alarm_pending = false;
@@ -157,21 +157,21 @@ static long vfork_start(struct proc *p, uint64_t flags, uint64_t stack, uint64_t
 /* The vfork child is done with the parent's memory (exec'd or ended): back to the parent. */
 static long vfork_end(struct proc *p)
 {
-	struct vfork_frame *f = p->vfork;
-	p->vfork = f->up;
+	struct vfork_frame *f = p->fam.vfork;
+	p->fam.vfork = f->up;
 	fdtab_fini(&p->fdt);
 	p->fdt = f->fdt;
-	memcpy(p->sigactions, f->sigactions, sizeof(p->sigactions));
-	memcpy(p->cwd, f->cwd, sizeof(p->cwd));
-	memcpy(p->comm, f->comm, sizeof(p->comm));
-	p->cred = f->cred;
-	p->umask = f->umask;
-	p->pid = f->pid;
-	p->pt = f->pt;
-	void *xsave = p->cur->xsave;
-	*p->cur = f->thr;
-	p->cur->xsave = xsave;
-	p->cur->state = T_RUNNING;
+	memcpy(p->sig.sigactions, f->sigactions, sizeof(p->sig.sigactions));
+	memcpy(p->id.cwd, f->cwd, sizeof(p->id.cwd));
+	memcpy(p->id.comm, f->comm, sizeof(p->id.comm));
+	p->id.cred = f->cred;
+	p->id.umask = f->umask;
+	p->id.pid = f->pid;
+	p->fam.pt = f->pt;
+	void *xsave = p->thr.cur->xsave;
+	*p->thr.cur = f->thr;
+	p->thr.cur->xsave = xsave;
+	p->thr.cur->state = T_RUNNING;
 	vm_set_xsave(p->vm, f->xsave);
 	vm_set_fs_base(p->vm, f->fs_base);
 	vm_load_user_state(p->vm, &f->regs);
@@ -183,17 +183,17 @@ static long vfork_end(struct proc *p)
 /* CLONE_CHILD_CLEARTID of a vfork child: the word is in the parent's memory. */
 static void clear_child_tid(struct proc *p)
 {
-	if (!p->cur->clear_child_tid)
+	if (!p->thr.cur->clear_child_tid)
 		return;
 	uint32_t zero = 0;
-	if (copy_to_guest(p, p->cur->clear_child_tid, &zero, sizeof(zero)) == 0)
-		sched_futex_wake(p, p->cur->clear_child_tid, ~0u, 1);
+	if (copy_to_guest(p, p->thr.cur->clear_child_tid, &zero, sizeof(zero)) == 0)
+		sched_futex_wake(p, p->thr.cur->clear_child_tid, ~0u, 1);
 }
 
 long spawn_vfork_child_ended(struct proc *p, int wstatus)
 {
 	clear_child_tid(p);
-	process_exited(p->vfork->child, wstatus);
+	process_exited(p->fam.vfork->child, wstatus);
 	return vfork_end(p);
 }
 
@@ -289,10 +289,10 @@ static void swap_body(struct proc *a, struct proc *b)
 	} while (0)
 	SWAP(vm);
 	SWAP(mm);
-	SWAP(threads);
-	SWAP(nthreads);
-	SWAP(cur);
-	SWAP(exe_path);
+	SWAP(thr.threads);
+	SWAP(thr.nthreads);
+	SWAP(thr.cur);
+	SWAP(id.exe_path);
 	SWAP(vdso_addr);
 #undef SWAP
 }
@@ -300,25 +300,25 @@ static void swap_body(struct proc *a, struct proc *b)
 /* The process state an exec keeps, from the caller (in its vfork-child identity). */
 static void inherit(struct proc *n, const struct proc *p)
 {
-	n->mode = p->mode == PROC_MODE_BOOT ? PROC_MODE_BOOT : PROC_MODE_RUN; /* as forkproc.c */
-	memcpy(n->cwd, p->cwd, sizeof(n->cwd));
-	n->nice = p->nice;
-	n->cred = p->cred;
-	n->umask = p->umask;
-	n->itimer_ns = p->itimer_ns;
-	n->itimer_interval_ns = p->itimer_interval_ns;
+	n->srv.mode = p->srv.mode == PROC_MODE_BOOT ? PROC_MODE_BOOT : PROC_MODE_RUN; /* as forkproc.c */
+	memcpy(n->id.cwd, p->id.cwd, sizeof(n->id.cwd));
+	n->id.nice = p->id.nice;
+	n->id.cred = p->id.cred;
+	n->id.umask = p->id.umask;
+	n->sig.itimer_ns = p->sig.itimer_ns;
+	n->sig.itimer_interval_ns = p->sig.itimer_interval_ns;
 	/* Handled signals go back to their default; ignored ones stay ignored. */
 	for (int sig = 1; sig <= 64; sig++) {
 		struct sigaction_rec r = {0};
-		if (p->sigactions[sig].handler == (uint64_t)SIG_IGN)
+		if (p->sig.sigactions[sig].handler == (uint64_t)SIG_IGN)
 			r.handler = (uint64_t)SIG_IGN;
-		n->sigactions[sig] = r;
+		n->sig.sigactions[sig] = r;
 	}
-	n->cur->sigmask = p->cur->sigmask;
-	n->cur->pending = p->cur->pending;
-	n->cur->tid = p->pid;
-	n->pid = p->pid;
-	n->next_tid = p->pid + 1;
+	n->thr.cur->sigmask = p->thr.cur->sigmask;
+	n->thr.cur->pending = p->thr.cur->pending;
+	n->thr.cur->tid = p->id.pid;
+	n->id.pid = p->id.pid;
+	n->thr.next_tid = p->id.pid + 1;
 }
 
 static void close_on_exec(struct fdtab *t)
@@ -340,7 +340,7 @@ void proc_set_template_handler(int (*fn)(struct proc *tmpl, void *arg), void *ar
 static void *process_thread(void *arg)
 {
 	struct proc *c = arg;
-	process_set_owner(c->pt);
+	process_set_owner(c->fam.pt);
 	enum proc_end end;
 	/* The first process of the tree to wait for connections (a pre-fork server's worker):
 	 * server mode takes it over on this thread, and gives it back only to run on as a
@@ -353,10 +353,10 @@ static void *process_thread(void *arg)
 	if (c->cfg.verbose && end != PROC_EXITED) {
 		char desc[256];
 		proc_describe_crash(c, desc, sizeof(desc));
-		log_msg("process %d: %s", c->pid, desc);
+		log_msg("process %d: %s", c->id.pid, desc);
 	}
-	struct pt_entry *e = c->pt;
-	c->pt = NULL;
+	struct pt_entry *e = c->fam.pt;
+	c->fam.pt = NULL;
 	process_release_owner(e);
 	proc_destroy(c); /* its fds close first: a reader of its pipes sees the end */
 	process_exited(e, wstatus);
@@ -391,7 +391,7 @@ static long open_exec(struct proc *p, struct gpath *gp, char hostpath[PATH_MAX])
 			return r;
 		if (r == PFS_NODE)
 			return -EACCES; /* emulated files are not programs */
-		h = policy_open(p->policy, gp->path, O_RDONLY, 0);
+		h = policy_open(p->cfg.policy, gp->path, O_RDONLY, 0);
 		if (h < 0)
 			return h;
 	}
@@ -518,7 +518,7 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 {
 	if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -EINVAL;
-	if (p->tmpl && !p->vfork)
+	if (p->srv.tmpl && !p->fam.vfork)
 		return -ENOSYS; /* a request VM cannot become another program; its vfork child can */
 	struct gpath gp;
 	long err = fs_resolve(p, dirfd, upath, flags & AT_EMPTY_PATH, &gp);
@@ -541,7 +541,7 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 		if (err < 0)
 			break;
 		/* What the guest named must be allowed to run; a script's interpreter comes with it. */
-		if (depth == 0 && (err = policy_check_run(p->policy, gp.fd ? fname : gp.path, h)))
+		if (depth == 0 && (err = policy_check_run(p->cfg.policy, gp.fd ? fname : gp.path, h)))
 			break;
 		int r = parse_shebang(h, interp, arg);
 		if (r <= 0) {
@@ -560,12 +560,12 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 		gp.slash = false;
 		gp.dots = 0;
 		if (!err)
-			err = policy_normalize(p->cwd, interp, gp.path, sizeof(gp.path));
+			err = policy_normalize(p->id.cwd, interp, gp.path, sizeof(gp.path));
 	}
 	struct proc *n = NULL;
 	if (err >= 0) {
 		struct proc_config cfg = p->cfg;
-		cfg.cwd = p->cwd;
+		cfg.cwd = p->id.cwd;
 		err = proc_create(&n, &cfg);
 		if (!err)
 			n->cfg.cwd = NULL;
@@ -590,20 +590,20 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 	inherit(n, p);
 	clear_child_tid(p);
 	close_on_exec(&p->fdt);
-	if (p->vfork) {
+	if (p->fam.vfork) {
 		fdtab_fini(&n->fdt);
 		n->fdt = p->fdt;
 		fdtab_init(&p->fdt, n->fdt.limit);
 		p->fdt.hard = n->fdt.hard;
-		n->pt = p->vfork->child;
+		n->fam.pt = p->fam.vfork->child;
 		int r = net_unix_names_copy(n, p); /* the names of the sockets it now holds */
 		if (!r)
 			r = spawn_start_process(n);
 		if (r) {
 			/* No thread for it: the child dies as if killed. */
-			n->pt = NULL;
+			n->fam.pt = NULL;
 			proc_destroy(n);
-			process_exited(p->vfork->child, SIGKILL);
+			process_exited(p->fam.vfork->child, SIGKILL);
 		}
 		return vfork_end(p);
 	}
@@ -611,11 +611,11 @@ static long spawn_execve(struct proc *p, int dirfd, uint64_t upath, uint64_t uar
 	 * and with it the old VM's ring thread (the run loop starts the new one's). */
 	ring_stop(p);
 	swap_body(p, n);
-	memcpy(p->sigactions, n->sigactions, sizeof(p->sigactions));
-	memset(p->comm, 0, sizeof(p->comm));
-	p->next_tid = n->next_tid;
-	if (p->pt && p->next_tid < p->pid + 1)
-		p->next_tid = p->pid + 1;
+	memcpy(p->sig.sigactions, n->sig.sigactions, sizeof(p->sig.sigactions));
+	memset(p->id.comm, 0, sizeof(p->id.comm));
+	p->thr.next_tid = n->thr.next_tid;
+	if (p->fam.pt && p->thr.next_tid < p->id.pid + 1)
+		p->thr.next_tid = p->id.pid + 1;
 	proc_destroy(n);
 	sched_start_ticks(p);
 	return SYS_RESUMED;

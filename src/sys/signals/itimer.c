@@ -28,9 +28,9 @@
 
 bool itimer_fire(struct proc *p, uint64_t now)
 {
-	if (!p->itimer_ns || now < p->itimer_ns)
+	if (!p->sig.itimer_ns || now < p->sig.itimer_ns)
 		return false;
-	p->itimer_ns = p->itimer_interval_ns ? now + p->itimer_interval_ns : 0;
+	p->sig.itimer_ns = p->sig.itimer_interval_ns ? now + p->sig.itimer_interval_ns : 0;
 	struct thread *t = signal_process_target(p, SIGALRM);
 	t->alarm_pending = true;
 	signal_send(p, t, SIGALRM);
@@ -62,27 +62,27 @@ static void cpu_schedule(struct proc *p, uint64_t now)
 {
 	uint64_t least = 0;
 	for (int w = 0; w < 2; w++) {
-		uint64_t exp = p->cpu_itimer[w].expiry_ns;
+		uint64_t exp = p->sig.cpu_itimer[w].expiry_ns;
 		if (!exp)
 			continue;
 		uint64_t c = cpu_now(w), left = exp > c ? exp - c : 0;
 		if (!least || left < least)
 			least = left ? left : 1;
 	}
-	p->cpu_itimer_check_ns = least ? now + least : 0;
+	p->sig.cpu_itimer_check_ns = least ? now + least : 0;
 }
 
 void itimer_cpu_fire(struct proc *p, uint64_t now)
 {
-	if (!p->cpu_itimer_check_ns || now < p->cpu_itimer_check_ns)
+	if (!p->sig.cpu_itimer_check_ns || now < p->sig.cpu_itimer_check_ns)
 		return;
 	static const int sigs[2] = {SIGVTALRM, SIGPROF};
 	for (int w = 0; w < 2; w++) {
-		uint64_t exp = p->cpu_itimer[w].expiry_ns, iv = p->cpu_itimer[w].interval_ns, c;
+		uint64_t exp = p->sig.cpu_itimer[w].expiry_ns, iv = p->sig.cpu_itimer[w].interval_ns, c;
 		if (!exp || (c = cpu_now(w)) < exp)
 			continue;
 		/* Re-armed from the expiry, as Linux does; a timer far behind starts afresh. */
-		p->cpu_itimer[w].expiry_ns = !iv ? 0 : exp + iv > c ? exp + iv : c + iv;
+		p->sig.cpu_itimer[w].expiry_ns = !iv ? 0 : exp + iv > c ? exp + iv : c + iv;
 		signal_send(p, signal_process_target(p, sigs[w]), sigs[w]);
 	}
 	cpu_schedule(p, now);
@@ -91,16 +91,17 @@ void itimer_cpu_fire(struct proc *p, uint64_t now)
 static void itimer_get(struct proc *p, int which, struct itimerval *out)
 {
 	if (which == ITIMER_REAL) {
-		uint64_t now = vm_now_ns(), left = p->itimer_ns > now ? p->itimer_ns - now : (p->itimer_ns ? 1000 : 0);
+		uint64_t now = vm_now_ns(),
+		         left = p->sig.itimer_ns > now ? p->sig.itimer_ns - now : (p->sig.itimer_ns ? 1000 : 0);
 		out->it_value = ns_tv(left);
-		out->it_interval = ns_tv(p->itimer_interval_ns);
+		out->it_interval = ns_tv(p->sig.itimer_interval_ns);
 		return;
 	}
 	int w = which == ITIMER_PROF;
-	uint64_t exp = p->cpu_itimer[w].expiry_ns, c = exp ? cpu_now(w) : 0;
+	uint64_t exp = p->sig.cpu_itimer[w].expiry_ns, c = exp ? cpu_now(w) : 0;
 	/* Expired but not yet seen by the check: a moment left, as Linux shows one. */
 	out->it_value = ns_tv(!exp ? 0 : exp > c ? exp - c : 1000);
-	out->it_interval = ns_tv(p->cpu_itimer[w].interval_ns);
+	out->it_interval = ns_tv(p->sig.cpu_itimer[w].interval_ns);
 }
 
 long sys_setitimer(struct proc *p, const struct sys_args *a)
@@ -119,12 +120,12 @@ long sys_setitimer(struct proc *p, const struct sys_args *a)
 			return -EINVAL;
 		uint64_t value = tv_ns(&nv.it_value), now = vm_now_ns();
 		if (which == ITIMER_REAL) {
-			p->itimer_ns = value ? now + value : 0;
-			p->itimer_interval_ns = tv_ns(&nv.it_interval);
+			p->sig.itimer_ns = value ? now + value : 0;
+			p->sig.itimer_interval_ns = tv_ns(&nv.it_interval);
 		} else {
 			int w = which == ITIMER_PROF;
-			p->cpu_itimer[w].expiry_ns = value ? cpu_now(w) + value : 0;
-			p->cpu_itimer[w].interval_ns = tv_ns(&nv.it_interval);
+			p->sig.cpu_itimer[w].expiry_ns = value ? cpu_now(w) + value : 0;
+			p->sig.cpu_itimer[w].interval_ns = tv_ns(&nv.it_interval);
 			cpu_schedule(p, now);
 		}
 		/* A busy guest makes no syscalls: the preemption tick gets the signal to it. */
@@ -149,9 +150,9 @@ long sys_alarm(struct proc *p, const struct sys_args *a)
 	struct itimerval old;
 	itimer_get(p, ITIMER_REAL, &old);
 	uint64_t secs = (uint32_t)a->a[0];
-	p->itimer_ns = secs ? vm_now_ns() + secs * 1000000000ULL : 0;
-	p->itimer_interval_ns = 0;
-	if (p->itimer_ns)
+	p->sig.itimer_ns = secs ? vm_now_ns() + secs * 1000000000ULL : 0;
+	p->sig.itimer_interval_ns = 0;
+	if (p->sig.itimer_ns)
 		vm_set_tick(p->vm, TICK_NS);
 	/* Seconds left of the previous alarm, rounded up (alarm(2)). */
 	return (long)old.it_value.tv_sec + (old.it_value.tv_usec ? 1 : 0);

@@ -82,7 +82,7 @@ static bool default_ignores(int sig)
 
 static bool has_handler(const struct proc *p, int sig)
 {
-	uint64_t h = p->sigactions[sig].handler;
+	uint64_t h = p->sig.sigactions[sig].handler;
 	return h != (uint64_t)SIG_DFL && h != (uint64_t)SIG_IGN;
 }
 
@@ -90,7 +90,7 @@ static bool has_handler(const struct proc *p, int sig)
  * one waits, since the disposition may change before it is unblocked). */
 static bool ignored(const struct proc *p, int sig)
 {
-	return p->sigactions[sig].handler == (uint64_t)SIG_IGN || (!has_handler(p, sig) && default_ignores(sig));
+	return p->sig.sigactions[sig].handler == (uint64_t)SIG_IGN || (!has_handler(p, sig) && default_ignores(sig));
 }
 
 int signal_takes(const struct proc *p, const struct thread *t)
@@ -105,7 +105,7 @@ int signal_takes(const struct proc *p, const struct thread *t)
 
 bool signal_restarts(const struct proc *p, int sig)
 {
-	return has_handler(p, sig) && (p->sigactions[sig].flags & SA_RESTART);
+	return has_handler(p, sig) && (p->sig.sigactions[sig].flags & SA_RESTART);
 }
 
 void signal_send(struct proc *p, struct thread *t, int sig)
@@ -125,9 +125,9 @@ static bool on_altstack(const struct thread *t, uint64_t sp)
  * (Linux then kills the thread with SIGSEGV). */
 static int enter_handler(struct proc *p, int sig, const struct k_siginfo *info, const struct vm_fault *f)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	/* A copy: SA_RESETHAND below changes the table entry. */
-	const struct sigaction_rec action = p->sigactions[sig], *act = &action;
+	const struct sigaction_rec action = p->sig.sigactions[sig], *act = &action;
 	if (!(act->flags & K_SA_RESTORER))
 		return -EFAULT; /* x86-64 Linux needs a restorer too; glibc always sets one */
 	struct kvm_regs regs;
@@ -198,7 +198,7 @@ static int enter_handler(struct proc *p, int sig, const struct k_siginfo *info, 
 	t->sigmask |= act->mask | ((act->flags & SA_NODEFER) ? 0 : SIGBIT(sig));
 	t->sigmask &= ~UNBLOCKABLE;
 	if (act->flags & SA_RESETHAND)
-		p->sigactions[sig].handler = (uint64_t)SIG_DFL;
+		p->sig.sigactions[sig].handler = (uint64_t)SIG_DFL;
 	if (alt && (t->altstack_flags & K_SS_AUTODISARM))
 		t->altstack_size = 0;
 
@@ -216,7 +216,7 @@ static int enter_handler(struct proc *p, int sig, const struct k_siginfo *info, 
 bool signal_fault(struct proc *p, int sig, const struct vm_fault *f)
 {
 	/* A fault's signal cannot be blocked or ignored away (Linux's force_sig). */
-	if (!has_handler(p, sig) || (p->cur->sigmask & SIGBIT(sig)))
+	if (!has_handler(p, sig) || (p->thr.cur->sigmask & SIGBIT(sig)))
 		return false;
 	struct fault_info fi = fault_siginfo(f);
 	struct k_siginfo info = {.signo = sig, .code = fi.code};
@@ -229,7 +229,7 @@ static void dequeue(struct proc *p, struct thread *t, int sig, struct k_siginfo 
 {
 	t->pending &= ~SIGBIT(sig);
 	*info = (struct k_siginfo){.signo = sig, .code = -6 /* SI_TKILL */};
-	info->u.kill.pid = p->pid;
+	info->u.kill.pid = p->id.pid;
 	if (t->queued & SIGBIT(sig)) {
 		/* rt_sigqueueinfo's own siginfo (si_code, si_value). */
 		t->queued &= ~SIGBIT(sig);
@@ -243,7 +243,7 @@ static void dequeue(struct proc *p, struct thread *t, int sig, struct k_siginfo 
 
 int signal_deliver_pending(struct proc *p)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	uint64_t ready = t->pending & ~t->sigmask;
 	if (!ready)
 		return 0;
@@ -259,7 +259,7 @@ int signal_deliver_pending(struct proc *p)
 
 long sys_rt_sigreturn(struct proc *p, const struct sys_args *a)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	struct kvm_regs regs;
 	vm_save_user_state(p->vm, &regs);
 	/* The handler's `ret` popped pretcode: the ucontext is at the stack pointer. */
@@ -306,7 +306,7 @@ long sys_rt_sigaction(struct proc *p, const struct sys_args *a)
 	int sig = (int)a->a[0];
 	if (a->a[3] != sizeof(uint64_t) || sig < 1 || sig > GUEST_NSIG)
 		return -EINVAL;
-	struct sigaction_rec old = p->sigactions[sig];
+	struct sigaction_rec old = p->sig.sigactions[sig];
 	if (a->a[1]) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			return -EINVAL;
@@ -315,7 +315,7 @@ long sys_rt_sigaction(struct proc *p, const struct sys_args *a)
 		if (err)
 			return err;
 		act.mask &= ~UNBLOCKABLE;
-		p->sigactions[sig] = act;
+		p->sig.sigactions[sig] = act;
 	}
 	return a->a[2] ? copy_to_guest(p, a->a[2], &old, sizeof(old)) : 0;
 }
@@ -325,7 +325,7 @@ long sys_rt_sigprocmask(struct proc *p, const struct sys_args *a)
 	int how = (int)a->a[0];
 	if (a->a[3] != sizeof(uint64_t))
 		return -EINVAL;
-	uint64_t *mask = &p->cur->sigmask, old = *mask;
+	uint64_t *mask = &p->thr.cur->sigmask, old = *mask;
 	if (a->a[1]) {
 		uint64_t set;
 		int err = copy_from_guest(p, &set, a->a[1], sizeof(set));
@@ -346,13 +346,13 @@ long sys_rt_sigpending(struct proc *p, const struct sys_args *a)
 {
 	if (a->a[1] != sizeof(uint64_t))
 		return -EINVAL;
-	uint64_t set = p->cur->pending & p->cur->sigmask;
+	uint64_t set = p->thr.cur->pending & p->thr.cur->sigmask;
 	return copy_to_guest(p, a->a[0], &set, sizeof(set));
 }
 
 long sys_sigaltstack(struct proc *p, const struct sys_args *a)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	struct kvm_regs regs;
 	vm_save_user_state(p->vm, &regs);
 	bool on = on_altstack(t, regs.rsp);
@@ -398,9 +398,9 @@ static long queue_signal(struct proc *p, struct thread *t, int sig)
 
 static struct thread *find_thread(struct proc *p, int tid)
 {
-	for (int i = 0; i < p->nthreads; i++)
-		if (p->threads[i]->tid == tid && p->threads[i]->state != T_DEAD)
-			return p->threads[i];
+	for (int i = 0; i < p->thr.nthreads; i++)
+		if (p->thr.threads[i]->tid == tid && p->thr.threads[i]->state != T_DEAD)
+			return p->thr.threads[i];
 	return NULL;
 }
 
@@ -408,20 +408,20 @@ long sys_kill(struct proc *p, const struct sys_args *a)
 {
 	int pid = (int)a->a[0];
 	/* Another guest process (process.c). */
-	if (pid != p->pid && (p->pt || pid > 0 || (pid < -1 && -pid != p->pid)))
+	if (pid != p->id.pid && (p->fam.pt || pid > 0 || (pid < -1 && -pid != p->id.pid)))
 		return process_kill(p, pid, (int)a->a[1]);
 	/* Only the guest itself exists in its world: itself, its group, or "everyone". */
-	if (pid != p->pid && pid != 0 && pid != -1 && pid != -p->pid)
+	if (pid != p->id.pid && pid != 0 && pid != -1 && pid != -p->id.pid)
 		return -ESRCH;
 	/* Process-directed: a thread that does not block it (or waits for it in sigwait)
 	 * takes it, not necessarily the caller. */
 	int sig = (int)a->a[1];
-	return queue_signal(p, sig > 0 && sig <= GUEST_NSIG ? signal_process_target(p, sig) : p->cur, sig);
+	return queue_signal(p, sig > 0 && sig <= GUEST_NSIG ? signal_process_target(p, sig) : p->thr.cur, sig);
 }
 
 long sys_tgkill(struct proc *p, const struct sys_args *a)
 {
-	if ((int)a->a[0] != p->pid || (int)a->a[1] <= 0)
+	if ((int)a->a[0] != p->id.pid || (int)a->a[1] <= 0)
 		return (int)a->a[1] <= 0 || (int)a->a[0] <= 0 ? -EINVAL : -ESRCH;
 	return queue_signal(p, find_thread(p, (int)a->a[1]), (int)a->a[2]);
 }
@@ -457,14 +457,14 @@ static long queue_info(struct proc *p, struct thread *t, int sig, uint64_t uinfo
 long sys_rt_sigqueueinfo(struct proc *p, const struct sys_args *a)
 {
 	int pid = (int)a->a[0];
-	if (pid != p->pid)
+	if (pid != p->id.pid)
 		return -ESRCH;
-	return queue_info(p, p->cur, (int)a->a[1], a->a[2]);
+	return queue_info(p, p->thr.cur, (int)a->a[1], a->a[2]);
 }
 
 long sys_rt_tgsigqueueinfo(struct proc *p, const struct sys_args *a)
 {
-	if ((int)a->a[0] != p->pid)
+	if ((int)a->a[0] != p->id.pid)
 		return -ESRCH;
 	return queue_info(p, find_thread(p, (int)a->a[1]), (int)a->a[2], a->a[3]);
 }
@@ -476,7 +476,7 @@ long sys_rt_tgsigqueueinfo(struct proc *p, const struct sys_args *a)
  * signal it: it sleeps until the execution deadline, as Linux would forever. */
 static long suspend_with(struct proc *p, uint64_t mask)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	t->suspend_mask = t->sigmask;
 	t->suspend_saved = true;
 	t->sigmask = mask & ~UNBLOCKABLE;
@@ -492,7 +492,7 @@ static long suspend_with(struct proc *p, uint64_t mask)
 		return r;
 	/* Alone, no timer: another guest process (the process table's wake fd) or a host
 	 * signal (EINTR) is all that can end the wait. */
-	while (p->pt) {
+	while (p->fam.pt) {
 		int w = process_block(p, -1);
 		process_take_signals(p);
 		if (w == -EINTR || (t->pending & ~t->sigmask))
@@ -507,7 +507,7 @@ static long suspend_with(struct proc *p, uint64_t mask)
  * another signal with a handler interrupts it (EINTR), as Linux. */
 long sys_rt_sigtimedwait(struct proc *p, const struct sys_args *a)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	uint64_t set;
 	struct timespec ts = {0, 0};
 	if (a->a[3] != sizeof(uint64_t))
@@ -556,7 +556,7 @@ long sys_rt_sigsuspend(struct proc *p, const struct sys_args *a)
 /* pause is sigsuspend with the current mask. */
 long sys_pause(struct proc *p, const struct sys_args *a)
 {
-	return suspend_with(p, p->cur->sigmask);
+	return suspend_with(p, p->thr.cur->sigmask);
 }
 
 /* --- process-directed signals (kill of the own process, the host's, the interval timers') --- */
@@ -565,14 +565,14 @@ long sys_pause(struct proc *p, const struct sys_args *a)
  * unless that thread blocks it, else to another thread that does not. */
 struct thread *signal_process_target(struct proc *p, int sig)
 {
-	for (int i = 0; i < p->nthreads; i++) {
-		struct thread *t = p->threads[i];
+	for (int i = 0; i < p->thr.nthreads; i++) {
+		struct thread *t = p->thr.threads[i];
 		/* A thread in rt_sigtimedwait for sig takes it, blocked or not (Linux unblocks
 		 * the waited-for set for the wait). */
 		if (t->state != T_DEAD && (!(t->sigmask & SIGBIT(sig)) || (t->sigwait_set & SIGBIT(sig))))
 			return t;
 	}
-	return p->threads[0]->state != T_DEAD ? p->threads[0] : p->cur;
+	return p->thr.threads[0]->state != T_DEAD ? p->thr.threads[0] : p->thr.cur;
 }
 
 bool signal_take_host(struct proc *p)

@@ -34,7 +34,7 @@ static int64_t futex_deadline(struct proc *p, const struct sys_args *a, int op, 
 		ns -= (int64_t)rt.tv_sec * 1000000000LL + rt.tv_nsec;
 		return (int64_t)now + (ns > 0 ? ns : 1);
 	}
-	ns += p->mono_offset_ns; /* the guest's monotonic clock restarted at the freeze */
+	ns += p->srv.mono_offset_ns; /* the guest's monotonic clock restarted at the freeze */
 	return ns > 0 ? ns : 1;
 }
 
@@ -56,7 +56,7 @@ static long futex_wait(struct proc *p, const struct sys_args *a, int op)
 	if (cur != val)
 		return -EAGAIN;
 	if (sched_can_park(p)) {
-		struct thread *t = p->cur;
+		struct thread *t = p->thr.cur;
 		t->futex_addr = addr;
 		t->futex_bitset = bitset;
 		t->deadline_ns = (uint64_t)deadline;

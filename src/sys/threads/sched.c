@@ -25,47 +25,47 @@
 
 static struct thread *thread_new(struct proc *p, int tid)
 {
-	if (p->nthreads >= MAX_THREADS)
+	if (p->thr.nthreads >= MAX_THREADS)
 		return NULL;
 	struct thread *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->xsave = calloc(1, vm_xsave_size(p->vm));
-	struct thread **v = realloc(p->threads, (p->nthreads + 1) * sizeof(*v));
+	struct thread **v = realloc(p->thr.threads, (p->thr.nthreads + 1) * sizeof(*v));
 	if (!t->xsave || !v) {
 		free(t->xsave);
 		free(t);
 		if (v)
-			p->threads = v;
+			p->thr.threads = v;
 		return NULL;
 	}
-	p->threads = v;
-	p->threads[p->nthreads++] = t;
+	p->thr.threads = v;
+	p->thr.threads[p->thr.nthreads++] = t;
 	t->tid = tid;
 	return t;
 }
 
 int sched_init(struct proc *p)
 {
-	struct thread *t = thread_new(p, p->pid);
+	struct thread *t = thread_new(p, p->id.pid);
 	if (!t)
 		return -ENOMEM;
 	t->state = T_RUNNING;
-	p->cur = t;
-	p->next_tid = p->pid + 1;
+	p->thr.cur = t;
+	p->thr.next_tid = p->id.pid + 1;
 	return 0;
 }
 
 void sched_fini(struct proc *p)
 {
-	for (int i = 0; i < p->nthreads; i++) {
-		free(p->threads[i]->xsave);
-		free(p->threads[i]);
+	for (int i = 0; i < p->thr.nthreads; i++) {
+		free(p->thr.threads[i]->xsave);
+		free(p->thr.threads[i]);
 	}
-	free(p->threads);
-	p->threads = NULL;
-	p->nthreads = 0;
-	p->cur = NULL;
+	free(p->thr.threads);
+	p->thr.threads = NULL;
+	p->thr.nthreads = 0;
+	p->thr.cur = NULL;
 }
 
 /* With more than one thread, a thread that spins in user code without a syscall must not
@@ -74,21 +74,21 @@ void sched_fini(struct proc *p)
 void sched_start_ticks(struct proc *p)
 {
 	/* Several threads share the vCPU; an armed interval timer must reach a busy guest. */
-	if (p->nthreads > 1 || p->itimer_ns || p->cpu_itimer_check_ns)
+	if (p->thr.nthreads > 1 || p->sig.itimer_ns || p->sig.cpu_itimer_check_ns)
 		vm_set_tick(p->vm, SCHED_TICK_NS);
 }
 
 bool sched_others_alive(const struct proc *p)
 {
-	for (int i = 0; i < p->nthreads; i++)
-		if (p->threads[i] != p->cur && p->threads[i]->state != T_DEAD)
+	for (int i = 0; i < p->thr.nthreads; i++)
+		if (p->thr.threads[i] != p->thr.cur && p->thr.threads[i]->state != T_DEAD)
 			return true;
 	return false;
 }
 
 bool sched_can_park(const struct proc *p)
 {
-	return p->itimer_ns || sched_others_alive(p);
+	return p->sig.itimer_ns || sched_others_alive(p);
 }
 
 /* Could another thread make progress without this one: runnable, or waiting for I/O or
@@ -96,9 +96,9 @@ bool sched_can_park(const struct proc *p)
  * thread can wake them, and it may as well block on the host. */
 static bool others_need_cpu(const struct proc *p)
 {
-	for (int i = 0; i < p->nthreads; i++) {
-		const struct thread *t = p->threads[i];
-		if (t == p->cur || t->state == T_DEAD)
+	for (int i = 0; i < p->thr.nthreads; i++) {
+		const struct thread *t = p->thr.threads[i];
+		if (t == p->thr.cur || t->state == T_DEAD)
 			continue;
 		if (t->state == T_RUNNABLE || t->state == T_IO || t->state == T_SLEEP || t->deadline_ns)
 			return true;
@@ -110,7 +110,7 @@ enum save_mode { SAVE_RESULT, SAVE_RESTART, SAVE_AS_IS };
 
 static void save_current(struct proc *p, enum save_mode mode, uint64_t nr, long result)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	vm_save_user_state(p->vm, &t->regs);
 	if (mode == SAVE_RESTART) {
 		t->regs.rip -= 2; /* back onto the syscall instruction */
@@ -129,17 +129,17 @@ static void load_thread(struct proc *p, struct thread *t)
 	vm_load_user_state(p->vm, &t->regs);
 	t->state = T_RUNNING;
 	t->deadline_ns = 0;
-	p->cur = t;
+	p->thr.cur = t;
 }
 
 static struct thread *pick_runnable(struct proc *p)
 {
 	int start = 0;
-	for (int i = 0; i < p->nthreads; i++)
-		if (p->threads[i] == p->cur)
+	for (int i = 0; i < p->thr.nthreads; i++)
+		if (p->thr.threads[i] == p->thr.cur)
 			start = i + 1;
-	for (int k = 0; k < p->nthreads; k++) {
-		struct thread *t = p->threads[(start + k) % p->nthreads];
+	for (int k = 0; k < p->thr.nthreads; k++) {
+		struct thread *t = p->thr.threads[(start + k) % p->thr.nthreads];
 		if (t->state == T_RUNNABLE)
 			return t;
 	}
@@ -215,8 +215,8 @@ void sched_signal_wake(struct proc *p, struct thread *t)
 static bool take_process_signals(struct proc *p)
 {
 	process_take_signals(p);
-	for (int i = 0; i < p->nthreads; i++)
-		sched_signal_wake(p, p->threads[i]);
+	for (int i = 0; i < p->thr.nthreads; i++)
+		sched_signal_wake(p, p->thr.threads[i]);
 	return pick_runnable(p) != NULL;
 }
 
@@ -225,16 +225,16 @@ static int wait_for_events(struct proc *p, bool block)
 	struct pollfd fds[WAIT_ALL_FDS];
 	int owner[WAIT_ALL_FDS];
 	for (;;) {
-		uint64_t now = vm_now_ns(), nearest = p->itimer_ns;
+		uint64_t now = vm_now_ns(), nearest = p->sig.itimer_ns;
 		int n = 0;
 		bool woke = false;
 		/* SIGALRM may end a parked thread's wait (sched_signal_wake). */
-		if (p->itimer_ns && itimer_fire(p, now)) {
-			nearest = p->itimer_ns;
+		if (p->sig.itimer_ns && itimer_fire(p, now)) {
+			nearest = p->sig.itimer_ns;
 			woke = pick_runnable(p) != NULL;
 		}
-		for (int i = 0; i < p->nthreads; i++) {
-			struct thread *t = p->threads[i];
+		for (int i = 0; i < p->thr.nthreads; i++) {
+			struct thread *t = p->thr.threads[i];
 			if (t->state != T_IO && t->state != T_FUTEX && t->state != T_SLEEP)
 				continue;
 			if (t->deadline_ns && t->deadline_ns <= now && t->retry) {
@@ -293,7 +293,7 @@ static int wait_for_events(struct proc *p, bool block)
 		for (int k = 0; r > 0 && k < n; k++) {
 			if (k == wake_at)
 				continue;
-			struct thread *t = p->threads[owner[k]];
+			struct thread *t = p->thr.threads[owner[k]];
 			if (fds[k].revents && t->state == T_IO) {
 				wake(t, 0, true);
 				woke = true;
@@ -329,8 +329,8 @@ static void switch_away(struct proc *p)
 		if (r < 0) {
 			/* The run loop stops at the next entry (the deadline passed); load
 			 * something so the vCPU state stays consistent. */
-			if (p->cur->state != T_DEAD)
-				load_thread(p, p->cur);
+			if (p->thr.cur->state != T_DEAD)
+				load_thread(p, p->thr.cur);
 			return;
 		}
 	}
@@ -347,7 +347,7 @@ void sched_tick(struct proc *p)
 	if (!next)
 		return;
 	save_current(p, SAVE_AS_IS, 0, 0);
-	p->cur->state = T_RUNNABLE;
+	p->thr.cur->state = T_RUNNABLE;
 	load_thread(p, next);
 }
 
@@ -356,7 +356,7 @@ long sched_block_current(struct proc *p, enum thread_state state, long wake_resu
 	if (!sched_can_park(p) || spawn_in_vfork_child(p))
 		return -EDEADLK;
 	save_current(p, SAVE_RESULT, 0, wake_result);
-	p->cur->state = state;
+	p->thr.cur->state = state;
 	switch_away(p);
 	return SYS_RESUMED;
 }
@@ -365,14 +365,14 @@ long sched_block_current(struct proc *p, enum thread_state state, long wake_resu
 
 bool sched_should_park(const struct proc *p)
 {
-	return p->itimer_ns || (p->nthreads > 1 && others_need_cpu(p));
+	return p->sig.itimer_ns || (p->thr.nthreads > 1 && others_need_cpu(p));
 }
 
 long sched_park_fd(struct proc *p, int h, short events)
 {
 	if (!sched_should_park(p))
 		return -EDEADLK;
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	t->wait[0] = (struct pollfd){.fd = h, .events = events};
 	t->nwait = 1;
 	save_current(p, SAVE_RESTART, t->wait_nr, 0);
@@ -389,7 +389,7 @@ bool sched_write_nowait(const struct proc *p, const struct fd_entry *e)
 
 static long write_progress(struct proc *p, int h, long r, size_t n, bool sendfile)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	if (((r > 0 && (size_t)r < n) || r == -EAGAIN) && sched_should_park(p)) {
 		if (r > 0)
 			t->io_done += r;
@@ -421,7 +421,7 @@ long sched_sendfile_progress(struct proc *p, int h, long r, size_t n)
 
 long sched_park_retry(struct proc *p)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	t->nwait = 0;
 	save_current(p, SAVE_RESTART, t->wait_nr, 0);
 	t->state = T_IO;
@@ -438,13 +438,13 @@ bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 	 * call's own signal mask may unblock a signal already pending. */
 	if (spawn_in_vfork_child(p))
 		return false; /* the parent waits until the child execs or exits */
-	struct thread *t = p->cur;
-	/* In a tree of processes (p->pt) another process may signal p at any time: a signal
+	struct thread *t = p->thr.cur;
+	/* In a tree of processes (p->fam.pt) another process may signal p at any time: a signal
 	 * sent while p is on its way into a blocking host call would be lost (the host
 	 * signal that interrupts it comes too early), but the wake fd polled with a parked
 	 * thread's fds stays readable.  (wait4/waitid poll that fd themselves, and must
 	 * return the child whose end also raised SIGCHLD, as Linux, not EINTR.) */
-	bool tree = p->pt && wait_row(a->nr)->how != WH_CHILD;
+	bool tree = p->fam.pt && wait_row(a->nr)->how != WH_CHILD;
 	if (!sched_should_park(p) && !tree && !(wait_row(a->nr)->mask != MASK_NONE && t->pending))
 		return false;
 	struct wait_req req;
@@ -492,8 +492,8 @@ bool sched_park_if_blocking(struct proc *p, const struct sys_args *a)
 int sched_futex_wake(struct proc *p, uint64_t addr, uint32_t bitset, int n)
 {
 	int woken = 0;
-	for (int i = 0; i < p->nthreads && woken < n; i++) {
-		struct thread *t = p->threads[i];
+	for (int i = 0; i < p->thr.nthreads && woken < n; i++) {
+		struct thread *t = p->thr.threads[i];
 		if (t->state == T_FUTEX && t->futex_addr == addr && (t->futex_bitset & bitset)) {
 			wake(t, 0, false);
 			woken++;
@@ -505,8 +505,8 @@ int sched_futex_wake(struct proc *p, uint64_t addr, uint32_t bitset, int n)
 int sched_futex_requeue(struct proc *p, uint64_t addr, uint64_t addr2, int n)
 {
 	int moved = 0;
-	for (int i = 0; i < p->nthreads && moved < n; i++) {
-		struct thread *t = p->threads[i];
+	for (int i = 0; i < p->thr.nthreads && moved < n; i++) {
+		struct thread *t = p->thr.threads[i];
 		if (t->state == T_FUTEX && t->futex_addr == addr) {
 			t->futex_addr = addr2;
 			moved++;
@@ -538,7 +538,7 @@ static long new_thread(struct proc *p, uint64_t flags, uint64_t stack, uint64_t 
 		t->regs.rsp = stack;
 	t->fs_base = (flags & CLONE_SETTLS) ? tls : vm_fs_base(p->vm);
 	vm_get_xsave(p->vm, t->xsave);
-	t->sigmask = p->cur->sigmask;
+	t->sigmask = p->thr.cur->sigmask;
 	uint32_t tid = (uint32_t)t->tid;
 	if (flags & CLONE_PARENT_SETTID)
 		copy_to_guest(p, ptid, &tid, sizeof(tid));
@@ -574,7 +574,7 @@ long sys_clone3(struct proc *p, const struct sys_args *a)
 
 long sched_exit_thread(struct proc *p, int code)
 {
-	struct thread *t = p->cur;
+	struct thread *t = p->thr.cur;
 	if (t->clear_child_tid) {
 		/* CLONE_CHILD_CLEARTID: zero the word and wake one waiter (pthread_join). */
 		uint32_t zero = 0;
@@ -583,8 +583,8 @@ long sched_exit_thread(struct proc *p, int code)
 	}
 	t->state = T_DEAD;
 	if (!sched_others_alive(p)) {
-		p->stop = PROC_EXITED;
-		p->exit_code = code & 0xff;
+		p->end.stop = PROC_EXITED;
+		p->end.exit_code = code & 0xff;
 		return SYS_RESUMED;
 	}
 	switch_away(p);

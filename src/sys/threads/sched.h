@@ -28,7 +28,7 @@ struct fd_entry;
 struct sys_args;
 
 enum thread_state {
-	T_RUNNING, /* on the vCPU (p->cur) */
+	T_RUNNING, /* on the vCPU (p->thr.cur) */
 	T_RUNNABLE,
 	T_FUTEX, /* futex wait: woken by FUTEX_WAKE/REQUEUE or its deadline */
 	T_IO, /* waits for its fds; re-executes the syscall */

@@ -13,10 +13,10 @@
 /* Whether pid names this process or one of its threads (0: the caller). */
 static bool own_pid(struct proc *p, int pid)
 {
-	if (pid == 0 || pid == p->pid)
+	if (pid == 0 || pid == p->id.pid)
 		return true;
-	for (int i = 0; i < p->nthreads; i++)
-		if (p->threads[i]->tid == pid && p->threads[i]->state != T_DEAD)
+	for (int i = 0; i < p->thr.nthreads; i++)
+		if (p->thr.threads[i]->tid == pid && p->thr.threads[i]->state != T_DEAD)
 			return true;
 	return false;
 }
