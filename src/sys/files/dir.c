@@ -5,15 +5,12 @@
  * Every change needs the policy's write leave for the name: the parent directory is
  * opened through the policy (fs_parent, here) and the *at() call made on (parent, last
  * name), never following a symlink the policy has not seen. */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sys/files/path.h"
 #include "sys/files/procfs.h"
 #include "sys/syscalls.h"
 #include "sys/uaccess.h"

@@ -1,18 +1,10 @@
 /* fileops.c - calls on an open file or its file system: truncate, sync, locks, space,
  * advice, copies between fds (copy_file_range, sendfile), statfs, and the guest's umask.
  * The fd is the guest's; the host fd behind it does the work. */
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/sendfile.h>
-#include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "sys/files/procfs.h"

@@ -1,8 +1,5 @@
 /* sockopt.c - setsockopt and getsockopt: the options passed to the host, from an
  * allow-list (see net.c's header for what is refused and why). */
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <netinet/udp.h>
 #include <unistd.h>
 
 #include "sys/net/net_impl.h"

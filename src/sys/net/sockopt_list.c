@@ -2,8 +2,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
-#include <stddef.h>
-#include <sys/socket.h>
 
 #include "sys/net/net_impl.h"
 #include "sys/net/sockopt_list.h"

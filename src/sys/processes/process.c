@@ -1,61 +1,27 @@
 /* process.c - the guest process table and the calls that read it: wait4, waitid, getppid,
  * signals between processes (see process.h for the model). */
 #include <asm/unistd.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "sys/processes/process.h"
-#include "sys/proc_impl.h"
+#include "sys/processes/pt_impl.h"
 #include "sys/signals/signal.h"
 #include "sys/syscalls.h"
-#include "sys/table.h"
 #include "sys/uaccess.h"
 
 #define PT_MAX 4096 /* entries, zombies included: fork bombs end with EAGAIN */
 #define PSIGBIT(sig) (1ULL << ((sig)-1))
 
-struct pt_entry {
-	int pid;
-	int ppid; /* 0: the first process, whose parent is the host's; -1: orphaned */
-	/* The parent's entry (NULL: none).  Pids need not be unique across request VMs, which
-	 * all are the template's pid: the links are pointers. */
-	struct pt_entry *parent;
-	int pgid, sid;
-	/* The request VM whose request started this process (directly or not; NULL: none):
-	 * its reset ends it even once its parent is gone. */
-	struct pt_entry *request;
-	bool ended; /* a zombie: wstatus is valid */
-	bool ran; /* a process ran with this entry (else it is a spawn in the making) */
-	int wstatus;
-	_Atomic uint64_t sigs; /* sent by other processes, not yet taken */
-	/* Signals that interrupt the owner's blocking calls (a handler, or a default action
-	 * that ends it), published by the owner at each syscall; a sender of one of those
-	 * interrupts the owner's host thread too (the wake fd is for its waits). */
-	_Atomic uint64_t catching;
-	pthread_t owner;
-	bool has_owner;
-	int wake_fd; /* eventfd: written on a child's exit and on a signal */
-	int exit_fd; /* pidfd_open's: an eventfd written once when the process ends; -1 none */
-	int pdeathsig; /* prctl(PR_SET_PDEATHSIG): sent to it when its parent ends */
-	struct pt_entry *next;
-};
-
-static pthread_mutex_t pt_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pt_entry *pt_head;
+pthread_mutex_t pt_lock = PTHREAD_MUTEX_INITIALIZER;
+struct pt_entry *pt_head;
 static int pt_count;
 static int pt_next_id; /* the next unused pid/tid number, once the table is in use */
 
-static struct pt_entry *find_locked(int pid)
+struct pt_entry *find_locked(int pid)
 {
 	for (struct pt_entry *e = pt_head; e; e = e->next)
 		if (e->pid == pid)
@@ -600,147 +566,6 @@ int process_pdeathsig(struct proc *p)
 	int sig = p->fam.pt->pdeathsig;
 	pthread_mutex_unlock(&pt_lock);
 	return sig;
-}
-
-/* --- process groups and sessions ------------------------------------------------------- */
-
-/* What getpgid/getsid answer for pid (0: the caller): its group (sid false) or session. */
-static long group_of(struct proc *p, int pid, bool sid)
-{
-	if (pid < 0)
-		return -ESRCH;
-	if (!p->fam.pt && !(p->srv.tmpl && p->srv.tmpl->fam.pt) && (pid == 0 || pid == p->id.pid))
-		return p->id.pid; /* a lone first process leads its own group and session */
-	if (!process_self(p))
-		return -ENOMEM;
-	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *e = pid == 0 ? p->fam.pt : find_locked(pid);
-	long r = !e || (e->ended && e != p->fam.pt) ? -ESRCH : sid ? e->sid : e->pgid;
-	pthread_mutex_unlock(&pt_lock);
-	return r;
-}
-
-long sys_getpgrp(struct proc *p, const struct sys_args *a)
-{
-	return group_of(p, 0, false);
-}
-
-long sys_getpgid(struct proc *p, const struct sys_args *a)
-{
-	return group_of(p, (int)a->a[0], false);
-}
-
-long sys_getsid(struct proc *p, const struct sys_args *a)
-{
-	return group_of(p, (int)a->a[0], true);
-}
-
-/* setpgid(2): the caller or one of its children, into a group of its session. */
-long sys_setpgid(struct proc *p, const struct sys_args *a)
-{
-	int pid = (int)a->a[0], pgid = (int)a->a[1];
-	if (pgid < 0)
-		return -EINVAL;
-	if (!process_self(p))
-		return -ENOMEM;
-	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *self = p->fam.pt, *e = pid == 0 ? self : find_locked(pid);
-	long r = 0;
-	if (!e || (e != self && e->parent != self))
-		r = -ESRCH;
-	else if (e->sid == e->pid || e->sid != self->sid)
-		r = -EPERM; /* a session leader, or a child in another session */
-	if (!r) {
-		if (!pgid)
-			pgid = e->pid;
-		bool exists = pgid == e->pid;
-		for (struct pt_entry *g = pt_head; g && !exists; g = g->next)
-			exists = g->pgid == pgid && g->sid == e->sid && !g->ended;
-		if (!exists)
-			r = -EPERM;
-		else
-			e->pgid = pgid;
-	}
-	pthread_mutex_unlock(&pt_lock);
-	return r;
-}
-
-long sys_setsid(struct proc *p, const struct sys_args *a)
-{
-	if (!process_self(p))
-		return -ENOMEM;
-	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *self = p->fam.pt;
-	bool leader = self->pgid == self->pid;
-	for (struct pt_entry *g = pt_head; g && !leader; g = g->next)
-		leader = g != self && g->pgid == self->pid;
-	long r = -EPERM;
-	if (!leader) {
-		self->pgid = self->sid = self->pid;
-		r = self->pid;
-	}
-	pthread_mutex_unlock(&pt_lock);
-	return r;
-}
-
-/* --- pidfds ------------------------------------------------------------------------------ */
-
-/* A pidfd is a dup of the process's exit eventfd: it polls readable once the process has
- * ended, as Linux's does. */
-long sys_pidfd_open(struct proc *p, const struct sys_args *a)
-{
-	int pid = (int)a->a[0];
-	unsigned flags = (unsigned)a->a[1];
-	if (flags & ~(unsigned)O_NONBLOCK)
-		return -EINVAL;
-	if (pid <= 0)
-		return -EINVAL;
-	if (!process_self(p))
-		return -ENOMEM;
-	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *e = find_locked(pid);
-	long r = 0;
-	if (!e || !e->ran)
-		r = -ESRCH;
-	else if (e->exit_fd < 0 && (e->exit_fd = eventfd(e->ended ? 1 : 0, EFD_CLOEXEC)) < 0)
-		r = -errno;
-	int h = r ? -1 : fcntl(e->exit_fd, F_DUPFD_CLOEXEC, 3);
-	pthread_mutex_unlock(&pt_lock);
-	if (r)
-		return r;
-	if (h < 0)
-		return -errno;
-	int fd = fdtab_alloc(&p->fdt, 0, h, FD_EVENT, true);
-	if (fd >= 0)
-		fdtab_get(&p->fdt, fd)->pidfd = pid;
-	return fd;
-}
-
-long sys_pidfd_send_signal(struct proc *p, const struct sys_args *a)
-{
-	struct fd_entry *f = fdtab_get(&p->fdt, (int)a->a[0]);
-	if (!f)
-		return -EBADF;
-	/* As Linux, a /proc/PID directory fd names that process too. */
-	int pid = f->pidfd;
-	char end;
-	if (!pid && f->path && strcmp(f->path, "/proc/self") == 0)
-		pid = p->id.pid;
-	else if (!pid && f->path && sscanf(f->path, "/proc/%d%c", &pid, &end) != 1)
-		pid = 0;
-	if (pid <= 0)
-		return -EBADF;
-	if (a->a[2] || a->a[3])
-		return -EINVAL; /* a siginfo or flags: not supported */
-	int sig = (int)a->a[1];
-	if (pid == p->id.pid) {
-		if (sig < 0 || sig > 64)
-			return -EINVAL;
-		if (sig) /* process-directed (signal.c) */
-			signal_send(p, signal_process_target(p, sig), sig);
-		return 0;
-	}
-	return process_kill(p, pid, sig);
 }
 
 bool process_signal_interrupts(struct proc *p, uint64_t mask)
