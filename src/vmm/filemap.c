@@ -13,7 +13,9 @@
  * file, for every VM and every other process at once, as host files always are here.  Reset
  * never copies such pages back (that would write the template's bytes over the file, racing
  * other VMs' writes); a shared map the request made itself is unmapped by the reset like any
- * other change of layout.
+ * other change of layout.  fork(2) (vm_copy) maps a shared record MAP_SHARED again, so parent
+ * and child keep one set of pages; an anonymous MAP_SHARED mapping is one of these too, over
+ * a memfd of its own (mm.c).
  */
 #define VMM_INTERNAL
 #include <errno.h>
@@ -212,6 +214,11 @@ bool fmap_shared_at(const struct vm *vm, uint64_t gpa)
 		if (vm->fmaps[i].shared && vm->fmaps[i].gpa <= gpa && gpa < vm->fmaps[i].gpa + vm->fmaps[i].size)
 			return true;
 	return false;
+}
+
+bool vm_shared_at(const struct vm *vm, gva_t addr)
+{
+	return fmap_shared_at(vm, addr & PAGE_MASK);
 }
 
 void fmap_fini(struct vm *vm)

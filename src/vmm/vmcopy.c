@@ -7,7 +7,8 @@
  * (SEEK_DATA/SEEK_HOLE; guest memory is sparse) are copied, in the kernel
  * (copy_file_range).  Page tables, descriptor tables and the trampoline live in guest-
  * physical memory and come along; file overlays (filemap.c) are mapped again from their
- * files; the vCPU's system state is the source's.  A request VM (a MAP_PRIVATE view of its
+ * files, shared ones (MAP_SHARED memory, anonymous ones included) MAP_SHARED, so that parent
+ * and child write the same pages; the vCPU's system state is the source's.  A request VM (a MAP_PRIVATE view of its
  * template's memfd) is copied as the template's data plus the pages it changed, the set
  * its reset would restore.  See docs/design.md. */
 #define VMM_INTERNAL
@@ -125,8 +126,10 @@ static int copy_fmaps(struct vm *vm, const struct vm *src)
 {
 	for (size_t i = 0; i < src->nfmaps; i++) {
 		struct file_map m = src->fmaps[i];
+		/* A shared overlay stays the file's own pages (MAP_SHARED memory is shared with
+		 * the child); a private one shows the file copy-on-write, as in the source. */
 		void *at = mmap(vm->mem + m.gpa, m.size, PROT_READ | PROT_WRITE,
-		                MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, m.fd, (off_t)m.off);
+		                (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED | MAP_NORESERVE, m.fd, (off_t)m.off);
 		if (at == MAP_FAILED)
 			return -errno;
 		m.fd = fcntl(m.fd, F_DUPFD_CLOEXEC, 0);
