@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/abi.h"
@@ -122,10 +123,30 @@ static int copy_fork_view(struct vm *src, int to)
 	return 0;
 }
 
+/* In a request VM, m is (a piece of) its template's anonymous shared memory, which the
+ * request VM sees copy-on-write (fmap_restore): the same memfd as a template record. */
+static bool private_in_fork(const struct vm *src, const struct file_map *m)
+{
+	struct stat a, b;
+	if (!src->tmpl || !m->anon || fstat(m->fd, &a) < 0)
+		return false;
+	for (size_t i = 0; i < src->tmpl->nfmaps; i++)
+		if (src->tmpl->fmaps[i].anon && fstat(src->tmpl->fmaps[i].fd, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return true;
+	return false;
+}
+
 static int copy_fmaps(struct vm *vm, const struct vm *src)
 {
 	for (size_t i = 0; i < src->nfmaps; i++) {
 		struct file_map m = src->fmaps[i];
+		if (private_in_fork(src, &m)) {
+			/* The request's view, as the child's own memory: sharing it would write
+			 * the template's pages, which every request VM reads. */
+			memcpy(vm->mem + m.gpa, src->mem + m.gpa, m.size);
+			continue;
+		}
 		/* A shared overlay stays the file's own pages (MAP_SHARED memory is shared with
 		 * the child); a private one shows the file copy-on-write, as in the source. */
 		void *at = mmap(vm->mem + m.gpa, m.size, PROT_READ | PROT_WRITE,

@@ -58,6 +58,10 @@ int vm_map_file_shared(struct vm *vm, gva_t addr, uint64_t size, int host_fd, ui
 /* The page at addr is such a shared file page (MAP_SHARED memory: other processes may see
  * and change it). */
 bool vm_shared_at(const struct vm *vm, gva_t addr);
+/* An anonymous MAP_SHARED mapping: memfd's pages [0, size) at addr, shared like a file's
+ * with fork(2) children; in server mode the template's is copy-on-write in each request VM
+ * and restored by reset, as private memory is. */
+int vm_map_anon_shared(struct vm *vm, gva_t addr, uint64_t size, int memfd);
 /* Turn any private file pages in [addr, addr+size) into ordinary guest memory, same
  * content (shared ones stay the file's). */
 int vm_materialize(struct vm *vm, gva_t addr, uint64_t size);

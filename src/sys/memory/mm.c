@@ -102,7 +102,7 @@ static int map_anon_shared(struct proc *p, uint64_t addr, uint64_t size)
 	int fd = memfd_create("kvmserver-shared-anon", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int err = ftruncate(fd, (off_t)size) < 0 ? -errno : vm_map_file_shared(p->vm, addr, size, fd, 0);
+	int err = ftruncate(fd, (off_t)size) < 0 ? -errno : vm_map_anon_shared(p->vm, addr, size, fd);
 	close(fd);
 	return err;
 }
