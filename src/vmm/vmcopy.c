@@ -7,10 +7,12 @@
  * (SEEK_DATA/SEEK_HOLE; guest memory is sparse) are copied, in the kernel
  * (copy_file_range).  Page tables, descriptor tables and the trampoline live in guest-
  * physical memory and come along; file overlays (filemap.c) are mapped again from their
- * files, shared ones (MAP_SHARED memory, anonymous ones included) MAP_SHARED, so that parent
- * and child write the same pages; the vCPU's system state is the source's.  A request VM (a MAP_PRIVATE view of its
- * template's memfd) is copied as the template's data plus the pages it changed, the set
- * its reset would restore.  See docs/design.md. */
+ * files, shared ones (MAP_SHARED memory, anonymous ones included) MAP_SHARED, so that
+ * parent and child write the same pages; the vCPU's system state is the source's.  A
+ * request VM (a MAP_PRIVATE view of its template's memfd) is copied as the template's data
+ * plus the pages it changed, the set its reset would restore; the template's anonymous
+ * shared memory, which it sees copy-on-write, becomes the child's own.  See
+ * docs/design.md. */
 #define VMM_INTERNAL
 #include <errno.h>
 #include <fcntl.h>
