@@ -13,7 +13,11 @@
  * file, for every VM and every other process at once, as host files always are here.  Reset
  * never copies such pages back (that would write the template's bytes over the file, racing
  * other VMs' writes); a shared map the request made itself is unmapped by the reset like any
- * other change of layout.
+ * other change of layout.  fork(2) (vm_copy) maps a shared record MAP_SHARED again, so parent
+ * and child keep one set of pages; an anonymous MAP_SHARED mapping is one of these too, over
+ * a memfd of its own (mm.c, vm_map_anon_shared).  That one is process memory to server mode:
+ * a request VM maps its template's MAP_PRIVATE and reset restores it (fmap_restore; it is
+ * not "shared" to fmap_has_shared/fmap_shared_at), so requests stay pristine.
  */
 #define VMM_INTERNAL
 #include <errno.h>
@@ -68,13 +72,15 @@ static int fmap_forget(struct vm *vm, uint64_t gpa, uint64_t size)
 		vm->fmaps[i] = vm->fmaps[--vm->nfmaps];
 		vm->fmaps_changed = true;
 		if (m.gpa < gpa) {
-			struct file_map head = {m.gpa, gpa - m.gpa, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off, m.shared};
+			struct file_map head = {m.gpa, gpa - m.gpa, fcntl(m.fd, F_DUPFD_CLOEXEC, 0),
+			                        m.off, m.shared,    m.anon};
 			if (head.fd < 0 || fmap_push(vm, head))
 				return -ENOMEM;
 		}
 		if (mend > end) {
-			struct file_map tail = {end, mend - end, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off + (end - m.gpa),
-			                        m.shared};
+			struct file_map tail = {
+			        end,      mend - end, fcntl(m.fd, F_DUPFD_CLOEXEC, 0), m.off + (end - m.gpa),
+			        m.shared, m.anon};
 			if (tail.fd < 0 || fmap_push(vm, tail))
 				return -ENOMEM;
 		}
@@ -101,7 +107,7 @@ int fmap_clear(struct vm *vm, uint64_t gpa, uint64_t size)
 	return err;
 }
 
-static int map_file_at(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off, bool shared)
+static int map_file_at(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off, bool shared, bool anon)
 {
 	if ((addr | size | off) & ~PAGE_MASK || addr >= vm->user_size || size > vm->user_size - addr)
 		return -EINVAL;
@@ -117,7 +123,7 @@ static int map_file_at(struct vm *vm, gva_t addr, uint64_t size, int host_fd, ui
 		return err ? err : -errno;
 	err = map_file(vm, addr, size, fd, off, shared);
 	if (!err)
-		err = fmap_push(vm, (struct file_map){addr, size, fd, off, shared});
+		err = fmap_push(vm, (struct file_map){addr, size, fd, off, shared, anon});
 	if (err) {
 		close(fd);
 		return err;
@@ -130,12 +136,17 @@ static int map_file_at(struct vm *vm, gva_t addr, uint64_t size, int host_fd, ui
 
 int vm_map_file(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off)
 {
-	return map_file_at(vm, addr, size, host_fd, off, false);
+	return map_file_at(vm, addr, size, host_fd, off, false, false);
 }
 
 int vm_map_file_shared(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off)
 {
-	return map_file_at(vm, addr, size, host_fd, off, true);
+	return map_file_at(vm, addr, size, host_fd, off, true, false);
+}
+
+int vm_map_anon_shared(struct vm *vm, gva_t addr, uint64_t size, int memfd)
+{
+	return map_file_at(vm, addr, size, memfd, 0, true, true);
 }
 
 int vm_materialize(struct vm *vm, gva_t addr, uint64_t size)
@@ -177,7 +188,9 @@ int fmap_restore(struct vm *vm, uint64_t gpa, uint64_t size)
 		uint64_t lo = m->gpa > gpa ? m->gpa : gpa;
 		uint64_t hi = m->gpa + m->size < gpa + size ? m->gpa + m->size : gpa + size;
 		if (lo < hi) {
-			int err = map_file(vm, lo, hi - lo, m->fd, m->off + (lo - m->gpa), m->shared);
+			/* The template's anonymous shared memory is process memory: a request VM
+			 * sees it copy-on-write and its reset restores it, like the rest. */
+			int err = map_file(vm, lo, hi - lo, m->fd, m->off + (lo - m->gpa), m->shared && !m->anon);
 			if (err)
 				return err;
 		}
@@ -201,7 +214,7 @@ int fmap_copy_list(struct vm *vm, const struct vm *from)
 bool fmap_has_shared(const struct vm *vm)
 {
 	for (size_t i = 0; i < vm->nfmaps; i++)
-		if (vm->fmaps[i].shared)
+		if (vm->fmaps[i].shared && !vm->fmaps[i].anon)
 			return true;
 	return false;
 }
@@ -209,7 +222,16 @@ bool fmap_has_shared(const struct vm *vm)
 bool fmap_shared_at(const struct vm *vm, uint64_t gpa)
 {
 	for (size_t i = 0; i < vm->nfmaps; i++)
-		if (vm->fmaps[i].shared && vm->fmaps[i].gpa <= gpa && gpa < vm->fmaps[i].gpa + vm->fmaps[i].size)
+		if (vm->fmaps[i].shared && !vm->fmaps[i].anon && vm->fmaps[i].gpa <= gpa &&
+		    gpa < vm->fmaps[i].gpa + vm->fmaps[i].size)
+			return true;
+	return false;
+}
+
+bool vm_shared_at(const struct vm *vm, gva_t addr)
+{
+	for (size_t i = 0; i < vm->nfmaps; i++)
+		if (vm->fmaps[i].shared && vm->fmaps[i].gpa <= addr && addr < vm->fmaps[i].gpa + vm->fmaps[i].size)
 			return true;
 	return false;
 }

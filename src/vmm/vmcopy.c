@@ -7,9 +7,12 @@
  * (SEEK_DATA/SEEK_HOLE; guest memory is sparse) are copied, in the kernel
  * (copy_file_range).  Page tables, descriptor tables and the trampoline live in guest-
  * physical memory and come along; file overlays (filemap.c) are mapped again from their
- * files; the vCPU's system state is the source's.  A request VM (a MAP_PRIVATE view of its
- * template's memfd) is copied as the template's data plus the pages it changed, the set
- * its reset would restore.  See docs/design.md. */
+ * files, shared ones (MAP_SHARED memory, anonymous ones included) MAP_SHARED, so that
+ * parent and child write the same pages; the vCPU's system state is the source's.  A
+ * request VM (a MAP_PRIVATE view of its template's memfd) is copied as the template's data
+ * plus the pages it changed, the set its reset would restore; the template's anonymous
+ * shared memory, which it sees copy-on-write, becomes the child's own.  See
+ * docs/design.md. */
 #define VMM_INTERNAL
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/abi.h"
@@ -121,12 +125,34 @@ static int copy_fork_view(struct vm *src, int to)
 	return 0;
 }
 
+/* In a request VM, m is (a piece of) its template's anonymous shared memory, which the
+ * request VM sees copy-on-write (fmap_restore): the same memfd as a template record. */
+static bool private_in_fork(const struct vm *src, const struct file_map *m)
+{
+	struct stat a, b;
+	if (!src->tmpl || !m->anon || fstat(m->fd, &a) < 0)
+		return false;
+	for (size_t i = 0; i < src->tmpl->nfmaps; i++)
+		if (src->tmpl->fmaps[i].anon && fstat(src->tmpl->fmaps[i].fd, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return true;
+	return false;
+}
+
 static int copy_fmaps(struct vm *vm, const struct vm *src)
 {
 	for (size_t i = 0; i < src->nfmaps; i++) {
 		struct file_map m = src->fmaps[i];
+		if (private_in_fork(src, &m)) {
+			/* The request's view, as the child's own memory: sharing it would write
+			 * the template's pages, which every request VM reads. */
+			memcpy(vm->mem + m.gpa, src->mem + m.gpa, m.size);
+			continue;
+		}
+		/* A shared overlay stays the file's own pages (MAP_SHARED memory is shared with
+		 * the child); a private one shows the file copy-on-write, as in the source. */
 		void *at = mmap(vm->mem + m.gpa, m.size, PROT_READ | PROT_WRITE,
-		                MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, m.fd, (off_t)m.off);
+		                (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED | MAP_NORESERVE, m.fd, (off_t)m.off);
 		if (at == MAP_FAILED)
 			return -errno;
 		m.fd = fcntl(m.fd, F_DUPFD_CLOEXEC, 0);

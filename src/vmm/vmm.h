@@ -55,6 +55,13 @@ int vm_map_file(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t 
 /* The same with the file's own pages, MAP_SHARED: the guest may write them and its writes
  * are the file's, in every fork too; reset leaves them as they are (filemap.c). */
 int vm_map_file_shared(struct vm *vm, gva_t addr, uint64_t size, int host_fd, uint64_t off);
+/* The page at addr is such a shared file page (MAP_SHARED memory: other processes may see
+ * and change it). */
+bool vm_shared_at(const struct vm *vm, gva_t addr);
+/* An anonymous MAP_SHARED mapping: memfd's pages [0, size) at addr, shared like a file's
+ * with fork(2) children; in server mode the template's is copy-on-write in each request VM
+ * and restored by reset, as private memory is. */
+int vm_map_anon_shared(struct vm *vm, gva_t addr, uint64_t size, int memfd);
 /* Turn any private file pages in [addr, addr+size) into ordinary guest memory, same
  * content (shared ones stay the file's). */
 int vm_materialize(struct vm *vm, gva_t addr, uint64_t size);

@@ -93,6 +93,9 @@ struct vm {
 		int fd; /* owned (a dup) */
 		uint64_t off;
 		bool shared; /* MAP_SHARED: the guest writes the file itself (never restored) */
+		/* shared, over the memfd of a MAP_SHARED|MAP_ANONYMOUS mapping: shared with
+		 * fork(2) children, but a request VM sees its template's copy-on-write */
+		bool anon;
 	} * fmaps;
 	size_t nfmaps, cap_fmaps;
 	bool fmaps_changed; /* a fork's list differs from its template's: reset copies it */

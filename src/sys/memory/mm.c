@@ -3,7 +3,9 @@
  * The bookkeeping is vma.c's; this file applies it to the VM: page-table rights through
  * vm_map_range, content through vm_discard_range (fresh memory reads as zero).  File
  * mappings show the host page cache copy-on-write, or are copied in (map_file_pages); a
- * shared mapping of a file open for writing is the file's own pages. */
+ * shared mapping of a file open for writing is the file's own pages, and an anonymous
+ * shared mapping is the pages of a memfd of its own (map_anon_shared), so that fork(2)
+ * keeps both shared. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -88,6 +90,21 @@ static int map_file_pages(struct proc *p, int host_fd, uint64_t addr, uint64_t l
 			return 0;
 	}
 	return shared ? 0 : mm_fill_from_file(p, host_fd, addr, len, off);
+}
+
+/* MAP_SHARED | MAP_ANONYMOUS: zero pages that fork(2) children share with the parent (and
+ * theirs with them).  Backed by a hidden host memfd the size of the mapping and shown as a
+ * shared file overlay, so vm_copy maps the same pages into the child; the overlay holds the
+ * memfd open, and the pages go when the last VM unmaps them.  mremap moves or grows such a
+ * mapping as private memory (see docs/design.md). */
+static int map_anon_shared(struct proc *p, uint64_t addr, uint64_t size)
+{
+	int fd = memfd_create("kvmserver-shared-anon", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int err = ftruncate(fd, (off_t)size) < 0 ? -errno : vm_map_anon_shared(p->vm, addr, size, fd);
+	close(fd);
+	return err;
 }
 
 long sys_brk(struct proc *p, const struct sys_args *a)
@@ -183,6 +200,8 @@ long sys_mmap(struct proc *p, const struct sys_args *a)
 	int err = mm_map_fresh(p, &v);
 	if (!err && fe)
 		err = map_file_pages(p, fe->host_fd, addr, len, off, prot, type != MAP_PRIVATE && v.may_write);
+	if (!err && !fe && type != MAP_PRIVATE)
+		err = map_anon_shared(p, addr, size);
 	if (!err && fe) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fe->host_fd);

@@ -1,7 +1,14 @@
 /* futex.c - futex(2) over the cooperative scheduler: waiters park in sched.c's queues.
  * With a single thread nobody else can change the word or wake a waiter, so a wait either
  * fails at once (value changed), times out, or sleeps until the execution deadline -
- * exactly what Linux would do for one thread. */
+ * exactly what Linux would do for one thread.
+ *
+ * A shared futex (no FUTEX_PRIVATE_FLAG) in MAP_SHARED memory may be woken by another
+ * process (a fork(2) child, its parent: sem_post on a process-shared semaphore), whose
+ * FUTEX_WAKE reaches only its own queues.  Such a wait is cut into slices of
+ * SHARED_FUTEX_SLICE_NS that end in a spurious wakeup (0), which futex(2) allows and every
+ * caller answers by reading the word again and waiting again: a cross-process wake is seen
+ * within one slice.  See docs/design.md. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <time.h>
@@ -38,6 +45,8 @@ static int64_t futex_deadline(struct proc *p, const struct sys_args *a, int op, 
 	return ns > 0 ? ns : 1;
 }
 
+#define SHARED_FUTEX_SLICE_NS 2000000ULL
+
 static long futex_wait(struct proc *p, const struct sys_args *a, int op)
 {
 	uint64_t addr = a->a[0];
@@ -55,12 +64,20 @@ static long futex_wait(struct proc *p, const struct sys_args *a, int op)
 		return err;
 	if (cur != val)
 		return -EAGAIN;
+	long timeout_result = -ETIMEDOUT;
+	if (!((int)a->a[1] & FUTEX_PRIVATE_FLAG) && vm_shared_at(p->vm, addr)) {
+		uint64_t slice = vm_now_ns() + SHARED_FUTEX_SLICE_NS;
+		if (!deadline || (uint64_t)deadline > slice) {
+			deadline = (int64_t)slice;
+			timeout_result = 0; /* a spurious wakeup: the caller looks again */
+		}
+	}
 	if (sched_can_park(p)) {
 		struct thread *t = p->thr.cur;
 		t->futex_addr = addr;
 		t->futex_bitset = bitset;
 		t->deadline_ns = (uint64_t)deadline;
-		t->timeout_result = -ETIMEDOUT;
+		t->timeout_result = timeout_result;
 		return sched_block_current(p, T_FUTEX, 0);
 	}
 	if (!deadline) {
@@ -74,7 +91,7 @@ static long futex_wait(struct proc *p, const struct sys_args *a, int op)
 		if (nanosleep(&d, NULL) < 0)
 			return -EINTR;
 	}
-	return -ETIMEDOUT;
+	return timeout_result;
 }
 
 long sys_futex(struct proc *p, const struct sys_args *a)
