@@ -124,20 +124,6 @@ long sys_getrlimit(struct proc *p, const struct sys_args *a)
 
 /* One vCPU: the process runs on CPU 0 only.  Linux writes a whole number of longs and
  * returns how many bytes it wrote. */
-long sys_sched_getaffinity(struct proc *p, const struct sys_args *a)
-{
-	uint64_t len = a->a[1];
-	if (len < sizeof(uint64_t) || (len & (sizeof(uint64_t) - 1)))
-		return -EINVAL;
-	/* Every process the guest can see runs on that CPU; a negative pid is nobody. */
-	int pid = (int)a->a[0];
-	if (pid < 0 || (pid != 0 && pid != p->id.pid && pid != PROC_GUEST_PPID && process_kill(p, pid, 0) < 0))
-		return -ESRCH;
-	uint64_t mask = 1;
-	int err = copy_to_guest(p, a->a[2], &mask, sizeof(mask));
-	return err ? err : (long)sizeof(mask);
-}
-
 long sys_sysinfo(struct proc *p, const struct sys_args *a)
 {
 	struct sysinfo si;

@@ -37,6 +37,21 @@ static int pid_kind(struct proc *p, int pid)
 	return pid == process_ppid(p) || pid == PROC_GUEST_PPID ? PARENT : -ESRCH;
 }
 
+/* Every process and thread the guest can see runs on CPU 0: the mask has that bit.  A
+ * thread's tid counts (pthread_getattr_np asks for the calling thread's affinity). */
+long sys_sched_getaffinity(struct proc *p, const struct sys_args *a)
+{
+	uint64_t len = a->a[1];
+	if (len < sizeof(uint64_t) || (len & (sizeof(uint64_t) - 1)))
+		return -EINVAL;
+	int kind = pid_kind(p, (int)a->a[0]);
+	if (kind < 0)
+		return kind;
+	uint64_t mask = 1;
+	int err = copy_to_guest(p, a->a[2], &mask, sizeof(mask));
+	return err ? err : (long)sizeof(mask);
+}
+
 /* One vCPU: CPU 0 is the only one to be had.  As Linux, a mask is cut down to the CPUs
  * there are, and one with none of them left is EINVAL. */
 long sys_sched_setaffinity(struct proc *p, const struct sys_args *a)
