@@ -31,14 +31,14 @@ static unsigned long long field(const char *name)
 
 int main(void)
 {
-    /* Start from defaults: a process started in the background (a CI script's `&`)
-     * inherits SIGINT and SIGQUIT ignored, and a mask; any signal may come ignored. */
-    for (int sig = 1; sig < 65; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
+    /* What the process inherited ignored (a runner may ignore signals glibc keeps for
+     * itself, which no signal() can reset) is the baseline; only this test's changes count. */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    unsigned long long base = field("SigIgn");
+    CHECK(base != ~0ULL); /* the line is there */
     signal(SIGUSR1, on_usr1);
     signal(SIGPIPE, SIG_IGN);
     sigset_t set;
@@ -48,10 +48,10 @@ int main(void)
     raise(SIGUSR2);
     CHECK(field("SigBlk") == BIT(SIGUSR2));
     CHECK(field("SigPnd") == BIT(SIGUSR2));
-    CHECK(field("SigIgn") == BIT(SIGPIPE));
+    CHECK(field("SigIgn") == (base | BIT(SIGPIPE)));
     CHECK(field("SigCgt") == BIT(SIGUSR1));
     signal(SIGPIPE, SIG_DFL);
-    CHECK(field("SigIgn") == 0);
+    CHECK(field("SigIgn") == base);
     printf("%s\n", failures ? "FAILED" : "all passed");
     return failures ? 1 : 0;
 }
