@@ -91,6 +91,9 @@ static int clone_threads(struct proc *dst, const struct proc *src)
 			dst->thr.cur = t;
 	}
 	dst->thr.next_tid = src->thr.next_tid;
+	/* A request starts from the template's CPU time, not the previous request's. */
+	dst->thr.cpu_ns = src->thr.cpu_ns;
+	dst->thr.cur_since_ns = src->thr.cur_since_ns;
 	return 0;
 }
 

@@ -258,7 +258,9 @@ enum proc_end proc_run(struct proc *p, uint64_t deadline_ns)
 	bool forward = p->srv.mode == PROC_MODE_BOOT;
 	if (forward)
 		vm_forward_signals(FORWARDED_SIGNALS);
+	cpuclock_run_begin(p);
 	enum proc_end end = run_loop(p);
+	cpuclock_run_end(p);
 	if (forward)
 		vm_forward_signals(0);
 	return end;

@@ -63,6 +63,12 @@ struct proc_threads {
 	int nthreads;
 	struct thread *cur; /* the thread on the vCPU */
 	int next_tid;
+	/* CPU time (threads/cpuclock.c): the process's over the runs that ended, and while a
+	 * run goes on, the clock of the host thread running it and its reading at the start;
+	 * cur's share starts at process time cur_since_ns. */
+	uint64_t cpu_ns, host_since_ns, cur_since_ns;
+	clockid_t host_clock;
+	bool cpu_running;
 };
 
 /* Signal dispositions and the interval timers (src/sys/signals). */

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "sys/syscalls.h"
+#include "sys/threads/sched.h"
 #include "sys/uaccess.h"
 
 struct timespec ts_add_ns(struct timespec t, int64_t ns)
@@ -17,7 +18,17 @@ struct timespec ts_add_ns(struct timespec t, int64_t ns)
 long sys_clock_gettime(struct proc *p, const struct sys_args *a)
 {
 	struct timespec ts;
-	if (clock_gettime((clockid_t)a->a[0], &ts) < 0)
+	clockid_t clock = (clockid_t)a->a[0];
+	if (cpuclock_is_cpu(clock)) {
+		/* The guest's own CPU time, not the host thread's that answers (cpuclock.c). */
+		uint64_t ns;
+		int err = cpuclock_read(p, clock, &ns);
+		if (err)
+			return err;
+		ts = ts_add_ns((struct timespec){0, 0}, (int64_t)ns);
+		return copy_to_guest(p, a->a[1], &ts, sizeof(ts));
+	}
+	if (clock_gettime(clock, &ts) < 0)
 		return -errno;
 	if (clock_restarts_in_fork((int)a->a[0]))
 		ts = ts_add_ns(ts, -p->srv.mono_offset_ns);
@@ -27,7 +38,12 @@ long sys_clock_gettime(struct proc *p, const struct sys_args *a)
 long sys_clock_getres(struct proc *p, const struct sys_args *a)
 {
 	struct timespec ts;
-	if (clock_getres((clockid_t)a->a[0], &ts) < 0)
+	clockid_t clock = (clockid_t)a->a[0];
+	uint64_t ns;
+	/* A CPU clock of a guest process or thread: the host's CPU clocks' resolution. */
+	if (cpuclock_is_cpu(clock) && cpuclock_read(p, clock, &ns))
+		return -EINVAL;
+	if (clock_getres(cpuclock_is_cpu(clock) ? CLOCK_THREAD_CPUTIME_ID : clock, &ts) < 0)
 		return -errno;
 	return a->a[1] ? copy_to_guest(p, a->a[1], &ts, sizeof(ts)) : 0;
 }
@@ -66,6 +82,10 @@ static long sleep_common(struct proc *p, clockid_t clock, int flags, uint64_t ur
 	if (err)
 		return err;
 	if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L)
+		return -EINVAL;
+	/* The host's CPU clocks are not the guest's (cpuclock.c); Linux refuses a thread's
+	 * clock here, and a sleep on a process's is refused too (POSIX allows it). */
+	if (cpuclock_is_cpu(clock))
 		return -EINVAL;
 	if ((flags & TIMER_ABSTIME) && clock_restarts_in_fork(clock))
 		req = ts_add_ns(req, p->srv.mono_offset_ns);

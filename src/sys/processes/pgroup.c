@@ -22,7 +22,7 @@ static long group_of(struct proc *p, int pid, bool sid)
 	if (!process_self(p))
 		return -ENOMEM;
 	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *e = pid == 0 ? p->fam.pt : find_locked(pid);
+	struct pt_entry *e = pid == 0 ? p->fam.pt : find_locked(p->fam.pt, pid);
 	long r = !e || (e->ended && e != p->fam.pt) ? -ESRCH : sid ? e->sid : e->pgid;
 	pthread_mutex_unlock(&pt_lock);
 	return r;
@@ -52,7 +52,7 @@ long sys_setpgid(struct proc *p, const struct sys_args *a)
 	if (!process_self(p))
 		return -ENOMEM;
 	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *self = p->fam.pt, *e = pid == 0 ? self : find_locked(pid);
+	struct pt_entry *self = p->fam.pt, *e = pid == 0 ? self : find_locked(p->fam.pt, pid);
 	long r = 0;
 	if (!e || (e != self && e->parent != self))
 		r = -ESRCH;
@@ -63,7 +63,7 @@ long sys_setpgid(struct proc *p, const struct sys_args *a)
 			pgid = e->pid;
 		bool exists = pgid == e->pid;
 		for (struct pt_entry *g = pt_head; g && !exists; g = g->next)
-			exists = g->pgid == pgid && g->sid == e->sid && !g->ended;
+			exists = g->pgid == pgid && g->sid == e->sid && !g->ended && visible_locked(self, g);
 		if (!exists)
 			r = -EPERM;
 		else
@@ -81,7 +81,7 @@ long sys_setsid(struct proc *p, const struct sys_args *a)
 	struct pt_entry *self = p->fam.pt;
 	bool leader = self->pgid == self->pid;
 	for (struct pt_entry *g = pt_head; g && !leader; g = g->next)
-		leader = g != self && g->pgid == self->pid;
+		leader = g != self && g->pgid == self->pid && visible_locked(self, g);
 	long r = -EPERM;
 	if (!leader) {
 		self->pgid = self->sid = self->pid;
@@ -106,7 +106,7 @@ long sys_pidfd_open(struct proc *p, const struct sys_args *a)
 	if (!process_self(p))
 		return -ENOMEM;
 	pthread_mutex_lock(&pt_lock);
-	struct pt_entry *e = find_locked(pid);
+	struct pt_entry *e = find_locked(p->fam.pt, pid);
 	long r = 0;
 	if (!e || !e->ran)
 		r = -ESRCH;

@@ -21,12 +21,37 @@ struct pt_entry *pt_head;
 static int pt_count;
 static int pt_next_id; /* the next unused pid/tid number, once the table is in use */
 
-struct pt_entry *find_locked(int pid)
+/* The request VM whose request e is part of, NULL for none; only if it is ephemeral. */
+static const struct pt_entry *request_of(const struct pt_entry *e)
 {
-	for (struct pt_entry *e = pt_head; e; e = e->next)
-		if (e->pid == pid)
+	return e->request_vm ? e : e->request;
+}
+
+static const struct pt_entry *isolated_request_of(const struct pt_entry *e)
+{
+	const struct pt_entry *r = request_of(e);
+	return r && r->isolated ? r : NULL;
+}
+
+bool visible_locked(const struct pt_entry *self, const struct pt_entry *e)
+{
+	return !self || isolated_request_of(self) == isolated_request_of(e);
+}
+
+struct pt_entry *find_locked(const struct pt_entry *self, int pid)
+{
+	if (self && self->pid == pid)
+		return (struct pt_entry *)self;
+	struct pt_entry *any = NULL;
+	for (struct pt_entry *e = pt_head; e; e = e->next) {
+		if (e->pid != pid || !visible_locked(self, e))
+			continue;
+		if (!self || request_of(e) == request_of(self))
 			return e;
-	return NULL;
+		if (!any)
+			any = e;
+	}
+	return any;
 }
 
 static void unlink_free_locked(struct pt_entry *e)
@@ -78,13 +103,33 @@ static void send_locked(struct pt_entry *e, int sig)
 		vm_interrupt_thread(e->owner);
 }
 
+/* The calling host thread runs e's process. */
+static void own_locked(struct pt_entry *e)
+{
+	e->owner = pthread_self();
+	if (pthread_getcpuclockid(e->owner, &e->owner_clock))
+		e->owner_clock = CLOCK_THREAD_CPUTIME_ID;
+	e->has_owner = true;
+	e->ran = true;
+}
+
 void process_set_owner(struct pt_entry *e)
 {
 	pthread_mutex_lock(&pt_lock);
-	e->owner = pthread_self();
-	e->has_owner = true;
-	e->ran = true;
+	own_locked(e);
 	pthread_mutex_unlock(&pt_lock);
+}
+
+bool process_cpu_clock(const struct proc *p, int pid, clockid_t *out)
+{
+	(void)p;
+	pthread_mutex_lock(&pt_lock);
+	struct pt_entry *e = find_locked(p->fam.pt, pid);
+	bool ok = p->fam.pt && e && e->has_owner && !e->ended;
+	if (ok)
+		*out = e->owner_clock;
+	pthread_mutex_unlock(&pt_lock);
+	return ok;
 }
 
 void process_release_owner(struct pt_entry *e)
@@ -120,9 +165,9 @@ struct pt_entry *process_self(struct proc *p)
 	struct pt_entry *e = t ? new_entry_locked(p->id.pid, t->ppid, t->pgid, t->sid)
 	                       : new_entry_locked(p->id.pid, 0, p->id.pid, p->id.pid);
 	if (e) {
-		e->ran = true;
-		e->owner = pthread_self();
-		e->has_owner = true;
+		e->request_vm = p->srv.tmpl != NULL;
+		e->isolated = e->request_vm && p->srv.mode == PROC_MODE_EPHEMERAL;
+		own_locked(e);
 		if (pt_next_id < p->thr.next_tid)
 			pt_next_id = p->thr.next_tid;
 		if (pt_next_id <= p->id.pid)
@@ -142,7 +187,7 @@ static int alloc_id_locked(struct proc *p)
 		int id = pt_next_id++;
 		if (pt_next_id <= 0)
 			pt_next_id = 300; /* wrapped: start again low, as Linux does */
-		if (id > 0 && !find_locked(id)) {
+		if (id > 0 && !find_locked(NULL, id)) {
 			p->thr.next_tid = pt_next_id;
 			return id;
 		}
@@ -252,13 +297,14 @@ long process_kill(struct proc *p, int pid, int sig)
 	long r = -ESRCH;
 	bool self = false;
 	pthread_mutex_lock(&pt_lock);
+	const struct pt_entry *target = pid > 0 ? find_locked(p->fam.pt, pid) : NULL;
 	for (struct pt_entry *e = pt_head; e; e = e->next) {
 		/* pid > 0: that process; 0: p's group; -1: every process but p; < -1: group -pid. */
-		bool hit = pid > 0     ? e->pid == pid
+		bool hit = pid > 0     ? e == target
 		           : pid == 0  ? e->pgid == p->fam.pt->pgid
 		           : pid == -1 ? e != p->fam.pt
 		                       : e->pgid == -pid;
-		if (!hit || !e->ran || e->ended)
+		if (!hit || !e->ran || e->ended || !visible_locked(p->fam.pt, e))
 			continue;
 		if (sig && e != p->fam.pt)
 			send_locked(e, sig);

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 struct proc;
 struct sys_args;
@@ -41,6 +42,9 @@ int process_pid(const struct pt_entry *e);
  * release: it no longer does (its VM is about to go). */
 void process_set_owner(struct pt_entry *e);
 void process_release_owner(struct pt_entry *e);
+
+/* The CPU clock of the host thread that runs guest process `pid` (false: none runs it). */
+bool process_cpu_clock(const struct proc *p, int pid, clockid_t *out);
 
 /* What getppid answers for p: its parent's pid, 1 when orphaned or for the first process
  * (PROC_GUEST_PPID). */

@@ -19,6 +19,8 @@ struct pt_entry {
 	/* The request VM whose request started this process (directly or not; NULL: none):
 	 * its reset ends it even once its parent is gone. */
 	struct pt_entry *request;
+	bool request_vm; /* a request VM's own entry (its pid is its template's) */
+	bool isolated; /* ... and that VM is ephemeral (visible_locked) */
 	bool ended; /* a zombie: wstatus is valid */
 	bool ran; /* a process ran with this entry (else it is a spawn in the making) */
 	int wstatus;
@@ -28,6 +30,7 @@ struct pt_entry {
 	 * interrupts the owner's host thread too (the wake fd is for its waits). */
 	_Atomic uint64_t catching;
 	pthread_t owner;
+	clockid_t owner_clock; /* owner's CPU clock (cpuclock.c reads another process's time) */
 	bool has_owner;
 	int wake_fd; /* eventfd: written on a child's exit and on a signal */
 	int exit_fd; /* pidfd_open's: an eventfd written once when the process ends; -1 none */
@@ -38,7 +41,16 @@ struct pt_entry {
 extern pthread_mutex_t pt_lock;
 extern struct pt_entry *pt_head;
 
-/* The entry of pid, or NULL (pt_lock held). */
-struct pt_entry *find_locked(int pid);
+/* Whether self sees e (pt_lock held).  An ephemeral request VM and the processes it
+ * started see only each other, and no other process sees them: no request may signal,
+ * wait for or inspect another's processes or the template's.  Request VMs that keep
+ * their state (-t N) are like a pre-fork server's workers, siblings that see each other
+ * and the boot tree.  self NULL: every entry. */
+bool visible_locked(const struct pt_entry *self, const struct pt_entry *e);
+
+/* The entry of pid that self sees, or NULL (pt_lock held).  Pids repeat across request
+ * VMs (each has its template's): self itself comes first, then an entry of self's own
+ * request, then any. */
+struct pt_entry *find_locked(const struct pt_entry *self, int pid);
 
 #endif

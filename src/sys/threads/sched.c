@@ -129,6 +129,7 @@ static void load_thread(struct proc *p, struct thread *t)
 	vm_load_user_state(p->vm, &t->regs);
 	t->state = T_RUNNING;
 	t->deadline_ns = 0;
+	cpuclock_switch(p, t);
 	p->thr.cur = t;
 }
 

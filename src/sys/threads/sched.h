@@ -59,6 +59,7 @@ struct thread {
 	uint64_t altstack_sp, altstack_size;
 	uint32_t altstack_flags;
 	uint64_t rseq_addr; /* registered rseq area (per thread, as Linux) */
+	uint64_t cpu_ns; /* CPU time it used before it was last loaded (cpuclock.c) */
 	uint64_t futex_addr; /* T_FUTEX */
 	uint32_t futex_bitset;
 	uint64_t wait_nr; /* the syscall it is in (set by the dispatcher): its table row */
@@ -132,5 +133,18 @@ bool sched_others_alive(const struct proc *p);
 
 /* The calling thread exits (exit(2)); the process ends with the last one. */
 long sched_exit_thread(struct proc *p, int code);
+
+/* CPU-time clocks (cpuclock.c).  A run on the calling host thread begins and ends
+ * (proc_run); the vCPU switches to thread next (before p->thr.cur changes). */
+void cpuclock_run_begin(struct proc *p);
+void cpuclock_run_end(struct proc *p);
+void cpuclock_switch(struct proc *p, struct thread *next);
+/* The process's CPU time in ns; any host thread may ask while the vCPU thread runs. */
+uint64_t cpuclock_process_ns(const struct proc *p);
+/* A CPU clock's reading (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, an id from
+ * clock_getcpuclockid/pthread_getcpuclockid): 0, or -EINVAL for a clock of no guest
+ * process or thread.  cpuclock_is_cpu: whether clock is one of those kinds. */
+int cpuclock_read(const struct proc *p, clockid_t clock, uint64_t *ns);
+bool cpuclock_is_cpu(clockid_t clock);
 
 #endif
