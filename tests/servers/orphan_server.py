@@ -3,18 +3,25 @@
 # answered it once (GET /ready), leaving the child orphaned, as a daemon's parent does.
 #   GET /      `hello <count> ppid=<the child's parent: 1 once orphaned>`
 #   GET /exit  answers `bye`, then the child exits with status 0
+# With `watch` after PORT, the child also watches a pipe from the first process (as a
+# multiprocessing forkserver does) and exits with status 0 when it reads EOF: the first
+# process's end closed its end.
 import os
+import select
 import socket
 import sys
 import time
 
 port = int(sys.argv[1])
+watch = sys.argv[2:] == ["watch"]
+alive_r, alive_w = os.pipe()
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", port))
 srv.listen(16)
 if os.fork() != 0:
     srv.close()
+    os.close(alive_r)
     for _ in range(600):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
@@ -24,8 +31,11 @@ if os.fork() != 0:
         except OSError:
             time.sleep(0.1)
     os._exit(4)
+os.close(alive_w)
 count = 0
 while True:
+    if watch and alive_r in select.select([srv, alive_r], [], [])[0]:
+        os._exit(0 if os.read(alive_r, 1) == b"" else 5)
     conn, _ = srv.accept()
     with conn:
         req = b""

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "sys/files/fdtab.h"
 #include "sys/processes/process.h"
 #include "sys/processes/pt_impl.h"
 #include "sys/signals/signal.h"
@@ -297,10 +298,13 @@ long process_kill(struct proc *p, int pid, int sig)
 	long r = -ESRCH;
 	bool self = false;
 	pthread_mutex_lock(&pt_lock);
-	const struct pt_entry *target = pid > 0 ? find_locked(p->fam.pt, pid) : NULL;
+	/* A pid is every process that has it and that p sees (a held template and its
+	 * request VMs that keep their state are one process to the others), but p's own
+	 * pid is p alone: its siblings share it. */
+	bool self_pid = pid == p->id.pid;
 	for (struct pt_entry *e = pt_head; e; e = e->next) {
 		/* pid > 0: that process; 0: p's group; -1: every process but p; < -1: group -pid. */
-		bool hit = pid > 0     ? e == target
+		bool hit = pid > 0     ? (self_pid ? e == p->fam.pt : e->pid == pid)
 		           : pid == 0  ? e->pgid == p->fam.pt->pgid
 		           : pid == -1 ? e != p->fam.pt
 		                       : e->pgid == -pid;
@@ -633,6 +637,12 @@ bool process_has_live_children(struct proc *p)
 
 void proc_end_first_and_wait(struct proc *p, int wstatus)
 {
+	/* Its files close as a process's do at its end: a child reading a pipe from it (a
+	 * multiprocessing forkserver watches one to learn that its parent is gone) sees EOF.
+	 * The table stays usable for proc_destroy. */
+	int limit = p->fdt.limit;
+	fdtab_fini(&p->fdt);
+	fdtab_init(&p->fdt, limit);
 	struct pt_entry *e = p->fam.pt;
 	if (e) {
 		p->fam.pt = NULL;

@@ -369,7 +369,11 @@ bool sched_should_park(const struct proc *p)
 	return p->sig.itimer_ns || (p->thr.nthreads > 1 && others_need_cpu(p));
 }
 
-long sched_park_fd(struct proc *p, int h, short events)
+/* Park the current thread until h has `events`, its call to be re-executed then; a write
+ * that sent `sent` bytes first re-executes for the rest: its buffer and count (a
+ * sendfile: its count only) are advanced in the saved registers before switch_away,
+ * which may load this same thread again at once (its wait over already). */
+static long park_fd_after(struct proc *p, int h, short events, long sent, bool sendfile)
 {
 	if (!sched_should_park(p))
 		return -EDEADLK;
@@ -377,10 +381,21 @@ long sched_park_fd(struct proc *p, int h, short events)
 	t->wait[0] = (struct pollfd){.fd = h, .events = events};
 	t->nwait = 1;
 	save_current(p, SAVE_RESTART, t->wait_nr, 0);
+	if (sent > 0 && sendfile) {
+		t->regs.r10 -= (uint64_t)sent;
+	} else if (sent > 0) {
+		t->regs.rsi += (uint64_t)sent;
+		t->regs.rdx -= (uint64_t)sent;
+	}
 	t->state = T_IO;
 	t->deadline_ns = 0;
 	switch_away(p);
 	return SYS_RESUMED;
+}
+
+long sched_park_fd(struct proc *p, int h, short events)
+{
+	return park_fd_after(p, h, events, 0, false);
 }
 
 bool sched_write_nowait(const struct proc *p, const struct fd_entry *e)
@@ -394,14 +409,7 @@ static long write_progress(struct proc *p, int h, long r, size_t n, bool sendfil
 	if (((r > 0 && (size_t)r < n) || r == -EAGAIN) && sched_should_park(p)) {
 		if (r > 0)
 			t->io_done += r;
-		long k = sched_park_fd(p, h, POLLOUT);
-		if (r > 0 && sendfile) {
-			t->regs.r10 -= (uint64_t)r;
-		} else if (r > 0) {
-			t->regs.rsi += (uint64_t)r;
-			t->regs.rdx -= (uint64_t)r;
-		}
-		return k;
+		return park_fd_after(p, h, POLLOUT, r, sendfile);
 	}
 	long done = t->io_done;
 	t->io_done = 0;
