@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -383,6 +384,20 @@ static unsigned cover_closed_stdio(void)
 	return closed;
 }
 
+/* One host process holds the host fds of every guest process and of every VM (KVM's
+ * fds, a pipe's copies in each process that has it): a program with a hundred processes
+ * would pass the soft limit that shells often set (1024), and fork or open would fail in
+ * the guest.  The guest's own RLIMIT_NOFILE is emulated (the fd table), so only the host's
+ * soft limit rises, to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	unsigned closed_stdio = cover_closed_stdio();
@@ -396,6 +411,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	raise_fd_limit();
 	int status = 1;
 	int err = lifecycle_start();
 	if (err) {
