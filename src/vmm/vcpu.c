@@ -372,16 +372,18 @@ static void trace_exit(struct vm *vm, int r, int e, const struct vm_fault *fault
 	errno = saved_errno;
 }
 
-/* Stopped in user mode: nothing may see a thread inside the ring trampoline. */
+/* Stopped in user mode (where == VM_AT_USER): nothing may see a thread inside the ring
+ * trampoline.  A call the ring thread finished leaves the registers as if the trampoline
+ * had returned, still in user mode: the state stays VM_AT_USER, with rcx and r11 as
+ * SYSCALL leaves them.  (It was marked VM_AT_SYSCALL, which says the vCPU waits in ring 0
+ * at the syscall fault: the next entry then went through load_state, a supervisor page,
+ * from ring 3, and the guest died of a page fault at load_state.) */
 static enum vm_exit settled(struct vm *vm)
 {
 	if (vm->ring && ring_settle(vm) == VM_EXIT_RING_DONE) {
-		struct kvm_regs user;
-		vm_save_user_state(vm, &user);
-		vm->user_rip = user.rip;
-		vm->user_rsp = user.rsp;
-		vm->user_rflags = user.rflags;
-		vm->where = VM_AT_SYSCALL;
+		struct kvm_regs *r = vm_regs(vm);
+		r->rcx = r->rip;
+		r->r11 = r->rflags;
 		return VM_EXIT_RING_DONE;
 	}
 	return VM_EXIT_TICK;
