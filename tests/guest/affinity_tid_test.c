@@ -20,16 +20,21 @@ static int failures;
 		}                                                                                                      \
 	} while (0)
 
+/* The worker's results, checked by main after the join: printing from both threads would
+ * make the order of the lines depend on which runs first. */
+static int getattr_r = -1, get_r = -1, set_r = -1;
+
 static void *worker(void *arg)
 {
 	(void)arg;
 	pthread_attr_t attr;
-	CHECK(pthread_getattr_np(pthread_self(), &attr) == 0);
-	pthread_attr_destroy(&attr);
+	getattr_r = pthread_getattr_np(pthread_self(), &attr);
+	if (getattr_r == 0)
+		pthread_attr_destroy(&attr);
 	cpu_set_t set;
 	pid_t tid = (pid_t)syscall(SYS_gettid);
-	CHECK(sched_getaffinity(tid, sizeof(set), &set) == 0);
-	CHECK(sched_setaffinity(tid, sizeof(set), &set) == 0);
+	get_r = sched_getaffinity(tid, sizeof(set), &set);
+	set_r = sched_setaffinity(tid, sizeof(set), &set);
 	return NULL;
 }
 
@@ -38,6 +43,9 @@ int main(void)
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, worker, NULL) == 0);
 	CHECK(pthread_join(t, NULL) == 0);
+	CHECK(getattr_r == 0); /* pthread_getattr_np in the thread */
+	CHECK(get_r == 0);     /* sched_getaffinity(its tid) */
+	CHECK(set_r == 0);     /* sched_setaffinity(its tid) */
 	cpu_set_t set;
 	CHECK(sched_getaffinity(0, sizeof(set), &set) == 0);
 	printf("%d failures\n", failures);
