@@ -123,7 +123,6 @@ void process_set_owner(struct pt_entry *e)
 
 bool process_cpu_clock(const struct proc *p, int pid, clockid_t *out)
 {
-	(void)p;
 	pthread_mutex_lock(&pt_lock);
 	struct pt_entry *e = find_locked(p->fam.pt, pid);
 	bool ok = p->fam.pt && e && e->has_owner && !e->ended;

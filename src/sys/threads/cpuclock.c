@@ -33,6 +33,12 @@ static uint64_t host_clock_ns(clockid_t c)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* now - since, 0 if a clock read failed (host_clock_ns's 0) or did not advance. */
+static uint64_t elapsed(uint64_t now, uint64_t since)
+{
+	return now > since ? now - since : 0;
+}
+
 void cpuclock_run_begin(struct proc *p)
 {
 	if (pthread_getcpuclockid(pthread_self(), &p->thr.host_clock))
@@ -51,25 +57,24 @@ uint64_t cpuclock_process_ns(const struct proc *p)
 {
 	if (!p->thr.cpu_running)
 		return p->thr.cpu_ns;
-	uint64_t now = host_clock_ns(p->thr.host_clock);
-	return p->thr.cpu_ns + (now > p->thr.host_since_ns ? now - p->thr.host_since_ns : 0);
+	return p->thr.cpu_ns + elapsed(host_clock_ns(p->thr.host_clock), p->thr.host_since_ns);
 }
 
 void cpuclock_switch(struct proc *p, struct thread *next)
 {
+	if (p->thr.cur == next)
+		return; /* the same thread again: its share goes on */
 	uint64_t now = cpuclock_process_ns(p);
-	if (p->thr.cur && p->thr.cur != next && now > p->thr.cur_since_ns)
-		p->thr.cur->cpu_ns += now - p->thr.cur_since_ns;
-	if (p->thr.cur != next)
-		p->thr.cur_since_ns = now;
+	if (p->thr.cur)
+		p->thr.cur->cpu_ns += elapsed(now, p->thr.cur_since_ns);
+	p->thr.cur_since_ns = now;
 }
 
 static uint64_t thread_ns(const struct proc *p, const struct thread *t)
 {
 	if (t != p->thr.cur)
 		return t->cpu_ns;
-	uint64_t now = cpuclock_process_ns(p);
-	return t->cpu_ns + (now > p->thr.cur_since_ns ? now - p->thr.cur_since_ns : 0);
+	return t->cpu_ns + elapsed(cpuclock_process_ns(p), p->thr.cur_since_ns);
 }
 
 static const struct thread *find_thread(const struct proc *p, int tid)
