@@ -100,7 +100,9 @@ ring_posted:
 	je ring_done
 	cmp $RING_S_DONE_TRAP, %ecx
 	je ring_done_trap
-	cmp $RING_S_CLAIMED, %ecx        /* being run: wait for it */
+	cmp $RING_S_CLAIMED, %ecx        /* being run: wait for it, however long (a trap */
+	je 1b                            /* would wait for it too); ticks still stop the vCPU */
+	cmp $RING_S_HELD, %ecx           /* done; the host is stopping the vCPU here */
 	je 2f
 	cmp $RING_S_POSTED, %ecx
 	jne ring_trap                    /* RING_S_TRAP (or anything else) */

@@ -364,8 +364,12 @@ static bool serve_ring_ok(struct proc *p, const struct sys_args *a)
 		/* Once its connection is taken, a request VM's accepts get EAGAIN (serve_before)
 		 * and its waits on the listeners run as they are, until the shutdown, or until its
 		 * connection is closed while a child holds it (then serve_before holds the wait). */
+		/* A non-blocking accept that takes the connection runs here too, when the
+		 * request deadline can be armed from this thread (serve_after). */
 		if (accept)
-			return p->srv.conn_ino && serve_listener_fd(p, (int)a->a[0]);
+			return serve_listener_fd(p, (int)a->a[0]) &&
+			       (p->srv.conn_ino || (listener_wait(p, a) == PROC_WAIT_NONE &&
+			                            (!p->srv.max_request_ns || vm_deadline_remote_ok(p->vm))));
 		return listener_wait(p, a) == PROC_WAIT_NONE ||
 		       (p->srv.conn_ino && !p->srv.conn_shut && !p->srv.conn_closed);
 	default: return false;
@@ -382,8 +386,14 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 		p->srv.conns_taken++;
 		if (p->srv.conn_counter)
 			__atomic_fetch_add(p->srv.conn_counter, 1, __ATOMIC_RELAXED);
-		if (p->srv.max_request_ns)
-			vm_set_deadline(p->vm, vm_now_ns() + p->srv.max_request_ns);
+		if (p->srv.max_request_ns) {
+			uint64_t at = vm_now_ns() + p->srv.max_request_ns;
+			/* On the ring thread the timer is the vCPU thread's (serve_ring_ok checked it). */
+			if (sys_on_ring_thread())
+				vm_set_deadline_remote(p->vm, at);
+			else
+				vm_set_deadline(p->vm, at);
+		}
 		if (p->srv.mode == PROC_MODE_EPHEMERAL && !p->srv.conn_ino) {
 			p->srv.conn_ino = inode_of(host_fd_of(p, (uint64_t)ret));
 			hide_listeners(p);

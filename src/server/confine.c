@@ -216,6 +216,8 @@ static const int allowed[] = {
         SCMP_SYS(prlimit64),
         SCMP_SYS(sched_getaffinity),
         SCMP_SYS(getcpu),
+        /* The ring thread kept off the vCPU thread's CPU (vmm/ring.c, avoid_vcpu_cpu). */
+        SCMP_SYS(sched_setaffinity),
 
         /* Worker threads (server.c): glibc's pthread_create and thread exit.  clone itself
          * is allowed for threads only, below. */

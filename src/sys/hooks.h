@@ -27,5 +27,7 @@ void sys_set_serve_hooks(const struct sys_serve_hooks *h);
 /* For the ring thread: true for a process in PROC_MODE_RUN or a vfork child (server rules
  * are not theirs), else the hooks' ring_ok. */
 bool sys_serve_ring_ok(struct proc *p, const struct sys_args *a);
+/* Is this the ring thread (src/sys/ring.c) running a call, not the vCPU thread? */
+bool sys_on_ring_thread(void);
 
 #endif

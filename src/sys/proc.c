@@ -235,6 +235,8 @@ static enum proc_end run_loop(struct proc *p)
 			break;
 		case VM_EXIT_TIMEOUT: return PROC_TIMEOUT;
 		case VM_EXIT_TICK:
+			if (p->end.stop) /* a ring call's verdict, the guest out of the trampoline */
+				return take_stop(p);
 			if (p->srv.max_dirty_pages && limits_memory_exceeded(p))
 				return PROC_MEMORY_LIMIT;
 			sched_tick(p);

@@ -28,6 +28,7 @@
 #include "sys/hooks.h"
 #include "sys/processes/spawn.h"
 #include "sys/table.h"
+#include "sys/threads/sched.h"
 #include "util/log.h"
 #include "vmm/layout.h"
 
@@ -36,7 +37,9 @@
  * guest runs.  While the vCPU thread is in the host (a trap takes 30-125 us here) ~150
  * us: the guest usually comes back with its next call.  Bounded, so that a VM blocked in
  * a host wait (a server waiting for a connection) costs no CPU. */
-#define RING_IDLE_SPINS 2000u
+#define RING_IDLE_SPINS 40000u
+/* How long the ring thread waits for a call's fd before it lets the call trap (above). */
+#define RING_WAIT_NS (1000 * 1000ULL)
 #define RING_HOST_SPINS 5000u
 
 /* Calls whose site stays a real `syscall`: they need the vCPU's registers or stack
@@ -57,8 +60,9 @@ static bool never_rewrite(uint64_t nr)
 	}
 }
 
-/* Calls the ring thread may run: they read and write guest memory and host fds only.
- * Everything else (memory maps, which change page tables the guest's TLB holds; futex
+/* Calls the ring thread may run: they read and write guest memory and host fds only, or
+ * add memory (brk, anonymous mmap: see ring_allowed).  Everything else (other memory
+ * calls, which change page tables the guest's TLB holds; futex
  * waits, sleeps and other parking; signals; thread and process calls; ioctl, which may
  * wait for a terminal to drain) takes the trap.  Known gaps: an open of a FIFO and a
  * close with SO_LINGER can wait on the host (docs/design.md, "The ring path"). */
@@ -125,7 +129,9 @@ static bool ring_row(uint64_t nr)
 	case __NR_poll:
 	case __NR_fcntl:
 	case __NR_rt_sigprocmask:
-	case __NR_rt_sigaction: return true;
+	case __NR_rt_sigaction:
+	case __NR_brk:
+	case __NR_mmap: return true;
 	default: return false;
 	}
 }
@@ -150,7 +156,22 @@ static bool would_block(struct proc *p, const struct sys_args *a)
 	struct pollfd fds[WAIT_MAX_FDS];
 	for (int i = 0; i < req.n; i++)
 		fds[i] = (struct pollfd){.fd = req.host_fd[i], .events = req.events[i]};
-	return req.n == 0 || poll(fds, (nfds_t)req.n, 0) <= 0;
+	if (req.n == 0)
+		return true;
+	if (poll(fds, (nfds_t)req.n, 0) > 0)
+		return false;
+	/* Not ready yet.  No other thread needs the vCPU and no timer signal can come: wait a
+	 * little here rather than trap (a trap costs 4 hypervisor entries; a request's bytes
+	 * come within microseconds of its connection).  The guest spins meanwhile.  Waits
+	 * never end early; one that does not end here goes on as a trap, at most
+	 * RING_WAIT_NS (or half its own timeout) late. */
+	if (sched_should_park(p))
+		return true;
+	uint64_t budget = RING_WAIT_NS;
+	if (req.timeout_ns > 0 && (uint64_t)req.timeout_ns / 2 < budget)
+		budget = (uint64_t)req.timeout_ns / 2;
+	struct timespec ts = {0, (long)budget};
+	return ppoll(fds, (nfds_t)req.n, &ts, NULL) <= 0;
 }
 
 static bool signal_due(struct proc *p)
@@ -166,6 +187,12 @@ static bool ring_allowed(struct proc *p, const struct sys_args *a)
 		return false;
 	if (a->nr == __NR_fcntl && (a->a[1] == F_SETLKW || a->a[1] == F_OFD_SETLKW))
 		return false; /* retried by the scheduler */
+	/* Memory: only new private anonymous memory (and the heap's break).  Growing adds
+	 * page-table entries that were not present, which no TLB holds and a shadow MMU
+	 * walks afresh at the first touch, so the spinning vCPU may go on; a change that
+	 * takes rights away sets the VM's TLB flush and is answered DONE_TRAP (run_one). */
+	if (a->nr == __NR_mmap && (!(a->a[3] & MAP_ANONYMOUS) || (a->a[3] & MAP_TYPE) != MAP_PRIVATE))
+		return false;
 	if (spawn_in_vfork_child(p) || !sys_serve_ring_ok(p, a) || signal_due(p))
 		return false;
 	if (p->srv.max_dirty_pages && limits_memory_exceeded(p))
@@ -182,9 +209,22 @@ static void run_one(struct proc *p, const struct vm_ring_req *req)
 	}
 	long ret = sys_dispatch_ring(p, &a);
 
-	/* The run loop must look: a verdict, an exit, a signal to deliver. */
+	/* The run loop must look: a verdict, an exit, a signal to deliver; new mappings that
+	 * took rights away (the TLB flush is the vCPU thread's, on its way back in). */
 	bool look = p->end.stop || (p->thr.cur->pending & ~p->thr.cur->sigmask);
-	vm_ring_answer(p->vm, req, look ? RING_S_DONE_TRAP : RING_S_DONE, ret);
+	if (vm_tlb_flush_pending(p->vm))
+		vm_ring_answer(p->vm, req, RING_S_DONE_TRAP, ret);
+	else if (look)
+		vm_ring_answer_held(p->vm, req, ret);
+	else
+		vm_ring_answer(p->vm, req, RING_S_DONE, ret);
+}
+
+static __thread bool t_on_ring;
+
+bool sys_on_ring_thread(void)
+{
+	return t_on_ring;
 }
 
 struct ring_thread {
@@ -202,6 +242,8 @@ static void *ring_main(void *arg)
 	 * idle, and on a busy machine would otherwise fall asleep at every preemption. */
 	unsigned idle = 0, host = 0;
 	bool served = false; /* a call since the vCPU last entered the guest */
+	t_on_ring = true;
+	vm_ring_attach(vm);
 	vm_ring_set_awake(vm, true);
 	while (!atomic_load_explicit(&rt->stop, memory_order_relaxed)) {
 		struct vm_ring_req req;
@@ -233,6 +275,7 @@ static void *ring_main(void *arg)
 		__builtin_ia32_pause();
 	}
 	vm_ring_set_awake(vm, false);
+	vm_ring_detach(vm); /* (ring_stop's detach may have come before the attach above) */
 	return NULL;
 }
 
@@ -265,6 +308,7 @@ void ring_stop(struct proc *p)
 	struct ring_thread *rt = p->ring;
 	if (!rt)
 		return;
+	vm_ring_detach(p->vm); /* its thread id is about to be stale */
 	atomic_store(&rt->stop, true);
 	vm_ring_kick(p->vm);
 	pthread_join(rt->th, NULL);

@@ -202,6 +202,11 @@ int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot)
 	return 0;
 }
 
+bool vm_tlb_flush_pending(const struct vm *vm)
+{
+	return vm->tlb_flush;
+}
+
 static bool all_zero(const uint8_t *p, uint64_t size)
 {
 	const uint64_t *w = (const uint64_t *)p;

@@ -62,6 +62,7 @@
 #define RING_S_TRAP 4 /* the host will not run it here: take the trap path */
 #define RING_S_DONE_TRAP 5 /* done, but the host must see the vCPU (a stop, a signal) */
 #define RING_S_TAKEN 6 /* the vCPU thread took it (trap path) */
+#define RING_S_HELD 7 /* done; the ring thread kicks the vCPU out to look (no trap) */
 #define RING_SPIN 20000 /* the trampoline's pause loops before it traps */
 
 /* The lowest address a guest may map, as Linux's default vm.mmap_min_addr. */

@@ -10,6 +10,7 @@
 #define VMM_INTERNAL
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -48,6 +49,10 @@ struct vm_ring {
 	 * in the trampoline after it is fast-forwarded with this, not with the page. */
 	uint64_t done_ret, done_result;
 	bool done_valid;
+	pthread_t vcpu_thread; /* the thread in KVM_RUN, for vm_ring_answer_held */
+	pthread_t ring_thread; /* the host ring thread while it runs (vm_ring_attach/detach) */
+	_Atomic bool ring_attached;
+	int avoid_cpu; /* the CPU the ring thread's affinity leaves out (-1: none yet) */
 };
 
 static uint64_t site_hash(uint64_t a)
@@ -260,14 +265,58 @@ static void futex_op(_Atomic int *w, int op, int val)
 	syscall(SYS_futex, (int *)w, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
 }
 
-void ring_before_run(struct vm *vm)
+void vm_ring_attach(struct vm *vm)
 {
 	struct vm_ring *r = vm->ring;
-	atomic_store_explicit(&r->lock, 0, memory_order_release);
-	if (atomic_load_explicit(&r->asleep, memory_order_relaxed)) {
+	r->ring_thread = pthread_self();
+	r->avoid_cpu = -1;
+	atomic_store(&r->ring_attached, true);
+}
+
+void vm_ring_detach(struct vm *vm)
+{
+	if (vm->ring)
+		atomic_store(&vm->ring->ring_attached, false);
+}
+
+/* Keep the ring thread off the vCPU thread's CPU.  Woken by the vCPU thread, the host
+ * scheduler tends to queue it on the waker's CPU, behind the vCPU spinning in the guest
+ * for its answer (milliseconds until a tick moves one of them). */
+static void avoid_vcpu_cpu(struct vm_ring *r)
+{
+	int cpu = sched_getcpu();
+	if (!atomic_load(&r->ring_attached) || cpu < 0 || cpu == r->avoid_cpu)
+		return;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) || !CPU_ISSET(cpu, &set) || CPU_COUNT(&set) < 2)
+		return;
+	CPU_CLR(cpu, &set);
+	if (pthread_setaffinity_np(r->ring_thread, sizeof(set), &set) == 0)
+		r->avoid_cpu = cpu;
+}
+
+void vm_ring_wake(struct vm *vm)
+{
+	struct vm_ring *r = vm->ring;
+	avoid_vcpu_cpu(r);
+	/* The guest may post at once: the ring thread wakes in ~80 us here, a trap costs more.
+	 * Ordered against vm_ring_sleep (both seq_cst): either this sees it asleep and wakes
+	 * it, or its own RING_AWAKE = 0 comes after this store and the guest traps as before.
+	 * No ring thread (not started yet, or stopped): the guest traps at once, as before. */
+	if (atomic_load(&r->ring_attached))
+		atomic_store((_Atomic uint32_t *)ring_word(vm, RING_AWAKE), 1);
+	if (atomic_load(&r->asleep)) {
 		atomic_store(&r->asleep, 0);
 		futex_op(&r->asleep, FUTEX_WAKE, 1);
 	}
+}
+
+void ring_before_run(struct vm *vm)
+{
+	struct vm_ring *r = vm->ring;
+	r->vcpu_thread = pthread_self();
+	atomic_store_explicit(&r->lock, 0, memory_order_release);
+	vm_ring_wake(vm);
 }
 
 void ring_after_run(struct vm *vm)
@@ -305,8 +354,8 @@ void vm_ring_set_awake(struct vm *vm, bool awake)
 void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns)
 {
 	struct vm_ring *r = vm->ring;
-	vm_ring_set_awake(vm, false);
 	atomic_store(&r->asleep, 1);
+	vm_ring_set_awake(vm, false); /* after `asleep`: see vm_ring_wake */
 	/* A post that raced the flag: the guest saw RING_AWAKE = 1 before it changed. */
 	if (vm_ring_posted(vm)) {
 		atomic_store(&r->asleep, 0);
@@ -357,6 +406,14 @@ void vm_ring_answer(struct vm *vm, const struct vm_ring_req *req, int state, lon
 	}
 	atomic_store_explicit(ring_state(vm), (uint32_t)state, memory_order_release);
 	atomic_store_explicit(&r->lock, 0, memory_order_release);
+}
+
+void vm_ring_answer_held(struct vm *vm, const struct vm_ring_req *req, long result)
+{
+	struct vm_ring *r = vm->ring;
+	pthread_t th = r->vcpu_thread;
+	vm_ring_answer(vm, req, RING_S_HELD, result);
+	vm_interrupt_thread(th); /* out of KVM_RUN with the guest still in the trampoline */
 }
 
 void vm_ring_quiesce(struct vm *vm)
@@ -418,7 +475,7 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 	/* After the post only the ring thread's answer to it makes the state DONE; a trap
 	 * from ring_trap_unposted posted nothing (the state is an older call's). */
 	bool done = at == PAGE0_ADDR(RING_TRAP) && r->done_valid && r->done_ret == ret &&
-	            (st == RING_S_DONE || st == RING_S_DONE_TRAP);
+	            (st == RING_S_DONE || st == RING_S_DONE_TRAP || st == RING_S_HELD);
 	if (done || at == PAGE0_ADDR(RING_DONE_TRAP)) {
 		/* Completed by the ring thread (the spin ran out just as it finished, or the
 		 * host asked to see the vCPU after it). */
@@ -427,7 +484,8 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 		r->done_valid = false;
 		to_syscall_state(vm, ret, rsp, rflags);
 		vm_regs(vm)->rax = r->done_result;
-		return at == PAGE0_ADDR(RING_DONE_TRAP) || st == RING_S_DONE_TRAP ? VM_EXIT_RING_DONE : -2;
+		return at == PAGE0_ADDR(RING_DONE_TRAP) || st == RING_S_DONE_TRAP || st == RING_S_HELD ? VM_EXIT_RING_DONE
+		                                                                                     : -2;
 	}
 trap:
 	/* The trap path: exactly a syscall at the site (rax = nr, the arguments in place). */
@@ -479,14 +537,14 @@ int ring_settle(struct vm *vm)
 	bool site = read_q(vm, regs->rsp, &ret) && ret >= 2 && sites_has(r->sites, ret - 2);
 	uint32_t st = atomic_load(ring_state(vm));
 	if (off >= PAGE0_ADDR(RING_POSTED) && off < PAGE0_ADDR(RING_TRAP) + 2 &&
-	    (st == RING_S_DONE || st == RING_S_DONE_TRAP) && r->done_valid && r->done_ret == ret) {
+	    (st == RING_S_DONE || st == RING_S_DONE_TRAP || st == RING_S_HELD) && r->done_valid && r->done_ret == ret) {
 		/* Finished while it spun: as if the trampoline returned. */
 		atomic_store(ring_state(vm), RING_S_TAKEN);
 		r->done_valid = false;
 		regs->rax = r->done_result;
 		regs->rip = ret;
 		regs->rsp += 8;
-		return st == RING_S_DONE_TRAP ? VM_EXIT_RING_DONE : 0;
+		return st == RING_S_DONE_TRAP || st == RING_S_HELD ? VM_EXIT_RING_DONE : 0;
 	}
 	if (off == PAGE0_ADDR(RING_DONE) || off == PAGE0_ADDR(RING_RET) || off == PAGE0_ADDR(RING_DONE_TRAP)) {
 		if (off == PAGE0_ADDR(RING_DONE) || off == PAGE0_ADDR(RING_DONE_TRAP))

@@ -180,6 +180,21 @@ int vm_set_deadline(struct vm *vm, uint64_t deadline_ns)
 	return arm_timer(&vm->deadline_timer, DEADLINE_SIGNAL, deadline_ns, 0, true);
 }
 
+int vm_set_deadline_remote(struct vm *vm, uint64_t deadline_ns)
+{
+	struct vm_timer *t = &vm->deadline_timer;
+	if (!t->created)
+		return -EAGAIN;
+	vm->deadline_ns = deadline_ns;
+	struct itimerspec its = {.it_value = {(time_t)(deadline_ns / 1000000000ULL), (long)(deadline_ns % 1000000000ULL)}};
+	return timer_settime(t->id, TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
+}
+
+bool vm_deadline_remote_ok(const struct vm *vm)
+{
+	return vm->deadline_timer.created;
+}
+
 int vm_set_tick(struct vm *vm, uint64_t interval_ns)
 {
 	vm->tick_ns = interval_ns;
@@ -395,6 +410,8 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 	if (vm->replay) {
 		/* The call a fork or reset re-issues, handed over without entering the guest. */
 		vm->replay = false;
+		if (vm->ring)
+			vm_ring_wake(vm); /* awake by the time the guest posts */
 		vm->stats.syscalls++;
 		trace_exit(vm, 1, VM_EXIT_SYSCALL, fault);
 		return VM_EXIT_SYSCALL;
@@ -455,7 +472,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 				if (!vm->tlb_flush && preemptible(vm)) {
 					vm->where = VM_AT_USER;
 					vm->sregs_unknown = true;
-					return VM_EXIT_TICK;
+					return settled(vm); /* vm_ring_kick_vcpu: a call held in page 0 */
 				}
 				if (!vm->tick_ns)
 					vm_set_tick(vm, 10 * 1000 * 1000ULL);

@@ -43,6 +43,8 @@ uint64_t vm_user_size(const struct vm *vm);
  * but keeps their content).  vm_discard_range drops the content: the range reads as zero
  * afterwards (munmap, MADV_DONTNEED, a fresh mmap over old memory). */
 int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot);
+/* Present PTEs lost rights since the last entry: the next entry reloads CR3. */
+bool vm_tlb_flush_pending(const struct vm *vm);
 int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size);
 /* MADV_DONTNEED: like vm_discard_range, except that file pages shown by vm_map_file keep
  * showing the file (which is what dropping a private file page means). */
@@ -153,6 +155,10 @@ int vm_set_xsave(struct vm *vm, const void *buf);
  * deadline_ns; 0 clears it.  Uses a per-thread timer and signal; call from the thread that
  * runs the VM. */
 int vm_set_deadline(struct vm *vm, uint64_t deadline_ns);
+/* From another thread (the ring thread) while the vCPU thread runs the VM: re-arms the
+ * timer that thread made, -EAGAIN when it has none yet (vm_deadline_remote_ok). */
+int vm_set_deadline_remote(struct vm *vm, uint64_t deadline_ns);
+bool vm_deadline_remote_ok(const struct vm *vm);
 /* Interrupt host thread th's blocking call (EINTR) or its next KVM_RUN entry, as the
  * deadline does, without ending anything: a guest process signalled by another. */
 int vm_interrupt_thread(pthread_t th);
@@ -273,6 +279,15 @@ void vm_ring_answer(struct vm *vm, const struct vm_ring_req *req, int state, lon
 void vm_ring_set_awake(struct vm *vm, bool awake);
 void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns);
 void vm_ring_kick(struct vm *vm);
+/* vm_ring_wake: the vCPU thread, before the guest may post (sets RING_AWAKE, wakes the
+ * ring thread if it sleeps).  vm_ring_answer_held: the ring thread's answer to a call after
+ * which the run loop must look: the guest spins on RING_S_HELD and the vCPU thread is
+ * interrupted out of KVM_RUN (1 exit instead of a trap's 4 entries). */
+void vm_ring_wake(struct vm *vm);
+/* The ring thread, when it starts; ring_stop, before it joins it. */
+void vm_ring_attach(struct vm *vm);
+void vm_ring_detach(struct vm *vm);
+void vm_ring_answer_held(struct vm *vm, const struct vm_ring_req *req, long result);
 /* A template: nothing left posted for request VMs' ring threads. */
 void vm_ring_quiesce(struct vm *vm);
 /* A template about to be frozen: its executable private file pages become its own memory
