@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -131,7 +132,8 @@ static bool ring_row(uint64_t nr)
 	case __NR_rt_sigprocmask:
 	case __NR_rt_sigaction:
 	case __NR_brk:
-	case __NR_mmap: return true;
+	case __NR_mmap:
+	case __NR_ioctl: return true;
 	default: return false;
 	}
 }
@@ -192,6 +194,10 @@ static bool ring_allowed(struct proc *p, const struct sys_args *a)
 	 * walks afresh at the first touch, so the spinning vCPU may go on; a change that
 	 * takes rights away sets the VM's TLB flush and is answered DONE_TRAP (run_one). */
 	if (a->nr == __NR_mmap && (!(a->a[3] & MAP_ANONYMOUS) || (a->a[3] & MAP_TYPE) != MAP_PRIVATE))
+		return false;
+	/* ioctl: the fd flags and the byte count only (a terminal's may wait to drain). */
+	if (a->nr == __NR_ioctl && a->a[1] != FIONBIO && a->a[1] != FIOCLEX && a->a[1] != FIONCLEX &&
+	    a->a[1] != FIONREAD)
 		return false;
 	if (spawn_in_vfork_child(p) || !sys_serve_ring_ok(p, a) || signal_due(p))
 		return false;
