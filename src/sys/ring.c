@@ -376,8 +376,11 @@ static uint64_t measure_trap_ns(void)
 	uint64_t best = 0;
 	const uint64_t code = USER_MIN_ADDR;
 	static const uint8_t loop[] = {0x0f, 0x05, 0xeb, 0xfc}; /* syscall; jmp .-2 */
-	if (vm_map_range(vm, code, 4096, PROT_READ | PROT_EXEC) == 0) {
-		memcpy(vm_user_ptr_unchecked(vm, code, sizeof(loop)), loop, sizeof(loop));
+	uint8_t *text = vm_map_range(vm, code, 4096, PROT_READ | PROT_EXEC) == 0
+	                        ? vm_user_ptr_unchecked(vm, code, sizeof(loop))
+	                        : NULL;
+	if (text) {
+		memcpy(text, loop, sizeof(loop));
 		struct kvm_regs regs = {.rip = code, .rflags = 0x202};
 		vm_load_user_state(vm, &regs);
 		for (int round = 0; round < 3; round++) {

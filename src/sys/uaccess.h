@@ -6,8 +6,8 @@
  * code can run or change the mapping, writes through vm_user_ptr_unchecked (vmm.h), which
  * checks the range is inside the user range but not the page permissions (the loader
  * writes read-only segments): exec.c (segments, the initial stack), mm.c (a file's bytes
- * into a fresh private mapping, mremap's move), and in src/vmm the vDSO's pages.  Each
- * caller checks its NULL result. */
+ * into a fresh private mapping, mremap's move), ring.c (the code of --syscall-path=auto's
+ * measuring VM), and in src/vmm the vDSO's pages.  Each caller checks its NULL result. */
 #ifndef SYS_UACCESS_H
 #define SYS_UACCESS_H
 

@@ -1,5 +1,5 @@
-/* fs.c - guest paths: resolving (dirfd, path) to a guest path, and the calls that open
- * or look at a file by name (open, openat2, stat, statx, access, readlink).
+/* fs.c - the calls that open or look at a file by name (open, openat2, stat, statx,
+ * access, readlink), over the path layer (path.c resolves (dirfd, path) to a guest path).
  *
  * No host path the guest wrote is ever opened as such: a path is made absolute against
  * the guest cwd or the dirfd's guest path, normalised, looked up in the emulated /proc and
