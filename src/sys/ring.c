@@ -34,10 +34,12 @@
 #include "vmm/layout.h"
 
 /* How long the ring thread spins for the next call before it sleeps (vm_run wakes it at
- * the next entry into the guest), in pause loops (~30 ns each here): ~60 us while the
- * guest runs.  While the vCPU thread is in the host (a trap takes 30-125 us here) ~150
- * us: the guest usually comes back with its next call.  Bounded, so that a VM blocked in
- * a host wait (a server waiting for a connection) costs no CPU. */
+ * the next entry into the guest), in pause loops (~25 ns each here): ~1 ms after a call
+ * while the guest runs (the guest's own page faults cost 30-45 us each here, and a
+ * sleeping ring thread costs the next call a trap).  While the vCPU thread is in the host
+ * (a trap takes 30-125 us here) ~125 us: the guest usually comes back with its next call.
+ * Bounded, so that a VM blocked in a host wait (a server waiting for a connection) costs
+ * no CPU. */
 #define RING_IDLE_SPINS 40000u
 /* How long the ring thread waits for a call's fd before it lets the call trap (above). */
 #define RING_WAIT_NS (1000 * 1000ULL)

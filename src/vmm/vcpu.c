@@ -130,6 +130,17 @@ uint64_t vm_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Arm (or with value_ns 0 disarm) timer t, whichever thread it signals. */
+static int set_timer(struct vm_timer *t, uint64_t value_ns, uint64_t interval_ns, bool absolute)
+{
+	struct itimerspec its = {0};
+	its.it_value.tv_sec = (time_t)(value_ns / 1000000000ULL);
+	its.it_value.tv_nsec = (long)(value_ns % 1000000000ULL);
+	its.it_interval.tv_sec = (time_t)(interval_ns / 1000000000ULL);
+	its.it_interval.tv_nsec = (long)(interval_ns % 1000000000ULL);
+	return timer_settime(t->id, absolute ? TIMER_ABSTIME : 0, &its, NULL) < 0 ? -errno : 0;
+}
+
 /* A per-thread POSIX timer that delivers DEADLINE_SIGNAL to the thread running the VM
  * (re-created when the VM moves to another thread, e.g. a fork running on a worker). */
 static int arm_timer(struct vm_timer *t, int signo, uint64_t value_ns, uint64_t interval_ns, bool absolute)
@@ -151,12 +162,7 @@ static int arm_timer(struct vm_timer *t, int signo, uint64_t value_ns, uint64_t 
 		t->created = true;
 		t->tid = tid;
 	}
-	struct itimerspec its = {0};
-	its.it_value.tv_sec = (time_t)(value_ns / 1000000000ULL);
-	its.it_value.tv_nsec = (long)(value_ns % 1000000000ULL);
-	its.it_interval.tv_sec = (time_t)(interval_ns / 1000000000ULL);
-	its.it_interval.tv_nsec = (long)(interval_ns % 1000000000ULL);
-	return timer_settime(t->id, absolute ? TIMER_ABSTIME : 0, &its, NULL) < 0 ? -errno : 0;
+	return set_timer(t, value_ns, interval_ns, absolute);
 }
 
 /* vm is going away: a deadline or interrupt signal landing on this thread later must not
@@ -182,12 +188,10 @@ int vm_set_deadline(struct vm *vm, uint64_t deadline_ns)
 
 int vm_set_deadline_remote(struct vm *vm, uint64_t deadline_ns)
 {
-	struct vm_timer *t = &vm->deadline_timer;
-	if (!t->created)
+	if (!vm->deadline_timer.created)
 		return -EAGAIN;
 	vm->deadline_ns = deadline_ns;
-	struct itimerspec its = {.it_value = {(time_t)(deadline_ns / 1000000000ULL), (long)(deadline_ns % 1000000000ULL)}};
-	return timer_settime(t->id, TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
+	return set_timer(&vm->deadline_timer, deadline_ns, 0, true);
 }
 
 bool vm_deadline_remote_ok(const struct vm *vm)
@@ -472,7 +476,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 				if (!vm->tlb_flush && preemptible(vm)) {
 					vm->where = VM_AT_USER;
 					vm->sregs_unknown = true;
-					return settled(vm); /* vm_ring_kick_vcpu: a call held in page 0 */
+					return settled(vm); /* vm_ring_answer_held: a call held in page 0 */
 				}
 				if (!vm->tick_ns)
 					vm_set_tick(vm, 10 * 1000 * 1000ULL);
