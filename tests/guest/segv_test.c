@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const char rodata[64] = "read-only data";
 
@@ -36,6 +37,10 @@ int main(int argc, char **argv)
 		/* just below the 47-bit boundary: never mapped natively, and far above
          * anything a small guest maps */
 		addr = 0x7ffff0000000ull - 0x100000000ull;
+		/* The native stack's random placement can land there (it did once): step down
+		 * past anything mapped (msync fails with ENOMEM on an unmapped page). */
+		while (msync((void *)addr, 4096, MS_ASYNC) == 0)
+			addr -= 0x100000000ull;
 		*(volatile int *)addr = 1;
 	} else if (!strcmp(how, "jump-null")) {
 		void (*volatile fn)(void) = (void (*)(void))addr;
