@@ -93,21 +93,23 @@ ring_trap_unposted:
 	xchg %ecx, RP(RING_STATE)       /* publish; a full fence before the RING_AWAKE loads */
 	.globl ring_posted
 ring_posted:
-	mov $RING_SPIN, %r11d
+	mov $RING_SPIN_CLAIMED, %r11d    /* the budget, in loops while the call is being run */
 1:	pause
 	mov RP(RING_STATE), %ecx
 	cmp $RING_S_DONE, %ecx
 	je ring_done
 	cmp $RING_S_DONE_TRAP, %ecx
 	je ring_done_trap
-	cmp $RING_S_CLAIMED, %ecx        /* being run: wait for it, however long (a trap */
-	je 1b                            /* would wait for it too); ticks still stop the vCPU */
+	cmp $RING_S_CLAIMED, %ecx        /* being run: a long wait (a trap would wait for */
+	je 2f                            /* it too; a starved ring thread gets the CPU then) */
 	cmp $RING_S_HELD, %ecx           /* done; the host is stopping the vCPU here */
-	je 2f
+	je 3f
 	cmp $RING_S_POSTED, %ecx
 	jne ring_trap                    /* RING_S_TRAP (or anything else) */
 	cmpl $0, RP(RING_AWAKE)          /* went to sleep before it saw the post */
 	je ring_trap
+3:	sub $(RING_SPIN_CLAIMED / RING_SPIN - 1), %r11d /* not taken (yet): RING_SPIN loops */
+	jbe ring_trap
 2:	dec %r11d
 	jnz 1b
 	.globl ring_trap

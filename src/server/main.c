@@ -356,9 +356,10 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	}
 	if (cfg->verbose) {
 		const struct vm_stats *s = proc_vm_stats(p);
-		log_msg("vm exits %llu, syscalls %llu, faults %llu, ring calls %llu, rewrites %llu",
+		log_msg("vm exits %llu, syscalls %llu, faults %llu, ring calls %llu, rewrites %llu, ring timeouts %llu",
 		        (unsigned long long)s->exits, (unsigned long long)s->syscalls, (unsigned long long)s->faults,
-		        (unsigned long long)s->ring_calls, (unsigned long long)s->rewrites);
+		        (unsigned long long)s->ring_calls, (unsigned long long)s->rewrites,
+		        (unsigned long long)s->ring_timeouts);
 	}
 	proc_destroy(p);
 	return status;

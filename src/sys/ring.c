@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -454,7 +455,10 @@ static long auto_cpus;
 
 static void auto_measure(void)
 {
-	auto_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The CPUs this process may run on (taskset, a cgroup's cpuset), not those online:
+	 * confined to one, the ring thread would only take turns with the vCPU thread. */
+	cpu_set_t set;
+	auto_cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
 	if (auto_cpus < 2)
 		return;
 	auto_trap_ns = measure_trap_ns();

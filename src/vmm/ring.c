@@ -53,7 +53,14 @@ struct vm_ring {
 	pthread_t ring_thread; /* the host ring thread while it runs (vm_ring_attach/detach) */
 	_Atomic bool ring_attached;
 	int avoid_cpu; /* the CPU the ring thread's affinity leaves out (-1: none yet) */
+	/* Until then (vm_now_ns) the guest traps at once: a post went untaken for the whole
+	 * of the trampoline's spin, so the ring thread gets no CPU (a busy machine). */
+	_Atomic uint64_t starved_until;
 };
+
+/* How long the guest traps at once after a post nobody took: one wasted spin (~0.5 ms)
+ * per this much time at most, on a machine too busy for the ring thread. */
+#define RING_STARVED_NS (10 * 1000 * 1000ULL)
 
 static uint64_t site_hash(uint64_t a)
 {
@@ -295,6 +302,17 @@ static void avoid_vcpu_cpu(struct vm_ring *r)
 		r->avoid_cpu = cpu;
 }
 
+static bool ring_starved(struct vm_ring *r)
+{
+	uint64_t until = atomic_load_explicit(&r->starved_until, memory_order_relaxed);
+	if (!until)
+		return false;
+	if (vm_now_ns() < until)
+		return true;
+	atomic_store_explicit(&r->starved_until, 0, memory_order_relaxed);
+	return false;
+}
+
 void vm_ring_wake(struct vm *vm)
 {
 	struct vm_ring *r = vm->ring;
@@ -303,7 +321,7 @@ void vm_ring_wake(struct vm *vm)
 	 * Ordered against vm_ring_sleep (both seq_cst): either this sees it asleep and wakes
 	 * it, or its own RING_AWAKE = 0 comes after this store and the guest traps as before.
 	 * No ring thread (not started yet, or stopped): the guest traps at once, as before. */
-	if (atomic_load(&r->ring_attached))
+	if (atomic_load(&r->ring_attached) && !ring_starved(r))
 		atomic_store((_Atomic uint32_t *)ring_word(vm, RING_AWAKE), 1);
 	if (atomic_load(&r->asleep)) {
 		atomic_store(&r->asleep, 0);
@@ -319,6 +337,17 @@ void ring_before_run(struct vm *vm)
 	vm_ring_wake(vm);
 }
 
+/* The ring thread is in a long call, or starved of CPU in one (it runs SCHED_IDLE): let
+ * it onto this thread's CPU too, and sleep in short steps until it is done.  The next
+ * vm_ring_wake keeps it off this CPU again. */
+static void give_cpu_to_ring(struct vm_ring *r)
+{
+	cpu_set_t set;
+	if (atomic_load(&r->ring_attached) && sched_getaffinity(0, sizeof(set), &set) == 0 &&
+	    pthread_setaffinity_np(r->ring_thread, sizeof(set), &set) == 0)
+		r->avoid_cpu = -1;
+}
+
 void ring_after_run(struct vm *vm)
 {
 	struct vm_ring *r = vm->ring;
@@ -327,10 +356,14 @@ void ring_after_run(struct vm *vm)
 		if (atomic_compare_exchange_weak_explicit(&r->lock, &expect, 1, memory_order_acquire,
 		                                          memory_order_relaxed))
 			return;
-		if (spins > 1000)
-			sched_yield(); /* the ring thread is in a long call */
-		else
+		if (spins < 1000) {
 			__builtin_ia32_pause();
+			continue;
+		}
+		if (spins == 1000)
+			give_cpu_to_ring(r);
+		struct timespec step = {0, 50 * 1000};
+		syscall(SYS_futex, (int *)&r->lock, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 2, &step, NULL, 0);
 	}
 }
 
@@ -347,6 +380,8 @@ bool vm_ring_posted(struct vm *vm)
 void vm_ring_set_awake(struct vm *vm, bool awake)
 {
 	_Atomic uint32_t *w = (_Atomic uint32_t *)ring_word(vm, RING_AWAKE);
+	if (awake && ring_starved(vm->ring))
+		awake = false;
 	if (atomic_load_explicit(w, memory_order_relaxed) != (uint32_t)awake)
 		atomic_store(w, (uint32_t)awake);
 }
@@ -468,6 +503,13 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 	uint64_t at = regs->rcx - 2, rsp = vm->user_rsp, rflags = regs->r11;
 	uint64_t ret;
 	uint32_t st = atomic_exchange(ring_state(vm), RING_S_TAKEN);
+	if (at == PAGE0_ADDR(RING_TRAP) && st == RING_S_POSTED && !atomic_load(&r->asleep) &&
+	    atomic_load(&r->ring_attached)) {
+		/* The spin ran out with the ring thread awake but not taking it: no CPU for it. */
+		vm->stats.ring_timeouts++;
+		atomic_store_explicit(&r->starved_until, vm_now_ns() + RING_STARVED_NS, memory_order_relaxed);
+		atomic_store((_Atomic uint32_t *)ring_word(vm, RING_AWAKE), 0);
+	}
 	if (!read_q(vm, rsp, &ret) || ret < 2 || !sites_has(r->sites, ret - 2)) {
 		null_call_fault(vm, fault, rsp, rflags);
 		return VM_EXIT_FAULT;

@@ -203,6 +203,7 @@ struct vm_stats {
 	uint64_t resets;
 	uint64_t dirty_pages; /* restored by resets, in total */
 	uint64_t ring_calls; /* syscalls the ring thread ran (no VM exit) */
+	uint64_t ring_timeouts; /* posts the ring thread did not take within the guest's spin */
 	uint64_t rewrites; /* syscall sites rewritten to `call *%rax` */
 };
 const struct vm_stats *vm_stats(struct vm *vm);
