@@ -35,10 +35,10 @@
 #include "vmm/layout.h"
 
 /* How long the ring thread spins for the next call before it sleeps (vm_run wakes it at
- * the next entry into the guest), in pause loops (~25 ns each here): ~1 ms after a call
- * while the guest runs (the guest's own page faults cost 30-45 us each here, and a
- * sleeping ring thread costs the next call a trap).  While the vCPU thread is in the host
- * (a trap takes 30-125 us here) ~125 us: the guest usually comes back with its next call.
+ * the next entry into the guest), in pause loops (~25 ns each here): ~1 ms while the guest
+ * runs (the guest's own page faults cost 30-45 us each here, and a sleeping ring thread
+ * costs the next call a trap).  While the vCPU thread is in the host (a trap takes 30-125
+ * us here) ~125 us: the guest usually comes back with its next call.
  * Bounded, so that a VM blocked in a host wait (a server waiting for a connection) costs
  * no CPU. */
 #define RING_IDLE_SPINS 40000u
@@ -273,7 +273,11 @@ static void *ring_main(void *arg)
 			served = false;
 			host++;
 		}
-		if ((served && idle > RING_IDLE_SPINS) || (!served && host + idle > RING_HOST_SPINS)) {
+		/* Without a call since the vCPU last entered the guest, the guest's own run counts
+		 * too: after a reset an interpreter runs ~200 us (page faults, mostly) before
+		 * its first call, and a ring thread asleep by then costs that call a trap. */
+		unsigned budget = vm_ring_guest_running(vm) ? RING_IDLE_SPINS : RING_HOST_SPINS;
+		if ((served && idle > RING_IDLE_SPINS) || (!served && host + idle > budget)) {
 			vm_ring_sleep(vm, 1000 * 1000 * 1000ULL);
 			idle = host = 0;
 			served = false;

@@ -54,13 +54,21 @@ struct vm_ring {
 	_Atomic bool ring_attached;
 	int avoid_cpu; /* the CPU the ring thread's affinity leaves out (-1: none yet) */
 	/* Until then (vm_now_ns) the guest traps at once: a post went untaken for the whole
-	 * of the trampoline's spin, so the ring thread gets no CPU (a busy machine). */
+	 * of the trampoline's spin, so the ring thread gets no CPU (a busy machine), for
+	 * backoff_ns.  That doubles while timeouts come with fewer than RING_STREAK_OK calls
+	 * answered in between (streak, the ring thread's count), else starts again. */
 	_Atomic uint64_t starved_until;
+	uint64_t backoff_ns;
+	_Atomic uint32_t streak;
 };
 
-/* How long the guest traps at once after a post nobody took: one wasted spin (~0.5 ms)
- * per this much time at most, on a machine too busy for the ring thread. */
-#define RING_STARVED_NS (10 * 1000 * 1000ULL)
+/* How long the guest traps at once after a post nobody took.  A client process starting
+ * on the ring thread's CPU takes it for a millisecond or so: the request's next calls
+ * trap, then the ring serves again.  A ring thread that gets no CPU at all (kvmserver
+ * confined to one CPU with other work) costs one wasted spin (~0.5 ms) per 64 ms. */
+#define RING_BACKOFF_MIN_NS (1000 * 1000ULL)
+#define RING_BACKOFF_MAX_NS (64 * 1000 * 1000ULL)
+#define RING_STREAK_OK 16
 
 static uint64_t site_hash(uint64_t a)
 {
@@ -337,7 +345,7 @@ void ring_before_run(struct vm *vm)
 	vm_ring_wake(vm);
 }
 
-/* The ring thread is in a long call, or starved of CPU in one (it runs SCHED_IDLE): let
+/* The ring thread is in a long call, or preempted in one by other work on its CPU: let
  * it onto this thread's CPU too, and sleep in short steps until it is done.  The next
  * vm_ring_wake keeps it off this CPU again. */
 static void give_cpu_to_ring(struct vm_ring *r)
@@ -438,6 +446,7 @@ void vm_ring_answer(struct vm *vm, const struct vm_ring_req *req, int state, lon
 		r->done_result = (uint64_t)result;
 		r->done_valid = true;
 		vm->stats.ring_calls++;
+		atomic_fetch_add_explicit(&r->streak, 1, memory_order_relaxed);
 	}
 	atomic_store_explicit(ring_state(vm), (uint32_t)state, memory_order_release);
 	atomic_store_explicit(&r->lock, 0, memory_order_release);
@@ -507,7 +516,11 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 	    atomic_load(&r->ring_attached)) {
 		/* The spin ran out with the ring thread awake but not taking it: no CPU for it. */
 		vm->stats.ring_timeouts++;
-		atomic_store_explicit(&r->starved_until, vm_now_ns() + RING_STARVED_NS, memory_order_relaxed);
+		if (atomic_exchange_explicit(&r->streak, 0, memory_order_relaxed) >= RING_STREAK_OK || !r->backoff_ns)
+			r->backoff_ns = RING_BACKOFF_MIN_NS;
+		else if (r->backoff_ns < RING_BACKOFF_MAX_NS)
+			r->backoff_ns *= 2;
+		atomic_store_explicit(&r->starved_until, vm_now_ns() + r->backoff_ns, memory_order_relaxed);
 		atomic_store((_Atomic uint32_t *)ring_word(vm, RING_AWAKE), 0);
 	}
 	if (!read_q(vm, rsp, &ret) || ret < 2 || !sites_has(r->sites, ret - 2)) {
