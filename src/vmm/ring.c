@@ -521,7 +521,7 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 		else if (r->backoff_ns < RING_BACKOFF_MAX_NS)
 			r->backoff_ns *= 2;
 		atomic_store_explicit(&r->starved_until, vm_now_ns() + r->backoff_ns, memory_order_relaxed);
-		atomic_store((_Atomic uint32_t *)ring_word(vm, RING_AWAKE), 0);
+		vm_ring_set_awake(vm, false);
 	}
 	if (!read_q(vm, rsp, &ret) || ret < 2 || !sites_has(r->sites, ret - 2)) {
 		null_call_fault(vm, fault, rsp, rflags);
