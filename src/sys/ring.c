@@ -64,9 +64,11 @@ static bool never_rewrite(uint64_t nr)
 	}
 }
 
-/* Calls the ring thread may run: they read and write guest memory and host fds only, or
- * add memory (brk, anonymous mmap: see ring_allowed).  Everything else (other memory
- * calls, which change page tables the guest's TLB holds; futex
+/* Calls the ring thread may run: they read and write guest memory and host fds only, add
+ * memory (brk, anonymous mmap: see ring_allowed), or drop it (munmap, a shrinking mremap,
+ * MADV_DONTNEED: the host pages behind it are replaced, which drops their translations
+ * from the running vCPU's TLB, vm_unmap_range).  Everything else (mprotect and the other
+ * calls that change rights the guest's TLB holds; futex
  * waits, sleeps and other parking; signals; thread and process calls; ioctl, which may
  * wait for a terminal to drain) takes the trap.  Known gaps: an open of a FIFO and a
  * close with SO_LINGER can wait on the host (docs/design.md, "The ring path"). */
@@ -136,6 +138,9 @@ static bool ring_row(uint64_t nr)
 	case __NR_rt_sigaction:
 	case __NR_brk:
 	case __NR_mmap:
+	case __NR_munmap:
+	case __NR_mremap:
+	case __NR_madvise:
 	case __NR_ioctl: return true;
 	default: return false;
 	}
@@ -194,8 +199,9 @@ static bool ring_allowed(struct proc *p, const struct sys_args *a)
 		return false; /* retried by the scheduler */
 	/* Memory: only new private anonymous memory (and the heap's break).  Growing adds
 	 * page-table entries that were not present, which no TLB holds and a shadow MMU
-	 * walks afresh at the first touch, so the spinning vCPU may go on; a change that
-	 * takes rights away sets the VM's TLB flush and is answered DONE_TRAP (run_one). */
+	 * walks afresh at the first touch, so the spinning vCPU may go on; unmapping drops
+	 * the translations with the host pages (vm_unmap_range); any other change that takes
+	 * rights away sets the VM's TLB flush and is answered DONE_TRAP (run_one). */
 	if (a->nr == __NR_mmap && (!(a->a[3] & MAP_ANONYMOUS) || (a->a[3] & MAP_TYPE) != MAP_PRIVATE))
 		return false;
 	/* ioctl: the fd flags and the byte count only (a terminal's may wait to drain). */

@@ -252,14 +252,19 @@ static bool fresh_in_fork(struct vm *vm, uint64_t addr, uint64_t size)
 	return true;
 }
 
-int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size)
+/* *replaced: every host page behind the range was replaced or freed (so KVM's MMU notifier
+ * dropped every translation of them: see vm_unmap_range); false when it already read as
+ * zero and nothing was done. */
+static int discard(struct vm *vm, gva_t addr, uint64_t size, bool *replaced)
 {
+	*replaced = false;
 	if ((addr | size) & ~PAGE_MASK || !user_range_ok(vm, addr, size))
 		return -EINVAL;
 	if (size == 0)
 		return 0;
 	if (vm->tmpl && fresh_in_fork(vm, addr, size))
 		return 0;
+	*replaced = true;
 	int err = fmap_clear(vm, addr, size);
 	if (err)
 		return err;
@@ -270,6 +275,37 @@ int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size)
 	if (fallocate(vm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)addr, (off_t)size) < 0)
 		return -errno;
 	return 0;
+}
+
+int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size)
+{
+	bool replaced;
+	return discard(vm, addr, size, &replaced);
+}
+
+/*
+ * Unmapping needs no TLB flush by the guest.  The page-table entries are cleared first,
+ * then the host pages behind them are replaced (a fork: fresh anonymous memory over the
+ * range) or freed (punched from the memfd).  Either is an MMU-notifier invalidation of that
+ * host range, on which KVM drops every translation of those guest-physical pages - its
+ * shadow or EPT entries, and the vCPUs' TLBs with a flush request that kicks a running vCPU
+ * out of guest mode and waits for it (an entry that stays in the kernel, only where a page
+ * was touched).  Guest-physical is guest-virtual here, so those are exactly the range's
+ * translations, and the next access walks the cleared entries: a fault.  (The range's
+ * content already relies on the same invalidation: MADV_DONTNEED reads zero after it.)  So
+ * the ring thread can answer munmap and a shrinking mremap while the vCPU spins, and the
+ * trap path skips its CR3 reload.  Where nothing was replaced (the range read as zero in a
+ * fork: then nothing there was accessible either) a changed entry still asks for a flush.
+ */
+int vm_unmap_range(struct vm *vm, gva_t addr, uint64_t size)
+{
+	bool flush_before = vm->tlb_flush, replaced = false;
+	int err = vm_map_range(vm, addr, size, PROT_NONE);
+	if (!err)
+		err = discard(vm, addr, size, &replaced);
+	if (!err && replaced)
+		vm->tlb_flush = flush_before;
+	return err;
 }
 
 int vm_dontneed_range(struct vm *vm, gva_t addr, uint64_t size)

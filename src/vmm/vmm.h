@@ -46,6 +46,9 @@ int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot);
 /* Present PTEs lost rights since the last entry: the next entry reloads CR3. */
 bool vm_tlb_flush_pending(const struct vm *vm);
 int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size);
+/* munmap: both of the above (no access, content dropped), without a TLB flush by the guest
+ * (the host pages' replacement makes KVM drop their translations: gmem.c). */
+int vm_unmap_range(struct vm *vm, gva_t addr, uint64_t size);
 /* MADV_DONTNEED: like vm_discard_range, except that file pages shown by vm_map_file keep
  * showing the file (which is what dropping a private file page means). */
 int vm_dontneed_range(struct vm *vm, gva_t addr, uint64_t size);

@@ -37,9 +37,7 @@ static bool user_range(struct proc *p, uint64_t addr, uint64_t size)
 
 int mm_unmap(struct proc *p, uint64_t addr, uint64_t size)
 {
-	int err = vm_map_range(p->vm, addr, size, PROT_NONE);
-	if (!err)
-		err = vm_discard_range(p->vm, addr, size);
+	int err = vm_unmap_range(p->vm, addr, size);
 	if (!err)
 		err = vma_remove(&p->mm, addr, addr + size);
 	return err;
