@@ -268,6 +268,8 @@ static void *ring_main(void *arg)
 			served = true;
 			continue;
 		}
+		if (vm_reset_help(vm))
+			continue; /* the vCPU thread's reset shared its copying (cow.c) */
 		/* Idle: the guest runs and posts nothing for RING_IDLE_SPINS after a call, or
 		 * the vCPU thread is in the host (a trap, a blocking call) or on its way into
 		 * the guest (an entry takes 20-40 us here) for RING_HOST_SPINS. */

@@ -23,6 +23,7 @@
 #define VMM_INTERNAL
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -328,12 +329,62 @@ static int harvest(struct vm *vm)
  * large allocation) are dropped with MADV_DONTNEED so an idle fork does not keep their
  * memory. */
 #define RESTORE_COPY_MAX_PAGES 16
-static void restore_run(struct vm *vm, uint64_t gpa, uint64_t size, bool hot)
+static void restore_runs(struct vm *vm, size_t from, size_t to)
 {
-	if (hot || size <= RESTORE_COPY_MAX_PAGES * PAGE_SIZE)
-		memcpy(vm->mem + gpa, vm->tmpl->mem + gpa, size);
-	else
-		madvise(vm->mem + gpa, size, MADV_DONTNEED);
+	for (size_t i = from; i < to; i++) {
+		const struct restore_run *r = &vm->runs[i];
+		if (r->copy)
+			memcpy(vm->mem + r->gpa, vm->tmpl->mem + r->gpa, r->size);
+		else
+			madvise(vm->mem + r->gpa, r->size, MADV_DONTNEED);
+	}
+}
+
+/*
+ * The restore is shared with the VM's ring thread when it is spinning anyway.  After a
+ * request the ring thread spins for a while (the vCPU usually comes back), and the reset's
+ * copy is memcpy-bound: an interpreter's request writes hundreds of pages (Python hello:
+ * ~420, ~130 us of copying here), all of them on the way to the next request.  So past
+ * RESTORE_SHARE_MIN_PAGES the vCPU thread posts the second half of the runs, restores the
+ * first, and then either finds the second half done, waits for it (claimed: being done),
+ * or takes it back (never claimed: the ring thread was asleep or busy).  No wake-up: a
+ * sleeping ring thread is not woken for this (a wake-up costs more than it saves here).
+ */
+enum { SHARE_IDLE, SHARE_POSTED, SHARE_CLAIMED, SHARE_DONE, SHARE_TAKEN };
+#define RESTORE_SHARE_MIN_PAGES 64
+
+bool vm_reset_help(struct vm *vm)
+{
+	int posted = SHARE_POSTED;
+	if (atomic_load_explicit(&vm->restore_share, memory_order_relaxed) != SHARE_POSTED ||
+	    !atomic_compare_exchange_strong(&vm->restore_share, &posted, SHARE_CLAIMED))
+		return false;
+	restore_runs(vm, vm->share_from, vm->nruns);
+	atomic_store_explicit(&vm->restore_share, SHARE_DONE, memory_order_release);
+	return true;
+}
+
+static void restore(struct vm *vm, uint64_t pages)
+{
+	size_t split = vm->nruns;
+	if (pages >= RESTORE_SHARE_MIN_PAGES && vm->ring && vm_ring_helper_spinning(vm)) {
+		uint64_t half = 0;
+		for (split = 0; split < vm->nruns && half < pages / 2; split++)
+			half += vm->runs[split].copy ? vm->runs[split].size / PAGE_SIZE : 1;
+		vm->share_from = split;
+		atomic_store_explicit(&vm->restore_share, SHARE_POSTED, memory_order_release);
+	}
+	restore_runs(vm, 0, split);
+	if (split < vm->nruns) {
+		int posted = SHARE_POSTED;
+		if (atomic_compare_exchange_strong(&vm->restore_share, &posted, SHARE_TAKEN))
+			restore_runs(vm, split, vm->nruns);
+		else
+			while (atomic_load_explicit(&vm->restore_share, memory_order_acquire) != SHARE_DONE)
+				__builtin_ia32_pause();
+		atomic_store_explicit(&vm->restore_share, SHARE_IDLE, memory_order_relaxed);
+	}
+	vm->nruns = 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -374,6 +425,7 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	qsort(vm->dirty_list, vm->ndirty, sizeof(uint64_t), cmp_u64);
 	/* Pages of the template's shared file maps are the file's: never restored. */
 	bool shared = fmap_has_shared(vm->tmpl);
+	uint64_t pages = 0;
 	for (size_t i = 0; i < vm->ndirty;) {
 		bool hot = bit_test(vm->hot_bits, l[i]);
 		bool skip = shared && fmap_shared_at(vm->tmpl, l[i] * PAGE_SIZE);
@@ -381,12 +433,22 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 		while (j < vm->ndirty && l[j] == l[j - 1] + 1 && bit_test(vm->hot_bits, l[j]) == hot &&
 		       (!shared || fmap_shared_at(vm->tmpl, l[j] * PAGE_SIZE) == skip))
 			j++;
-		if (!skip)
-			restore_run(vm, l[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, hot);
+		if (!skip) {
+			if (ARRAY_RESERVE(vm->runs, vm->cap_runs, vm->nruns + 1, 256)) {
+				restore(vm, pages); /* no room for the list: restore what it holds */
+				pages = 0;
+			}
+			if (ARRAY_RESERVE(vm->runs, vm->cap_runs, vm->nruns + 1, 256))
+				return -ENOMEM;
+			bool copy = hot || j - i <= RESTORE_COPY_MAX_PAGES;
+			vm->runs[vm->nruns++] = (struct restore_run){l[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, copy};
+			pages += copy ? j - i : 1;
+		}
 		for (size_t k = i; k < j; k++)
 			bit_clear(vm->dirty_bits, l[k]);
 		i = j;
 	}
+	restore(vm, pages);
 	vm->ndirty = 0;
 	uint64_t guest_pages = vm->ndirty_guest;
 	vm->ndirty_guest = 0;
@@ -418,6 +480,7 @@ void cow_fini(struct vm *vm)
 	free(vm->hot_bits);
 	free(vm->prev_bits);
 	free(vm->prev_list);
+	free(vm->runs);
 	fmap_fini(vm);
 	free(vm->fmaps);
 }

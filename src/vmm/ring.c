@@ -411,6 +411,11 @@ void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns)
 	vm_ring_set_awake(vm, true);
 }
 
+bool vm_ring_helper_spinning(struct vm *vm)
+{
+	return atomic_load(&vm->ring->ring_attached) && !atomic_load(&vm->ring->asleep);
+}
+
 void vm_ring_kick(struct vm *vm)
 {
 	atomic_store(&vm->ring->asleep, 0);

@@ -21,6 +21,8 @@ int ring_fault_exit(struct vm *vm, struct vm_fault *fault);
  * rewound onto its site or fast-forwarded past a finished call.  VM_EXIT_RING_DONE when a
  * finished call wants the host to look (a stop, a signal), else 0. */
 int ring_settle(struct vm *vm);
+/* The ring thread is running and spinning (attached, not asleep): it may help a reset. */
+bool vm_ring_helper_spinning(struct vm *vm);
 /* A request VM (share_sites: the template's set) or a fork(2) copy (a copy of it). */
 int vm_ring_inherit(struct vm *vm, struct vm *from, bool share_sites);
 void vm_ring_fini(struct vm *vm);

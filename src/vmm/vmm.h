@@ -283,6 +283,9 @@ void vm_ring_answer(struct vm *vm, const struct vm_ring_req *req, int state, lon
 void vm_ring_set_awake(struct vm *vm, bool awake);
 void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns);
 void vm_ring_kick(struct vm *vm);
+/* The ring thread, spinning: do the share of a reset's restore the vCPU thread posted
+ * (cow.c); false when there was none. */
+bool vm_reset_help(struct vm *vm);
 /* vm_ring_wake: the vCPU thread, before the guest may post (sets RING_AWAKE, wakes the
  * ring thread if it sleeps).  vm_ring_answer_held: the ring thread's answer to a call after
  * which the run loop must look: the guest spins on RING_S_HELD and the vCPU thread is
