@@ -128,28 +128,50 @@ int proc_await_connection(struct proc *p)
 	return proc_await_connection_or(p, -1);
 }
 
+/* The epoll set a fork waits in, made at its first wait and kept until proc_destroy (one
+ * set per worker, so that kvmserver's fd count does not move with the workers' waits).  It
+ * watches the template's listener fds: the fork's are dups made again at each reset, and
+ * an epoll set keys its entries by fd and file, so those entries would outlive their fds.
+ * Listeners are shared and never change (a request cannot touch them).  Each wait
+ * registers them afresh (EPOLLEXCLUSIVE entries cannot be modified, and an entry kept from
+ * an earlier wait lost wakeups: every other connection went unseen). */
+static int await_set(struct proc *p, int cancel_fd)
+{
+	int ep = p->srv.await_ep1 - 1;
+	if (!p->srv.await_ep1) {
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0)
+			return -errno;
+		p->srv.await_ep1 = ep + 1;
+		/* Not exclusive: cancelling wakes every VM waiting. */
+		struct epoll_event cev = {.events = EPOLLIN, .data.u32 = 1};
+		p->srv.await_cancel = cancel_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, cancel_fd, &cev) == 0;
+	}
+	int n = p->srv.await_cancel;
+	struct proc *tmpl = p->srv.tmpl;
+	for (int fd = 0; fd < tmpl->fdt.cap; fd++) {
+		if (!serve_listener_fd(tmpl, fd))
+			continue;
+		int host = tmpl->fdt.e[fd].host_fd;
+		/* Exclusive: one connection wakes one of the VMs waiting here. */
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = 0};
+		epoll_ctl(ep, EPOLL_CTL_DEL, host, NULL);
+		n += epoll_ctl(ep, EPOLL_CTL_ADD, host, &ev) == 0;
+	}
+	p->srv.await_n = n;
+	return ep;
+}
+
 int proc_await_connection_or(struct proc *p, int cancel_fd)
 {
 	if (!p->srv.tmpl)
 		return -EINVAL;
-	int ep = epoll_create1(EPOLL_CLOEXEC), n = 0;
+	int ep = await_set(p, cancel_fd);
 	if (ep < 0)
-		return -errno;
-	for (int fd = 0; fd < p->fdt.cap; fd++) {
-		if (!serve_listener_fd(p, fd))
-			continue;
-		/* Exclusive: one connection wakes one of the VMs waiting here. */
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = 0};
-		n += epoll_ctl(ep, EPOLL_CTL_ADD, p->fdt.e[fd].host_fd, &ev) == 0;
-	}
-	/* Not exclusive: cancelling wakes every VM waiting. */
-	struct epoll_event cev = {.events = EPOLLIN, .data.u32 = 1};
-	if (cancel_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, cancel_fd, &cev) == 0)
-		n++;
+		return ep;
 	struct epoll_event ev = {0};
-	while (n && epoll_wait(ep, &ev, 1, -1) < 0 && errno == EINTR) {
+	while (p->srv.await_n && epoll_wait(ep, &ev, 1, -1) < 0 && errno == EINTR) {
 	}
-	close(ep);
 	if (ev.data.u32 == 1)
 		return -ECANCELED;
 	/* The timerfds the clone armed have been running while we waited. */

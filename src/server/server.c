@@ -48,7 +48,10 @@ static const char *end_reason(struct proc *p, enum proc_end end, char *buf, size
 		         (unsigned long long)proc_memory_limit_pages(p) * 4);
 		return buf;
 	case PROC_EXITED: snprintf(buf, size, "the program exited with status %d", proc_exit_code(p)); return buf;
-	default: return "the VM could not run";
+	default:
+		snprintf(buf, size, "the VM could not run (%s)",
+		         proc_crash(p)->fault.what ? proc_crash(p)->fault.what : "no reason given");
+		return buf;
 	}
 }
 

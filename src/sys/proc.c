@@ -102,6 +102,8 @@ void proc_destroy(struct proc *p)
 		p->fam.pt = NULL;
 	}
 	ring_stop(p);
+	if (p->srv.await_ep1)
+		close(p->srv.await_ep1 - 1);
 	fdtab_fini(&p->fdt);
 	sched_fini(p);
 	vma_fini(&p->mm);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -435,8 +436,10 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 		if (r < 0) {
 			trace_exit(vm, r, -1, fault);
 			if (errno != EINTR && errno != EAGAIN) {
+				static __thread char why[64];
+				snprintf(why, sizeof(why), "KVM_RUN failed: %s", strerror(saved_errno));
 				memset(fault, 0, sizeof(*fault));
-				fault->what = "KVM_RUN failed";
+				fault->what = why;
 				vm->sregs_unknown = true;
 				return VM_EXIT_ERROR;
 			}
