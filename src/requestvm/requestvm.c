@@ -135,7 +135,7 @@ int proc_await_connection(struct proc *p)
  * Listeners are shared and never change (a request cannot touch them).  Each wait
  * registers them afresh (EPOLLEXCLUSIVE entries cannot be modified, and an entry kept from
  * an earlier wait lost wakeups: every other connection went unseen). */
-static int await_set(struct proc *p, int cancel_fd)
+static int await_set(struct proc *p, int cancel_fd, int *watched)
 {
 	int ep = p->srv.await_ep1 - 1;
 	if (!p->srv.await_ep1) {
@@ -158,7 +158,7 @@ static int await_set(struct proc *p, int cancel_fd)
 		epoll_ctl(ep, EPOLL_CTL_DEL, host, NULL);
 		n += epoll_ctl(ep, EPOLL_CTL_ADD, host, &ev) == 0;
 	}
-	p->srv.await_n = n;
+	*watched = n;
 	return ep;
 }
 
@@ -166,11 +166,11 @@ int proc_await_connection_or(struct proc *p, int cancel_fd)
 {
 	if (!p->srv.tmpl)
 		return -EINVAL;
-	int ep = await_set(p, cancel_fd);
+	int n = 0, ep = await_set(p, cancel_fd, &n);
 	if (ep < 0)
 		return ep;
 	struct epoll_event ev = {0};
-	while (p->srv.await_n && epoll_wait(ep, &ev, 1, -1) < 0 && errno == EINTR) {
+	while (n && epoll_wait(ep, &ev, 1, -1) < 0 && errno == EINTR) {
 	}
 	if (ev.data.u32 == 1)
 		return -ECANCELED;

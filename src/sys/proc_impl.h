@@ -122,9 +122,8 @@ struct proc_server {
 	/* A fork: host CLOCK_MONOTONIC minus the guest's (see restart_monotonic in requestvm.c). */
 	int64_t mono_offset_ns;
 	/* An ephemeral fork's epoll set for proc_await_connection_or, kept across resets: the
-	 * host fd plus one (0 = not made yet), how many fds it watches, whether one is the
-	 * cancel fd. */
-	int await_ep1, await_n;
+	 * host fd plus one (0 = not made yet), and whether it watches the cancel fd. */
+	int await_ep1;
 	bool await_cancel;
 };
 

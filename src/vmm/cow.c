@@ -426,6 +426,8 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	/* Pages of the template's shared file maps are the file's: never restored. */
 	bool shared = fmap_has_shared(vm->tmpl);
 	uint64_t pages = 0;
+	if (ARRAY_RESERVE(vm->runs, vm->cap_runs, vm->ndirty, 256)) /* at most a run a page */
+		return -ENOMEM;
 	for (size_t i = 0; i < vm->ndirty;) {
 		bool hot = bit_test(vm->hot_bits, l[i]);
 		bool skip = shared && fmap_shared_at(vm->tmpl, l[i] * PAGE_SIZE);
@@ -434,12 +436,6 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 		       (!shared || fmap_shared_at(vm->tmpl, l[j] * PAGE_SIZE) == skip))
 			j++;
 		if (!skip) {
-			if (ARRAY_RESERVE(vm->runs, vm->cap_runs, vm->nruns + 1, 256)) {
-				restore(vm, pages); /* no room for the list: restore what it holds */
-				pages = 0;
-			}
-			if (ARRAY_RESERVE(vm->runs, vm->cap_runs, vm->nruns + 1, 256))
-				return -ENOMEM;
 			bool copy = hot || j - i <= RESTORE_COPY_MAX_PAGES;
 			vm->runs[vm->nruns++] = (struct restore_run){l[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, copy};
 			pages += copy ? j - i : 1;
