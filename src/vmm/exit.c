@@ -73,7 +73,7 @@ static int decode_fault(struct vm *vm, struct vm_fault *fault)
 	vm->user_rflags = fault->rflags;
 	/* CR2 costs an ioctl, so only page faults fetch it. */
 	struct kvm_sregs sregs;
-	if (fault->vector == X86_EXC_PF && ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) == 0)
+	if (fault->vector == X86_EXC_PF && vm_get_sregs(vm, &sregs) == 0)
 		fault->addr = sregs.cr2;
 
 	vm->where = VM_AT_FAULT;

@@ -19,9 +19,12 @@ uint64_t vm_phys_size(const struct vm *vm)
 int vm_image_cpu(struct vm *vm, struct vm_cpu_image *out, void *xsave)
 {
 	memset(out, 0, sizeof(*out));
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &out->sregs) < 0 || ioctl(vm->vcpu_fd, KVM_GET_XCRS, &out->xcrs) < 0)
+	int err = vm_get_sregs(vm, &out->sregs);
+	if (err)
+		return err;
+	if (ioctl(vm->vcpu_fd, KVM_GET_XCRS, &out->xcrs) < 0)
 		return -errno;
-	int err = vm_get_xsave(vm, xsave);
+	err = vm_get_xsave(vm, xsave);
 	if (err)
 		return err;
 	out->regs = vm->run->s.regs.regs;

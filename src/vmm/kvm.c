@@ -15,6 +15,7 @@
 
 static int g_kvm_fd = -1;
 static int g_kvm_err;
+static int g_sync_fields;
 static pthread_once_t g_kvm_once = PTHREAD_ONCE_INIT;
 
 static void kvm_open_once(void)
@@ -32,7 +33,13 @@ static void kvm_open_once(void)
 		g_kvm_err = -ENOSYS;
 		return;
 	}
+	g_sync_fields = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	g_kvm_fd = fd;
+}
+
+int kvm_sync_fields(void)
+{
+	return kvm_fd() >= 0 ? g_sync_fields : 0;
 }
 
 int kvm_fd(void)

@@ -587,6 +587,11 @@ int ring_fault_exit(struct vm *vm, struct vm_fault *fault)
 	return VM_EXIT_FAULT;
 }
 
+bool ring_waiting_at(uint64_t rip)
+{
+	return rip >= PAGE0_ADDR(RING_POSTED) && rip < PAGE0_ADDR(RING_TRAP);
+}
+
 int ring_settle(struct vm *vm)
 {
 	struct vm_ring *r = vm->ring;

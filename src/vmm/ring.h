@@ -3,6 +3,7 @@
 #define VMM_RING_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct vm;
 struct vm_fault;
@@ -21,6 +22,9 @@ int ring_fault_exit(struct vm *vm, struct vm_fault *fault);
  * rewound onto its site or fast-forwarded past a finished call.  VM_EXIT_RING_DONE when a
  * finished call wants the host to look (a stop, a signal), else 0. */
 int ring_settle(struct vm *vm);
+/* rip is inside the trampoline's wait for an answer: user mode (page 0), between
+ * instructions that only read the ring page, so no exception can be on its way in. */
+bool ring_waiting_at(uint64_t rip);
 /* The ring thread is running and spinning (attached, not asleep): it may help a reset. */
 bool vm_ring_helper_spinning(struct vm *vm);
 /* A request VM (share_sites: the template's set) or a fork(2) copy (a copy of it). */

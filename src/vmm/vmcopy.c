@@ -172,14 +172,17 @@ static int copy_vcpu(struct vm *vm, struct vm *src)
 {
 	struct kvm_sregs sregs;
 	struct kvm_xcrs xcrs;
-	if (ioctl(src->vcpu_fd, KVM_GET_SREGS, &sregs) < 0 || ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+	int err = vm_get_sregs(src, &sregs);
+	if (err)
+		return err;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 	if (ioctl(src->vcpu_fd, KVM_GET_XCRS, &xcrs) == 0 && ioctl(vm->vcpu_fd, KVM_SET_XCRS, &xcrs) < 0)
 		return -errno;
 	void *xs = calloc(1, src->xsave_size > vm->xsave_size ? src->xsave_size : vm->xsave_size);
 	if (!xs)
 		return -ENOMEM;
-	int err = vm_get_xsave(src, xs);
+	err = vm_get_xsave(src, xs);
 	if (!err)
 		err = vm_set_xsave(vm, xs);
 	free(xs);

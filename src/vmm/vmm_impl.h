@@ -120,6 +120,11 @@ void kstats_fini(struct vm *vm);
 
 /* kvm.c */
 int kvm_fd(void);
+/* The KVM_SYNC_X86_* fields KVM_RUN can carry in the run page (KVM_CAP_SYNC_REGS). */
+int kvm_sync_fields(void);
+/* The vCPU's system registers: KVM's, or the ones the next KVM_RUN will load
+ * (load_snapshot hands them over in the run page). */
+int vm_get_sregs(struct vm *vm, struct kvm_sregs *out);
 struct vm *kvm_alloc_vm(uint64_t user_size, int *err);
 int kvm_open_vcpu(struct vm *vm);
 
