@@ -11,6 +11,7 @@
  * KVMSERVER_SECCOMP=report logs each forbidden call's number and fails it with ENOSYS
  * instead of killing, to find what a change needs. */
 #include <errno.h>
+#include <linux/kcmp.h>
 #include <linux/netlink.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -285,6 +286,11 @@ static int add_rules(scmp_filter_ctx ctx, pid_t self)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
 		                       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self));
 #endif
+	/* Which epoll sets hold a listener (template.c): kcmp of our own fds, that kind only. */
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kcmp), 3, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self),
+		                       SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)self),
+		                       SCMP_A2(SCMP_CMP_EQ, KCMP_EPOLL_TFD));
 	/* glibc's pthread_create tries clone3 first, whose flags seccomp cannot see (they are
 	 * behind a pointer); ENOSYS makes it fall back to clone. */
 	if (!err)
