@@ -289,8 +289,7 @@ static int add_rules(scmp_filter_ctx ctx, pid_t self)
 	/* Which epoll sets hold a listener (template.c): kcmp of our own fds, that kind only. */
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kcmp), 3, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self),
-		                       SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)self),
-		                       SCMP_A2(SCMP_CMP_EQ, KCMP_EPOLL_TFD));
+		                       SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)self), SCMP_A2(SCMP_CMP_EQ, KCMP_EPOLL_TFD));
 	/* glibc's pthread_create tries clone3 first, whose flags seccomp cannot see (they are
 	 * behind a pointer); ENOSYS makes it fall back to clone. */
 	if (!err)

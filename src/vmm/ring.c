@@ -544,8 +544,9 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 		r->done_valid = false;
 		to_syscall_state(vm, ret, rsp, rflags);
 		vm_regs(vm)->rax = r->done_result;
-		return at == PAGE0_ADDR(RING_DONE_TRAP) || st == RING_S_DONE_TRAP || st == RING_S_HELD ? VM_EXIT_RING_DONE
-		                                                                                     : -2;
+		return at == PAGE0_ADDR(RING_DONE_TRAP) || st == RING_S_DONE_TRAP || st == RING_S_HELD
+		               ? VM_EXIT_RING_DONE
+		               : -2;
 	}
 trap:
 	/* The trap path: exactly a syscall at the site (rax = nr, the arguments in place). */
