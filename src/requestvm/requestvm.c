@@ -179,8 +179,9 @@ int proc_await_connection_or(struct proc *p, int cancel_fd)
 	return restart_monotonic(p);
 }
 
-/* Everything but the VM, from the template. */
-static int copy_state(struct proc *p, const struct proc *tmpl)
+/* Everything but the VM, from the template: the host side (fds, threads, mappings).  No
+ * guest memory: on reset this runs while the ring thread may be restoring it. */
+static int copy_host_state(struct proc *p, const struct proc *tmpl)
 {
 	/* Whole parts, as the template had them: who the process is (cwd, credentials, host
 	 * names, name, nice, umask), its dispositions and interval timer (itimer_ns is the host
@@ -204,6 +205,13 @@ static int copy_state(struct proc *p, const struct proc *tmpl)
 		err = fdtab_clone(&p->fdt, &tmpl->fdt, true);
 	if (!err)
 		err = clone_threads(p, tmpl);
+	return err;
+}
+
+/* What needs the VM's memory and vCPU as the template left them (after vm_reset). */
+static int copy_guest_state(struct proc *p, const struct proc *tmpl)
+{
+	int err = 0;
 	p->srv.mono_offset_ns = tmpl->srv.mono_offset_ns; /* the template's threads and vDSO page, as just copied */
 	if (!err)
 		err = restart_monotonic(p);
@@ -237,7 +245,9 @@ int requestvm_create(struct proc *tmpl, struct proc **out)
 		free(p);
 		return err;
 	}
-	err = copy_state(p, tmpl);
+	err = copy_host_state(p, tmpl);
+	if (!err)
+		err = copy_guest_state(p, tmpl);
 	if (err) {
 		proc_destroy(p);
 		return err;
@@ -253,13 +263,18 @@ int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 	uint64_t t0 = vm_now_ns();
 	/* The processes the request started end with it (process.c). */
 	process_end_children(p);
+	/* The VM's memory may be put back by its ring thread meanwhile (vm_reset_post). */
+	vm_reset_post(p->vm);
 	/* Host fds first: closing the connection's socket sends what the guest wrote. */
 	drop_state(p);
-	int err = vm_reset(p->vm, st);
+	int err = copy_host_state(p, p->srv.tmpl);
+	int verr = vm_reset(p->vm, st); /* (always: it ends what vm_reset_post began) */
+	if (!err)
+		err = verr;
 	if (!err)
 		err = vm_set_deadline(p->vm, 0);
 	if (!err)
-		err = copy_state(p, p->srv.tmpl);
+		err = copy_guest_state(p, p->srv.tmpl);
 	if (st)
 		st->ns = vm_now_ns() - t0; /* the whole reset, not only the VM's part */
 	return err;

@@ -329,68 +329,20 @@ static int harvest(struct vm *vm)
 	return 0;
 }
 
-/* Put the template's content back into [gpa, gpa+size).  Short runs and hot pages are
+/* Put the template's content back into the pages of run i.  Short runs and hot pages are
  * copied from the template: the fork keeps its private pages (the next request writes
  * them without a copy-on-write fault) and nothing is unmapped under KVM.  Long runs (a
  * large allocation) are dropped with MADV_DONTNEED so an idle fork does not keep their
- * memory. */
+ * memory.  Copied runs are at most RESTORE_COPY_MAX_PAGES long, so that two threads
+ * restoring together (below) take turns in small steps. */
 #define RESTORE_COPY_MAX_PAGES 16
-static void restore_runs(struct vm *vm, size_t from, size_t to)
+static void restore_run(struct vm *vm, size_t i)
 {
-	for (size_t i = from; i < to; i++) {
-		const struct restore_run *r = &vm->runs[i];
-		if (r->copy)
-			memcpy(vm->mem + r->gpa, vm->tmpl->mem + r->gpa, r->size);
-		else
-			madvise(vm->mem + r->gpa, r->size, MADV_DONTNEED);
-	}
-}
-
-/*
- * The restore is shared with the VM's ring thread when it is spinning anyway.  After a
- * request the ring thread spins for a while (the vCPU usually comes back), and the reset's
- * copy is memcpy-bound: an interpreter's request writes hundreds of pages (Python hello:
- * ~420, ~130 us of copying here), all of them on the way to the next request.  So past
- * RESTORE_SHARE_MIN_PAGES the vCPU thread posts the second half of the runs, restores the
- * first, and then either finds the second half done, waits for it (claimed: being done),
- * or takes it back (never claimed: the ring thread was asleep or busy).  No wake-up: a
- * sleeping ring thread is not woken for this (a wake-up costs more than it saves here).
- */
-enum { SHARE_IDLE, SHARE_POSTED, SHARE_CLAIMED, SHARE_DONE, SHARE_TAKEN };
-#define RESTORE_SHARE_MIN_PAGES 64
-
-bool vm_reset_help(struct vm *vm)
-{
-	int posted = SHARE_POSTED;
-	if (atomic_load_explicit(&vm->restore_share, memory_order_relaxed) != SHARE_POSTED ||
-	    !atomic_compare_exchange_strong(&vm->restore_share, &posted, SHARE_CLAIMED))
-		return false;
-	restore_runs(vm, vm->share_from, vm->nruns);
-	atomic_store_explicit(&vm->restore_share, SHARE_DONE, memory_order_release);
-	return true;
-}
-
-static void restore(struct vm *vm, uint64_t pages)
-{
-	size_t split = vm->nruns;
-	if (pages >= RESTORE_SHARE_MIN_PAGES && vm->ring && vm_ring_helper_spinning(vm)) {
-		uint64_t half = 0;
-		for (split = 0; split < vm->nruns && half < pages / 2; split++)
-			half += vm->runs[split].copy ? vm->runs[split].size / PAGE_SIZE : 1;
-		vm->share_from = split;
-		atomic_store_explicit(&vm->restore_share, SHARE_POSTED, memory_order_release);
-	}
-	restore_runs(vm, 0, split);
-	if (split < vm->nruns) {
-		int posted = SHARE_POSTED;
-		if (atomic_compare_exchange_strong(&vm->restore_share, &posted, SHARE_TAKEN))
-			restore_runs(vm, split, vm->nruns);
-		else
-			while (atomic_load_explicit(&vm->restore_share, memory_order_acquire) != SHARE_DONE)
-				__builtin_ia32_pause();
-		atomic_store_explicit(&vm->restore_share, SHARE_IDLE, memory_order_relaxed);
-	}
-	vm->nruns = 0;
+	const struct restore_run *r = &vm->runs[i];
+	if (r->copy)
+		memcpy(vm->mem + r->gpa, vm->tmpl->mem + r->gpa, r->size);
+	else
+		madvise(vm->mem + r->gpa, r->size, MADV_DONTNEED);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -399,13 +351,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int vm_reset(struct vm *vm, struct vm_reset_stats *st)
+/* The memory part of a reset up to the copying: the pages written since the last reset
+ * (the dirty logs), the ranges whose host layout changed put back, and the list of runs
+ * to restore.  Afterwards vm->runs holds nruns runs, reset_dirty and reset_guest_pages
+ * the counts for the statistics. */
+static int collect(struct vm *vm)
 {
-	uint64_t t0 = vm_now_ns();
-	if (!vm->tmpl)
-		return -EINVAL;
-	if (vm->dirty_lost)
-		return -ENOMEM;
+	vm->nruns = 0;
 	int err = harvest(vm);
 	if (err)
 		return err;
@@ -426,12 +378,10 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	vm->nmapped_runs = 0;
 	/* Every page written since the fork or the last reset (and every hot page), in runs
 	 * of consecutive pages alike in hotness. */
-	uint64_t dirty = vm->ndirty;
 	const uint64_t *l = vm->dirty_list;
 	qsort(vm->dirty_list, vm->ndirty, sizeof(uint64_t), cmp_u64);
 	/* Pages of the template's shared file maps are the file's: never restored. */
 	bool shared = fmap_has_shared(vm->tmpl);
-	uint64_t pages = 0;
 	if (ARRAY_RESERVE(vm->runs, vm->cap_runs, vm->ndirty, 256)) /* at most a run a page */
 		return -ENOMEM;
 	for (size_t i = 0; i < vm->ndirty;) {
@@ -441,28 +391,129 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 		while (j < vm->ndirty && l[j] == l[j - 1] + 1 && bit_test(vm->hot_bits, l[j]) == hot &&
 		       (!shared || fmap_shared_at(vm->tmpl, l[j] * PAGE_SIZE) == skip))
 			j++;
-		if (!skip) {
-			bool copy = hot || j - i <= RESTORE_COPY_MAX_PAGES;
-			vm->runs[vm->nruns++] = (struct restore_run){l[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, copy};
-			pages += copy ? j - i : 1;
+		if (!skip && (hot || j - i <= RESTORE_COPY_MAX_PAGES)) {
+			for (size_t k = i; k < j; k += RESTORE_COPY_MAX_PAGES) {
+				size_t n = j - k < RESTORE_COPY_MAX_PAGES ? j - k : RESTORE_COPY_MAX_PAGES;
+				vm->runs[vm->nruns++] = (struct restore_run){l[k] * PAGE_SIZE, n * PAGE_SIZE, true};
+			}
+		} else if (!skip) {
+			vm->runs[vm->nruns++] = (struct restore_run){l[i] * PAGE_SIZE, (j - i) * PAGE_SIZE, false};
 		}
 		for (size_t k = i; k < j; k++)
 			bit_clear(vm->dirty_bits, l[k]);
 		i = j;
 	}
-	restore(vm, pages);
+	vm->reset_dirty = vm->ndirty;
+	vm->reset_guest_pages = vm->ndirty_guest;
 	vm->ndirty = 0;
-	uint64_t guest_pages = vm->ndirty_guest;
 	vm->ndirty_guest = 0;
+	return 0;
+}
+
+/* Restore runs claimed one at a time until none is left; whether any was. */
+static bool restore_claimed(struct vm *vm)
+{
+	bool any = false;
+	for (;;) {
+		size_t i = atomic_fetch_add_explicit(&vm->run_next, 1, memory_order_relaxed);
+		if (i >= vm->nruns)
+			return any;
+		restore_run(vm, i);
+		atomic_fetch_add_explicit(&vm->runs_done, 1, memory_order_release);
+		any = true;
+	}
+}
+
+/*
+ * The memory part of a reset is shared with the VM's ring thread, which spins for a while
+ * after a request anyway.  requestvm_reset posts it (vm_reset_post) before its own work on
+ * the host fds (the fd table dropped and cloned: Deno ~90 us); the ring thread, if it
+ * spins, claims it, collects (above: the dirty logs are ~10 us of ioctls for four slots),
+ * and restores runs.  vm_reset then collects itself if nobody claimed it, or waits for the
+ * list, and restores runs with the ring thread until none is left (the copy is
+ * memcpy-bound: Python hello writes ~420 pages, ~130 us).  No wake-up: a sleeping ring
+ * thread is not woken for this (a wake-up costs more than it saves here).
+ *
+ * reset_job: IDLE, POSTED (vm_reset_post), COLLECTING (the ring thread has it), TAKEN (the
+ * vCPU thread collects), RESTORING (runs listed: claim them from run_next).  reset_helping
+ * is set while the ring thread looks at the job, so that vm_reset's IDLE comes only after
+ * it left (a later reset's runs are never claimed by a helper from an earlier one).
+ */
+enum { JOB_IDLE, JOB_POSTED, JOB_COLLECTING, JOB_TAKEN, JOB_RESTORING };
+
+void vm_reset_post(struct vm *vm)
+{
+	if (vm->tmpl && vm->ring && vm_ring_helper_spinning(vm))
+		atomic_store_explicit(&vm->reset_job, JOB_POSTED, memory_order_release);
+}
+
+static void publish_runs(struct vm *vm, int err)
+{
+	vm->reset_err = err;
+	if (err)
+		vm->nruns = 0;
+	atomic_store_explicit(&vm->run_next, 0, memory_order_relaxed);
+	atomic_store_explicit(&vm->runs_done, 0, memory_order_relaxed);
+	atomic_store_explicit(&vm->reset_job, JOB_RESTORING, memory_order_release);
+}
+
+bool vm_reset_help(struct vm *vm)
+{
+	int job = atomic_load_explicit(&vm->reset_job, memory_order_relaxed);
+	if (job != JOB_POSTED && job != JOB_RESTORING)
+		return false;
+	atomic_store(&vm->reset_helping, true);
+	bool did = false;
+	int posted = JOB_POSTED;
+	if (atomic_compare_exchange_strong(&vm->reset_job, &posted, JOB_COLLECTING)) {
+		publish_runs(vm, collect(vm));
+		did = true;
+	}
+	if (atomic_load(&vm->reset_job) == JOB_RESTORING)
+		did |= restore_claimed(vm);
+	atomic_store(&vm->reset_helping, false);
+	return did;
+}
+
+static int reset_memory(struct vm *vm)
+{
+	int job = JOB_POSTED;
+	if (atomic_load(&vm->reset_job) == JOB_IDLE || atomic_compare_exchange_strong(&vm->reset_job, &job, JOB_TAKEN))
+		publish_runs(vm, collect(vm)); /* not posted, or not claimed: collected here */
+	else
+		while (atomic_load_explicit(&vm->reset_job, memory_order_acquire) == JOB_COLLECTING)
+			__builtin_ia32_pause();
+	restore_claimed(vm);
+	while (atomic_load_explicit(&vm->runs_done, memory_order_acquire) < vm->nruns)
+		__builtin_ia32_pause();
+	atomic_store(&vm->reset_job, JOB_IDLE);
+	while (atomic_load(&vm->reset_helping))
+		__builtin_ia32_pause();
+	return vm->reset_err;
+}
+
+int vm_reset(struct vm *vm, struct vm_reset_stats *st)
+{
+	uint64_t t0 = vm_now_ns();
+	if (!vm->tmpl)
+		return -EINVAL; /* (never posted: vm_reset_post) */
+	if (vm->dirty_lost) {
+		reset_memory(vm); /* (the ring thread may be inside it) */
+		return -ENOMEM;
+	}
+	int err = reset_memory(vm);
+	vm->nruns = 0;
+	if (err)
+		return err;
 	err = load_snapshot(vm, vm->tmpl->snap, false);
 	if (err)
 		return err;
 	vm->tlb_flush = true;
 	vm->stats.resets++;
-	vm->stats.dirty_pages += dirty;
+	vm->stats.dirty_pages += vm->reset_dirty;
 	if (st) {
-		st->guest_pages = guest_pages;
-		st->dirty_pages = dirty;
+		st->guest_pages = vm->reset_guest_pages;
+		st->dirty_pages = vm->reset_dirty;
 		st->hot_pages = vm->nhot;
 		st->ns = vm_now_ns() - t0;
 	}

@@ -185,6 +185,9 @@ int vm_fork(struct vm *tmpl, struct vm **out);
  * are independent afterwards (vmcopy.c). */
 int vm_copy(struct vm *src, struct vm **out);
 int vm_reset(struct vm *vm, struct vm_reset_stats *st);
+/* Before the rest of a reset's work (the host fds): lets a spinning ring thread start on
+ * the memory part that vm_reset finishes. */
+void vm_reset_post(struct vm *vm);
 /* A fork's pages dirtied since its fork or last reset, counted as vm_reset will count
  * them (dirtycount.c).  Costs one dirty-log read per memory slot in use. */
 int vm_dirty_count(struct vm *vm, uint64_t *pages);
@@ -283,8 +286,8 @@ void vm_ring_answer(struct vm *vm, const struct vm_ring_req *req, int state, lon
 void vm_ring_set_awake(struct vm *vm, bool awake);
 void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns);
 void vm_ring_kick(struct vm *vm);
-/* The ring thread, spinning: do the share of a reset's restore the vCPU thread posted
- * (cow.c); false when there was none. */
+/* The ring thread, spinning: take part in a reset's memory part the vCPU thread posted
+ * (cow.c); false when there was nothing to do. */
 bool vm_reset_help(struct vm *vm);
 /* vm_ring_wake: the vCPU thread, before the guest may post (sets RING_AWAKE, wakes the
  * ring thread if it sleeps).  vm_ring_answer_held: the ring thread's answer to a call after

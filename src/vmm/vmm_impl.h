@@ -74,14 +74,18 @@ struct vm {
 	size_t nprev, cap_prev;
 	size_t nhot; /* hot pages kept writable at the last reset */
 	bool dirty_lost; /* a written page could not be listed: reset must fail */
-	/* The reset's restore runs, and the share of them posted to the ring thread
-	 * (vm_reset_help): restore_share is SHARE_IDLE, _POSTED, _CLAIMED, _DONE or _TAKEN. */
+	/* The reset's restore runs, and its memory part shared with the ring thread (cow.c,
+	 * vm_reset_help): reset_job is a JOB_* there; runs are claimed from run_next. */
 	struct restore_run {
 		uint64_t gpa, size;
 		bool copy; /* memcpy from the template; else MADV_DONTNEED */
-	} *runs;
-	size_t nruns, cap_runs, share_from;
-	_Atomic int restore_share;
+	} * runs;
+	size_t nruns, cap_runs;
+	_Atomic int reset_job;
+	_Atomic bool reset_helping;
+	_Atomic size_t run_next, runs_done;
+	int reset_err;
+	uint64_t reset_dirty, reset_guest_pages; /* the last collect's counts */
 	/* A fork's ranges made accessible since the last reset (vm_map_range), merged when
 	 * adjacent: fresh memory outside them and outside the template's mappings needs no
 	 * discard (see fresh_in_fork in gmem.c). */
