@@ -211,10 +211,8 @@ static int copy_host_state(struct proc *p, const struct proc *tmpl)
 /* What needs the VM's memory and vCPU as the template left them (after vm_reset). */
 static int copy_guest_state(struct proc *p, const struct proc *tmpl)
 {
-	int err = 0;
 	p->srv.mono_offset_ns = tmpl->srv.mono_offset_ns; /* the template's threads and vDSO page, as just copied */
-	if (!err)
-		err = restart_monotonic(p);
+	int err = restart_monotonic(p);
 	if (!err)
 		vm_replay_syscall(p->vm); /* the template stopped in a wait: issue it again */
 	if (!err)

@@ -358,6 +358,8 @@ static int cmp_u64(const void *a, const void *b)
 static int collect(struct vm *vm)
 {
 	vm->nruns = 0;
+	if (vm->dirty_lost)
+		return -ENOMEM; /* a page written since the last reset is not in the list */
 	int err = harvest(vm);
 	if (err)
 		return err;
@@ -497,12 +499,7 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	uint64_t t0 = vm_now_ns();
 	if (!vm->tmpl)
 		return -EINVAL; /* (never posted: vm_reset_post) */
-	if (vm->dirty_lost) {
-		reset_memory(vm); /* (the ring thread may be inside it) */
-		return -ENOMEM;
-	}
 	int err = reset_memory(vm);
-	vm->nruns = 0;
 	if (err)
 		return err;
 	err = load_snapshot(vm, vm->tmpl->snap, false);
