@@ -101,7 +101,11 @@ static int load_snapshot(struct vm *vm, const struct vm_snapshot *s, bool first)
 	if (first && ioctl(vm->vcpu_fd, KVM_SET_XCRS, &s->xcrs) < 0)
 		return -errno;
 	vm->sregs_unknown = false;
-	int err = vm_set_xsave(vm, s->xsave);
+	int err = 0;
+	if (!first && vm->fpu_by_guest)
+		vm_defer_xsave(vm, s->xsave);
+	else
+		err = vm_set_xsave(vm, s->xsave);
 	if (!err && (first || vm->fs_base != s->fs_base))
 		err = vm_set_fs_base(vm, s->fs_base);
 	if (err)
@@ -117,6 +121,31 @@ static int load_snapshot(struct vm *vm, const struct vm_snapshot *s, bool first)
 	vm->pt.mem = vm->mem;
 	vm->pt.on_write = cow_pt_written;
 	return 0;
+}
+
+/* The fork's own copy of the template's XSAVE image at KAREA_FPU, for its resets to load
+ * in the guest (vcpu.c, fpu_enter).  Never marked for reset: a host write the guest cannot
+ * change (supervisor, read-only), so it stays the fork's private page. */
+static void install_fpu_image(struct vm *vm, const struct vm_snapshot *s)
+{
+	uint64_t xcr0 = 0;
+	for (uint32_t i = 0; i < s->xcrs.nr_xcrs; i++)
+		if (s->xcrs.xcrs[i].xcr == 0)
+			xcr0 = s->xcrs.xcrs[i].value;
+	if (vm->xsave_size > KAREA_FPU_SIZE)
+		return;
+	uint8_t *image = karea_ptr(vm, KAREA_FPU);
+	memcpy(image, s->xsave, vm->xsave_size);
+	vm->fpu_by_guest = true;
+	vm->fpu_xrstor = s->sregs.cr4 & X86_CR4_OSXSAVE;
+	if (!vm->fpu_xrstor)
+		return; /* FXRSTOR of the legacy region (the image's first 512 bytes) */
+	/* XRSTOR's standard form faults on a component in XSTATE_BV that XCR0 lacks; KVM's
+	 * image may name any it supports. */
+	uint64_t bv;
+	memcpy(&bv, image + 512, sizeof(bv));
+	bv &= xcr0;
+	memcpy(image + 512, &bv, sizeof(bv));
 }
 
 /* The fork's view of the template's memory, and its KVM slots (the template's set). */
@@ -183,6 +212,8 @@ int vm_fork(struct vm *tmpl, struct vm **out)
 	if (err)
 		goto err_mem;
 	err = load_snapshot(vm, tmpl->snap, true);
+	if (!err)
+		install_fpu_image(vm, tmpl->snap);
 	if (!err)
 		err = vm_ring_inherit(vm, tmpl, true);
 	if (err) {

@@ -130,6 +130,7 @@ int gmem_map_kernel(struct vm *vm)
 	        {KAREA_CODE, KAREA_CODE_MAX, PTE_P},
 	        {KAREA_MAILBOX, PAGE_SIZE, PTE_P | PTE_W | PTE_NX},
 	        {KAREA_STACK, KAREA_STACK_TOP - KAREA_STACK, PTE_P | PTE_W | PTE_NX},
+	        {KAREA_FPU, KAREA_FPU_SIZE, PTE_P | PTE_NX},
 	};
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		int err = pt_set(&vm->pt, KERNEL_VA + parts[i].off, vm->karea + parts[i].off, parts[i].size,

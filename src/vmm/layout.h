@@ -20,9 +20,15 @@
 #define KAREA_CODE 0x2000 /* guest trampoline (src/guest), up to 8 KiB */
 #define KAREA_CODE_MAX 0x2000
 #define KAREA_MAILBOX 0x4000 /* host<->guest page: iret frame for state loads */
+#define MAILBOX_RAX 0x40 /* the user's rax and rdx while load_state_fpu has XRSTOR's mask there */
+#define MAILBOX_RDX 0x48
 #define KAREA_STACK 0x5000 /* exception stack (IST1), grows down from KAREA_STACK_TOP */
 #define KAREA_STACK_TOP 0x9000
-#define KAREA_MAPPED_SIZE 0x9000 /* the part of the kernel area mapped at KERNEL_VA */
+/* A request VM's copy of the template's XSAVE image (read-only): load_state_fpu restores the
+ * FPU and vector registers from it after a reset, instead of a KVM_SET_XSAVE (vcpu.c). */
+#define KAREA_FPU 0x9000
+#define KAREA_FPU_SIZE 0x3000
+#define KAREA_MAPPED_SIZE 0xc000 /* the part of the kernel area mapped at KERNEL_VA */
 #define KAREA_PT_POOL 0x10000 /* page-table pages, allocated by paging.c */
 
 /* Segment selectors (GDT slots).  STAR wants user data right below user code. */

@@ -348,13 +348,87 @@ size_t vm_xsave_size(const struct vm *vm)
 
 int vm_get_xsave(struct vm *vm, void *buf)
 {
+	if (vm->xsave_pending) {
+		memcpy(buf, vm->xsave_pending, vm->xsave_size);
+		return 0;
+	}
 	unsigned long req = vm->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
 	return ioctl(vm->vcpu_fd, req, buf) < 0 ? -errno : 0;
 }
 
 int vm_set_xsave(struct vm *vm, const void *buf)
 {
+	vm->xsave_pending = NULL;
 	return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, buf) < 0 ? -errno : 0;
+}
+
+void vm_defer_xsave(struct vm *vm, const void *image)
+{
+	vm->xsave_pending = image;
+}
+
+static bool in_fpu_stub(uint64_t rip)
+{
+	return rip >= GUEST_CODE(LOAD_STATE_FPU_FLUSH) && rip < GUEST_CODE(LOAD_STATE_FPU_END);
+}
+
+/* A pending XSAVE image (vm_defer_xsave) on the way into the guest: enter through
+ * load_state_fpu, which loads the copy at KAREA_FPU, when the entry is a state load (every
+ * syscall return, and so the first entry after a reset); else the ioctl.  1: redirected. */
+static int fpu_enter(struct vm *vm)
+{
+	struct kvm_regs *r = &vm->run->s.regs.regs;
+	uint64_t to;
+	if (r->rip == GUEST_CODE(LOAD_STATE))
+		to = GUEST_CODE(LOAD_STATE_FPU);
+	else if (r->rip == GUEST_CODE(LOAD_STATE_FLUSH))
+		to = GUEST_CODE(LOAD_STATE_FPU_FLUSH);
+	else
+		return vm_set_xsave(vm, vm->xsave_pending);
+	uint64_t *mailbox = karea_ptr(vm, KAREA_MAILBOX);
+	cow_mark(vm, vm->karea + KAREA_MAILBOX + MAILBOX_RAX, 16);
+	mailbox[MAILBOX_RAX / 8] = r->rax;
+	mailbox[MAILBOX_RDX / 8] = r->rdx;
+	r = vm_regs(vm);
+	r->rax = r->rdx = vm->fpu_xrstor ? ~0ULL : 0;
+	r->rip = to;
+	return 1;
+}
+
+/* Back on the state load the stub was to continue with, the user's rax and rdx back. */
+static void fpu_undo(struct vm *vm)
+{
+	const uint64_t *mailbox = karea_ptr(vm, KAREA_MAILBOX);
+	struct kvm_regs *r = vm_regs(vm);
+	r->rip = r->rip < GUEST_CODE(LOAD_STATE_FPU) ? GUEST_CODE(LOAD_STATE_FLUSH) : GUEST_CODE(LOAD_STATE);
+	r->rax = mailbox[MAILBOX_RAX / 8];
+	r->rdx = mailbox[MAILBOX_RDX / 8];
+	r->rflags = X86_RFLAGS_RESERVED;
+}
+
+/* After a KVM_RUN that entered through load_state_fpu (r: its result).  Stopped inside the
+ * stub (a signal): undone, still pending, so no one sees the stub's registers.  A fault in
+ * it (an image XRSTOR refuses): this VM loads its FPU state by ioctl from now on.  Else the
+ * guest has loaded it.  true: the fault was taken care of, enter again. */
+static bool fpu_after_run(struct vm *vm, int r, int *err)
+{
+	const struct kvm_run *run = vm->run;
+	if (in_fpu_stub(run->s.regs.regs.rip)) {
+		fpu_undo(vm);
+		return false;
+	}
+	if (r >= 0 && run->exit_reason == KVM_EXIT_IO && run->io.port == PORT_FAULT) {
+		const uint64_t *frame = karea_ptr(vm, KAREA_STACK_TOP - FAULT_FRAME_SIZE);
+		if (in_fpu_stub(frame[FAULT_FRAME_RIP]) && (frame[FAULT_FRAME_CS] & 3) == 0) {
+			vm->run->s.regs.regs.rip = frame[FAULT_FRAME_RIP];
+			fpu_undo(vm);
+			vm->fpu_by_guest = false;
+			*err = vm_set_xsave(vm, vm->xsave_pending);
+			return true;
+		}
+	}
+	vm->xsave_pending = NULL;
+	return false;
 }
 
 /* A syscall returns through load_state (load_state_flush when PTEs lost rights). */
@@ -423,6 +497,16 @@ static enum vm_exit settled(struct vm *vm)
 	return VM_EXIT_TICK;
 }
 
+static enum vm_exit fpu_failed(struct vm *vm, struct vm_fault *fault, int err)
+{
+	static __thread char why[64];
+	snprintf(why, sizeof(why), "KVM_SET_XSAVE failed: %s", strerror(err));
+	memset(fault, 0, sizeof(*fault));
+	fault->what = why;
+	vm->sregs_unknown = true;
+	return VM_EXIT_ERROR;
+}
+
 enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 {
 	t_run = vm->run;
@@ -437,6 +521,9 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 	}
 	prepare_entry(vm);
 	for (;;) {
+		int fpu = vm->xsave_pending ? fpu_enter(vm) : 0;
+		if (fpu < 0)
+			return fpu_failed(vm, fault, -fpu);
 		uint64_t entered = vm_now_ns();
 		if (vm->ring)
 			ring_before_run(vm);
@@ -444,6 +531,12 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 		int saved_errno = errno;
 		if (vm->ring)
 			ring_after_run(vm);
+		int fpu_err = 0;
+		if (fpu > 0 && fpu_after_run(vm, r, &fpu_err)) {
+			if (fpu_err)
+				return fpu_failed(vm, fault, fpu_err);
+			continue;
+		}
 		errno = saved_errno;
 		vm->stats.guest_ns += vm_now_ns() - entered;
 		vm->stats.exits++;

@@ -35,6 +35,12 @@ struct vm {
 	bool sregs_unknown; /* stopped outside the trampoline (timeout, tick, error) */
 	uint64_t fs_base;
 	size_t xsave_size; /* bytes of a KVM_GET_XSAVE(2) image */
+	/* A reset's FPU state, loaded by the guest on its way out (vcpu.c, fpu_enter): a
+	 * request VM whose KAREA_FPU holds the template's XSAVE image (fpu_by_guest) leaves
+	 * it pending after a reset; readers of the XSAVE state see this host copy meanwhile. */
+	bool fpu_by_guest;
+	bool fpu_xrstor; /* CR4.OSXSAVE: XRSTOR (else FXRSTOR: x87 and SSE only) */
+	const void *xsave_pending;
 	bool tsc_shared; /* the vCPU's TSC offset is 0: guest TSC = host TSC (vdso.c) */
 	uint32_t tsc_khz;
 
@@ -156,6 +162,8 @@ void cow_fini(struct vm *vm);
 /* Note that page pg of a fork was written (by the guest or the host), for reset.
  * -ENOMEM if it could not be listed (the reset then fails rather than miss it). */
 int cow_dirty_page(struct vm *vm, uint64_t pg);
+/* The next entry loads this XSAVE image (vm->fpu_by_guest: in the guest; vcpu.c). */
+void vm_defer_xsave(struct vm *vm, const void *image);
 /* Note host writes to guest-physical [gpa, gpa+size) of a fork, for reset. */
 static inline void cow_mark(struct vm *vm, uint64_t gpa, uint64_t size)
 {

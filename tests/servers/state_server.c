@@ -12,6 +12,8 @@
  *   /rw         reads one byte of DIR/rw.txt: "rw=C"
  *   /bindmany   binds (and unlinks) 70 AF_UNIX sockets in DIR: "bound=N"
  *   /tname      getsockname of DIR/t.sock: "tname=PATH" ("tname=" when unnamed)
+ *   /fpu        the FPU and vector state a request may leave behind: "mxcsr=X fcw=X xmm15=X"
+ *   /setfpu     MXCSR rounding toward zero, x87 precision 53 bits, a marker in xmm15: "set ..."
  * tests/servers/http.h, blocking accept. */
 #include "http.h" /* first: it defines _GNU_SOURCE */
 
@@ -46,6 +48,27 @@ static unsigned mode_of(const char *name, int make_dir)
 			close(fd);
 	}
 	return stat(path, &st) == 0 ? (unsigned)(st.st_mode & 0777) : 01000;
+}
+
+static void fpu_state(char *out, size_t cap)
+{
+	unsigned mxcsr;
+	unsigned short fcw;
+	unsigned long long xmm15;
+	__asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+	__asm__ volatile("fnstcw %0" : "=m"(fcw));
+	__asm__ volatile("movq %%xmm15, %0" : "=r"(xmm15));
+	snprintf(out, cap, "mxcsr=%x fcw=%04x xmm15=%llx\n", mxcsr, fcw, xmm15);
+}
+
+static void set_fpu(void)
+{
+	unsigned mxcsr = 0x7f80; /* the default 0x1f80 with RC = round toward zero */
+	unsigned short fcw = 0x27f; /* the default 0x37f with PC = 53 bits */
+	unsigned long long marker = 0x6b766d6b766dULL;
+	__asm__ volatile("ldmxcsr %0" ::"m"(mxcsr));
+	__asm__ volatile("fldcw %0" ::"m"(fcw));
+	__asm__ volatile("movq %0, %%xmm15" ::"r"(marker) : "xmm15");
 }
 
 static int app(const char *path, char *body, size_t cap)
@@ -103,6 +126,12 @@ static int app(const char *path, char *body, size_t cap)
 		if (getsockname(tsock, (struct sockaddr *)&a, &len) < 0 || len <= sizeof(sa_family_t))
 			a.sun_path[0] = 0;
 		snprintf(body, cap, "tname=%s\n", a.sun_path);
+	} else if (strcmp(path, "/fpu") == 0) {
+		fpu_state(body, cap);
+	} else if (strcmp(path, "/setfpu") == 0) {
+		set_fpu();
+		memcpy(body, "set ", 4);
+		fpu_state(body + 4, cap - 4);
 	} else {
 		snprintf(body, cap, "hello\n");
 	}
