@@ -497,10 +497,11 @@ static enum vm_exit settled(struct vm *vm)
 	return VM_EXIT_TICK;
 }
 
-static enum vm_exit fpu_failed(struct vm *vm, struct vm_fault *fault, int err)
+/* An ioctl of the run loop failed (err: its errno): the run ends in error. */
+static enum vm_exit run_failed(struct vm *vm, struct vm_fault *fault, const char *ioctl_name, int err)
 {
 	static __thread char why[64];
-	snprintf(why, sizeof(why), "KVM_SET_XSAVE failed: %s", strerror(err));
+	snprintf(why, sizeof(why), "%s failed: %s", ioctl_name, strerror(err));
 	memset(fault, 0, sizeof(*fault));
 	fault->what = why;
 	vm->sregs_unknown = true;
@@ -523,7 +524,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 	for (;;) {
 		int fpu = vm->xsave_pending ? fpu_enter(vm) : 0;
 		if (fpu < 0)
-			return fpu_failed(vm, fault, -fpu);
+			return run_failed(vm, fault, "KVM_SET_XSAVE", -fpu);
 		uint64_t entered = vm_now_ns();
 		if (vm->ring)
 			ring_before_run(vm);
@@ -534,7 +535,7 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 		int fpu_err = 0;
 		if (fpu > 0 && fpu_after_run(vm, r, &fpu_err)) {
 			if (fpu_err)
-				return fpu_failed(vm, fault, fpu_err);
+				return run_failed(vm, fault, "KVM_SET_XSAVE", -fpu_err);
 			continue;
 		}
 		errno = saved_errno;
@@ -542,14 +543,8 @@ enum vm_exit vm_run(struct vm *vm, struct vm_fault *fault)
 		vm->stats.exits++;
 		if (r < 0) {
 			trace_exit(vm, r, -1, fault);
-			if (errno != EINTR && errno != EAGAIN) {
-				static __thread char why[64];
-				snprintf(why, sizeof(why), "KVM_RUN failed: %s", strerror(saved_errno));
-				memset(fault, 0, sizeof(*fault));
-				fault->what = why;
-				vm->sregs_unknown = true;
-				return VM_EXIT_ERROR;
-			}
+			if (errno != EINTR && errno != EAGAIN)
+				return run_failed(vm, fault, "KVM_RUN", saved_errno);
 			vm->run->immediate_exit = 0;
 			if (vm->tick_ns) {
 				/* A tick made KVM_RUN return while the signal is blocked again out
