@@ -103,7 +103,7 @@ static int load_snapshot(struct vm *vm, const struct vm_snapshot *s, bool first)
 	vm->sregs_unknown = false;
 	int err = 0;
 	if (!first && vm->fpu_by_guest)
-		vm_defer_xsave(vm, s->xsave);
+		vm->xsave_pending = s->xsave; /* loaded by the guest at the next entry (vcpu.c, fpu_enter) */
 	else
 		err = vm_set_xsave(vm, s->xsave);
 	if (!err && (first || vm->fs_base != s->fs_base))
@@ -128,10 +128,6 @@ static int load_snapshot(struct vm *vm, const struct vm_snapshot *s, bool first)
  * change (supervisor, read-only), so it stays the fork's private page. */
 static void install_fpu_image(struct vm *vm, const struct vm_snapshot *s)
 {
-	uint64_t xcr0 = 0;
-	for (uint32_t i = 0; i < s->xcrs.nr_xcrs; i++)
-		if (s->xcrs.xcrs[i].xcr == 0)
-			xcr0 = s->xcrs.xcrs[i].value;
 	if (vm->xsave_size > KAREA_FPU_SIZE)
 		return;
 	uint8_t *image = karea_ptr(vm, KAREA_FPU);
@@ -142,6 +138,10 @@ static void install_fpu_image(struct vm *vm, const struct vm_snapshot *s)
 		return; /* FXRSTOR of the legacy region (the image's first 512 bytes) */
 	/* XRSTOR's standard form faults on a component in XSTATE_BV that XCR0 lacks; KVM's
 	 * image may name any it supports. */
+	uint64_t xcr0 = 0;
+	for (uint32_t i = 0; i < s->xcrs.nr_xcrs; i++)
+		if (s->xcrs.xcrs[i].xcr == 0)
+			xcr0 = s->xcrs.xcrs[i].value;
 	uint64_t bv;
 	memcpy(&bv, image + 512, sizeof(bv));
 	bv &= xcr0;

@@ -362,17 +362,12 @@ int vm_set_xsave(struct vm *vm, const void *buf)
 	return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, buf) < 0 ? -errno : 0;
 }
 
-void vm_defer_xsave(struct vm *vm, const void *image)
-{
-	vm->xsave_pending = image;
-}
-
 static bool in_fpu_stub(uint64_t rip)
 {
 	return rip >= GUEST_CODE(LOAD_STATE_FPU_FLUSH) && rip < GUEST_CODE(LOAD_STATE_FPU_END);
 }
 
-/* A pending XSAVE image (vm_defer_xsave) on the way into the guest: enter through
+/* A pending XSAVE image (a reset's, load_snapshot) on the way into the guest: enter through
  * load_state_fpu, which loads the copy at KAREA_FPU, when the entry is a state load (every
  * syscall return, and so the first entry after a reset); else the ioctl.  1: redirected. */
 static int fpu_enter(struct vm *vm)

@@ -162,8 +162,6 @@ void cow_fini(struct vm *vm);
 /* Note that page pg of a fork was written (by the guest or the host), for reset.
  * -ENOMEM if it could not be listed (the reset then fails rather than miss it). */
 int cow_dirty_page(struct vm *vm, uint64_t pg);
-/* The next entry loads this XSAVE image (vm->fpu_by_guest: in the guest; vcpu.c). */
-void vm_defer_xsave(struct vm *vm, const void *image);
 /* Note host writes to guest-physical [gpa, gpa+size) of a fork, for reset. */
 static inline void cow_mark(struct vm *vm, uint64_t gpa, uint64_t size)
 {
