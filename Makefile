@@ -148,7 +148,7 @@ compat: all
 	$(Q)tests/compat/cpython-suite $(COMPAT_MODULES)
 
 check-format:
-	$(Q)clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c
+	$(Q)clang-format --dry-run --Werror src/*/*.c src/*/*.h src/*/*/*.c src/*/*/*.h tests/unit/*.c
 
 clean:
 	rm -rf build build-san

@@ -10,6 +10,7 @@
 #include "sys/ring.h"
 #include "sys/proc_impl.h"
 #include "sys/processes/process.h"
+#include "sys/processes/spawn.h"
 #include "requestvm/template.h"
 #include "sys/hooks.h"
 #include "sys/threads/sched.h"
@@ -259,6 +260,9 @@ int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 	if (!p->srv.tmpl)
 		return -EINVAL;
 	uint64_t t0 = vm_now_ns();
+	/* A vfork child cut by the reset ends: the process is the template's again, not the
+	 * child (whose fd table would hide the parent's, the connection's socket included). */
+	spawn_vfork_abandon(p);
 	/* The processes the request started end with it (process.c). */
 	process_end_children(p);
 	/* The VM's memory may be put back by its ring thread meanwhile (vm_reset_post). */

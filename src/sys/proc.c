@@ -96,6 +96,7 @@ void proc_destroy(struct proc *p)
 {
 	if (!p)
 		return;
+	spawn_vfork_abandon(p);
 	if (p->fam.pt) {
 		/* Its children are orphaned; its own entry goes (no parent waits for it). */
 		process_exited(p->fam.pt, 0);

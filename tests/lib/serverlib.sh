@@ -169,6 +169,23 @@ ks_tree() {
 
 # ks_rss PID: resident set (KiB) of PID and its descendants (the timeout wrapper
 # is a few hundred KiB and constant)
+# ks_host_fds PID: how many fds process PID holds, once the count has held still for three
+# readings 0.2 s apart (a reset may still be closing the last request's fds; at most ~20 s)
+ks_host_fds() {
+    local n prev=-1 same=0 i
+    for ((i = 0; i < 100; i++)); do
+        n=$(ls "/proc/$1/fd" 2>/dev/null | wc -l)
+        if [[ $n == "$prev" ]]; then
+            ((++same >= 2)) && break
+        else
+            same=0
+        fi
+        prev=$n
+        sleep 0.2
+    done
+    echo "$n"
+}
+
 ks_rss() {
     local p sum=0 r k
     for p in $(ks_tree "$1"); do

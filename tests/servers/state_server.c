@@ -14,13 +14,18 @@
  *   /tname      getsockname of DIR/t.sock: "tname=PATH" ("tname=" when unnamed)
  *   /fpu        the FPU and vector state a request may leave behind: "mxcsr=X fcw=X xmm15=X"
  *   /setfpu     MXCSR rounding toward zero, x87 precision 53 bits, a marker in xmm15: "set ..."
+ *   /vforkhang  vforks a child that waits for a signal forever: no answer (the parent is
+ *               suspended until --max-request-time cuts the request)
+ *   /vfork      vforks a child that exits 7: "vfork=S pid=P" (S: its exit status, P: getpid)
  * tests/servers/http.h, blocking accept. */
 #include "http.h" /* first: it defines _GNU_SOURCE */
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 static const char *dir;
 static int sp[2], rw_fd = -1, tsock = -1;
@@ -132,6 +137,20 @@ static int app(const char *path, char *body, size_t cap)
 		set_fpu();
 		memcpy(body, "set ", 4);
 		fpu_state(body + 4, cap - 4);
+	} else if (strcmp(path, "/vforkhang") == 0) {
+		if (vfork() == 0) {
+			syscall(SYS_pause);
+			_exit(1);
+		}
+		snprintf(body, cap, "vforkhang: the child ended\n");
+	} else if (strcmp(path, "/vfork") == 0) {
+		int st = -1;
+		pid_t c = vfork();
+		if (c == 0)
+			_exit(7);
+		if (c < 0 || waitpid(c, &st, 0) != c)
+			st = -1;
+		snprintf(body, cap, "vfork=%d pid=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1, (int)getpid());
 	} else {
 		snprintf(body, cap, "hello\n");
 	}

@@ -154,8 +154,10 @@ static long vfork_start(struct proc *p, uint64_t flags, uint64_t stack, uint64_t
 	return SYS_RESUMED;
 }
 
-/* The vfork child is done with the parent's memory (exec'd or ended): back to the parent. */
-static long vfork_end(struct proc *p)
+/* Pops the innermost vfork frame: the process is the parent again (its fds, identity,
+ * dispositions, process-table entry and thread bookkeeping).  With `resume`, the parent's
+ * registers are loaded too; without, the caller puts the whole VM back itself. */
+static void vfork_pop(struct proc *p, bool resume)
 {
 	struct vfork_frame *f = p->fam.vfork;
 	p->fam.vfork = f->up;
@@ -172,12 +174,28 @@ static long vfork_end(struct proc *p)
 	*p->thr.cur = f->thr;
 	p->thr.cur->xsave = xsave;
 	p->thr.cur->state = T_RUNNING;
-	vm_set_xsave(p->vm, f->xsave);
-	vm_set_fs_base(p->vm, f->fs_base);
-	vm_load_user_state(p->vm, &f->regs);
+	if (resume) {
+		vm_set_xsave(p->vm, f->xsave);
+		vm_set_fs_base(p->vm, f->fs_base);
+		vm_load_user_state(p->vm, &f->regs);
+	}
 	free(f->xsave);
 	free(f);
+}
+
+/* The vfork child is done with the parent's memory (exec'd or ended): back to the parent. */
+static long vfork_end(struct proc *p)
+{
+	vfork_pop(p, true);
 	return SYS_RESUMED;
+}
+
+void spawn_vfork_abandon(struct proc *p)
+{
+	while (p->fam.vfork) {
+		process_exited(p->fam.vfork->child, SIGKILL);
+		vfork_pop(p, false);
+	}
 }
 
 /* CLONE_CHILD_CLEARTID of a vfork child: the word is in the parent's memory. */
@@ -347,6 +365,7 @@ static void *process_thread(void *arg)
 	 * program (template.c, src/server). */
 	while ((end = proc_run(c, 0)) == PROC_LISTENING && template_handler && template_handler(c, template_arg) == 0) {
 	}
+	spawn_vfork_abandon(c); /* killed inside a vfork child: the child ends first */
 	int wstatus = end == PROC_EXITED    ? (proc_exit_code(c) & 0xff) << 8
 	              : end == PROC_CRASHED ? proc_crash(c)->signal & 0x7f
 	                                    : SIGKILL;

@@ -20,6 +20,11 @@ bool spawn_in_vfork_child(const struct proc *p);
  * signal): the parent resumes.  Returns SYS_RESUMED. */
 long spawn_vfork_child_ended(struct proc *p, int wstatus);
 
+/* The VM is being put back (a request VM's reset) or destroyed while vfork children run
+ * on it: each one ends as killed by SIGKILL and the process is the outermost parent again,
+ * with its own fds and process-table entry; its registers are left to the caller. */
+void spawn_vfork_abandon(struct proc *p);
+
 /* fork(2): the child gets a copy of the parent's memory (forkproc.c). */
 long forkproc_clone(struct proc *p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls);
 
