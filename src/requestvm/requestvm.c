@@ -171,6 +171,7 @@ int proc_await_connection_or(struct proc *p, int cancel_fd)
 	if (ep < 0)
 		return ep;
 	struct epoll_event ev = {0};
+	ring_park(p);
 	while (n && epoll_wait(ep, &ev, 1, -1) < 0 && errno == EINTR) {
 	}
 	if (ev.data.u32 == 1)
@@ -260,6 +261,9 @@ int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 	if (!p->srv.tmpl)
 		return -EINVAL;
 	uint64_t t0 = vm_now_ns();
+	/* The guest runs no more this request: its spinner slot goes to the VM that gets the
+	 * next connection (the ring thread still helps with the reset, then sleeps). */
+	ring_park(p);
 	/* A vfork child cut by the reset ends: the process is the template's again, not the
 	 * child (whose fd table would hide the parent's, the connection's socket included). */
 	spawn_vfork_abandon(p);

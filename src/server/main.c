@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,19 +299,14 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	                                                                : SYSPATH_TRAP,
 	};
 	if (pcfg.syscall_path == SYSPATH_AUTO) {
-		/* Each running request VM spins two host threads on the ring path (its vCPU
-		 * waiting in the trampoline, its ring thread): only where they have the CPUs. */
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		long vms = cfg->threads > 0 ? cfg->threads : cpus;
-		if (vms * 2 > cpus) {
-			pcfg.syscall_path = SYSPATH_TRAP;
-			if (cfg->verbose)
-				log_msg("syscall path auto: trap (%ld request VMs need %ld CPUs for the ring, %ld "
-				        "online)",
-				        vms, vms * 2, cpus);
-		} else {
-			sys_syscall_path_measure(cfg->verbose);
-		}
+		/* Each running VM spins two host threads on the ring path (its vCPU waiting in the
+		 * trampoline, its ring thread): at most half the CPUs' worth of VMs spin at once,
+		 * the others' calls trap meanwhile.  (auto itself picks the trap on one CPU.) */
+		cpu_set_t set;
+		long cpus =
+		        sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
+		sys_ring_limit_spinners((int)(cpus / 2));
+		sys_syscall_path_measure(cfg->verbose);
 	}
 	struct proc *p;
 	int err = proc_create(&p, &pcfg);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "server/metrics.h"
+#include "sys/sys.h"
 #include "util/log.h"
 
 #define ADD(x, n) __atomic_fetch_add(&(x), (n), __ATOMIC_RELAXED)
@@ -220,6 +221,12 @@ static void render(FILE *f)
 	header(f, "kvmserver_request_vms", "gauge", "Request VMs, by state (busy: serving a connection)");
 	fprintf(f, "kvmserver_request_vms{state=\"busy\"} %lld\nkvmserver_request_vms{state=\"idle\"} %lld\n",
 	        (long long)busy, (long long)(vms - busy));
+	int spin_now, spin_max;
+	sys_ring_spinners(&spin_now, &spin_max);
+	gauge(f, "kvmserver_ring_spinners", "VMs whose ring thread is awake now (their guests' calls skip the trap)",
+	      spin_now);
+	gauge(f, "kvmserver_ring_spinners_max", "The most VMs whose ring threads were awake at once, since start",
+	      spin_max);
 	gauge(f, "kvmserver_template_resident_bytes", "Resident memory of the process when the template was frozen",
 	      (double)__atomic_load_n(&m.template_rss, __ATOMIC_RELAXED));
 	gauge(f, "kvmserver_process_resident_bytes", "Resident memory of the kvmserver process now",

@@ -291,8 +291,17 @@ static void *ring_main(void *arg)
 			served = false;
 			continue;
 		}
-		if ((idle | host) % 256 == 0)
+		if ((idle | host) % 256 == 0) {
+			if (!vm_ring_may_spin(vm)) {
+				/* Parked (the VM waits for a connection), or another VM has the last
+				 * spinner slot: the guest traps meanwhile. */
+				vm_ring_sleep(vm, 1000 * 1000 * 1000ULL);
+				idle = host = 0;
+				served = false;
+				continue;
+			}
 			vm_ring_set_awake(vm, true); /* a reset may have put the template's flag back */
+		}
 		__builtin_ia32_pause();
 	}
 	vm_ring_set_awake(vm, false);
@@ -492,6 +501,21 @@ void ring_measure(bool verbose)
 void sys_syscall_path_measure(bool verbose)
 {
 	ring_measure(verbose);
+}
+
+void sys_ring_limit_spinners(int vms)
+{
+	vm_ring_limit_spinners(vms);
+}
+
+void sys_ring_spinners(int *now, int *max)
+{
+	vm_ring_spinners(now, max);
+}
+
+void ring_park(struct proc *p)
+{
+	vm_ring_park(p->vm);
 }
 
 int ring_setup_image(struct proc *p, int fd, const char *path)

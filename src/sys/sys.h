@@ -34,6 +34,11 @@ struct proc_config {
 enum sys_path { SYSPATH_TRAP, SYSPATH_RING, SYSPATH_AUTO };
 /* auto's measurement (once), printed with verbose. */
 void sys_syscall_path_measure(bool verbose);
+/* At most `vms` VMs on the ring path spin at once (each spins two host threads while its
+ * guest runs); the others' calls trap meanwhile.  Default: no limit. */
+void sys_ring_limit_spinners(int vms);
+/* How many VMs spin on the ring now, and the most there were at once (/metrics). */
+void sys_ring_spinners(int *now, int *max);
 
 /* systemd socket activation: take the sockets passed in LISTEN_FDS (for this pid), and
  * unset LISTEN_*.  Afterwards a guest bind(2) to the address of one of them gets that

@@ -60,7 +60,54 @@ struct vm_ring {
 	_Atomic uint64_t starved_until;
 	uint64_t backoff_ns;
 	_Atomic uint32_t streak;
+	/* One of the spinner slots is this VM's (vm_ring_limit_spinners); parked: the vCPU
+	 * thread waits for a connection, so the ring thread sleeps now and frees its slot. */
+	_Atomic bool slot;
+	_Atomic bool parked;
 };
+
+/* How many VMs may have their ring thread awake (and so their guest spinning in the
+ * trampoline) at once, -1 without a limit; how many have, and the most there were.  Each
+ * awake VM spins two host threads while its guest runs: past half the CPUs they would take
+ * each other's, and a VM without a slot simply traps, as without a ring thread. */
+static _Atomic int spinner_limit = -1;
+static _Atomic int spinners, spinners_max;
+
+void vm_ring_limit_spinners(int n)
+{
+	atomic_store(&spinner_limit, n < 1 ? 1 : n);
+}
+
+void vm_ring_spinners(int *now, int *max)
+{
+	*now = atomic_load(&spinners);
+	*max = atomic_load(&spinners_max);
+}
+
+static bool slot_take(struct vm_ring *r)
+{
+	if (atomic_load_explicit(&r->slot, memory_order_relaxed))
+		return true;
+	int limit = atomic_load(&spinner_limit), n = atomic_load(&spinners);
+	do {
+		if (limit >= 0 && n >= limit)
+			return false;
+	} while (!atomic_compare_exchange_weak(&spinners, &n, n + 1));
+	if (atomic_exchange(&r->slot, true)) {
+		atomic_fetch_sub(&spinners, 1); /* both of the VM's threads took one: one goes back */
+		return true;
+	}
+	int max = atomic_load(&spinners_max);
+	while (n + 1 > max && !atomic_compare_exchange_weak(&spinners_max, &max, n + 1)) {
+	}
+	return true;
+}
+
+static void slot_give(struct vm_ring *r)
+{
+	if (atomic_exchange(&r->slot, false))
+		atomic_fetch_sub(&spinners, 1);
+}
 
 /* How long the guest traps at once after a post nobody took.  A client process starting
  * on the ring thread's CPU takes it for a millisecond or so: the request's next calls
@@ -290,8 +337,10 @@ void vm_ring_attach(struct vm *vm)
 
 void vm_ring_detach(struct vm *vm)
 {
-	if (vm->ring)
-		atomic_store(&vm->ring->ring_attached, false);
+	if (!vm->ring)
+		return;
+	atomic_store(&vm->ring->ring_attached, false);
+	slot_give(vm->ring);
 }
 
 /* Keep the ring thread off the vCPU thread's CPU.  Woken by the vCPU thread, the host
@@ -329,8 +378,10 @@ void vm_ring_wake(struct vm *vm)
 	 * Ordered against vm_ring_sleep (both seq_cst): either this sees it asleep and wakes
 	 * it, or its own RING_AWAKE = 0 comes after this store and the guest traps as before.
 	 * No ring thread (not started yet, or stopped): the guest traps at once, as before. */
-	if (atomic_load(&r->ring_attached) && !ring_starved(r))
-		atomic_store((_Atomic uint32_t *)ring_word(vm, RING_AWAKE), 1);
+	atomic_store(&r->parked, false);
+	if (!atomic_load(&r->ring_attached) || ring_starved(r) || !slot_take(r))
+		return; /* the guest traps: no ring thread, or none that may spin */
+	atomic_store((_Atomic uint32_t *)ring_word(vm, RING_AWAKE), 1);
 	if (atomic_load(&r->asleep)) {
 		atomic_store(&r->asleep, 0);
 		futex_op(&r->asleep, FUTEX_WAKE, 1);
@@ -388,7 +439,7 @@ bool vm_ring_posted(struct vm *vm)
 void vm_ring_set_awake(struct vm *vm, bool awake)
 {
 	_Atomic uint32_t *w = (_Atomic uint32_t *)ring_word(vm, RING_AWAKE);
-	if (awake && ring_starved(vm->ring))
+	if (awake && !vm_ring_may_spin(vm))
 		awake = false;
 	if (atomic_load_explicit(w, memory_order_relaxed) != (uint32_t)awake)
 		atomic_store(w, (uint32_t)awake);
@@ -405,10 +456,25 @@ void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns)
 		vm_ring_set_awake(vm, true);
 		return;
 	}
+	slot_give(r);
 	struct timespec ts = {(time_t)(timeout_ns / 1000000000ULL), (long)(timeout_ns % 1000000000ULL)};
 	syscall(SYS_futex, (int *)&r->asleep, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 1, &ts, NULL, 0);
 	atomic_store(&r->asleep, 0);
 	vm_ring_set_awake(vm, true);
+}
+
+bool vm_ring_may_spin(struct vm *vm)
+{
+	struct vm_ring *r = vm->ring;
+	return !atomic_load(&r->parked) && !ring_starved(r) && slot_take(r);
+}
+
+void vm_ring_park(struct vm *vm)
+{
+	if (!vm->ring)
+		return;
+	atomic_store(&vm->ring->parked, true);
+	slot_give(vm->ring); /* its guest does not run: the slot is free now (may_spin sees parked) */
 }
 
 bool vm_ring_helper_spinning(struct vm *vm)
