@@ -261,8 +261,8 @@ int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 	if (!p->srv.tmpl)
 		return -EINVAL;
 	uint64_t t0 = vm_now_ns();
-	/* The guest runs no more this request: its spinner slot goes to the VM that gets the
-	 * next connection (the ring thread still helps with the reset, then sleeps). */
+	/* The guest runs no more this request: its spinner slot is lent to a VM that gets the
+	 * next connection while none is free (the ring thread helps with the reset meanwhile). */
 	ring_park(p);
 	/* A vfork child cut by the reset ends: the process is the template's again, not the
 	 * child (whose fd table would hide the parent's, the connection's socket included). */

@@ -223,10 +223,10 @@ static void render(FILE *f)
 	        (long long)busy, (long long)(vms - busy));
 	int spin_now, spin_max;
 	sys_ring_spinners(&spin_now, &spin_max);
-	gauge(f, "kvmserver_ring_spinners", "VMs whose ring thread is awake now (their guests' calls skip the trap)",
-	      spin_now);
-	gauge(f, "kvmserver_ring_spinners_max", "The most VMs whose ring threads were awake at once, since start",
-	      spin_max);
+	gauge(f, "kvmserver_ring_spinners",
+	      "VMs whose guests may call through the ring now (their ring thread is awake for them)", spin_now);
+	gauge(f, "kvmserver_ring_spinners_max",
+	      "The most VMs whose guests could call through the ring at once, since start", spin_max);
 	gauge(f, "kvmserver_template_resident_bytes", "Resident memory of the process when the template was frozen",
 	      (double)__atomic_load_n(&m.template_rss, __ATOMIC_RELAXED));
 	gauge(f, "kvmserver_process_resident_bytes", "Resident memory of the kvmserver process now",

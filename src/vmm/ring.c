@@ -60,53 +60,111 @@ struct vm_ring {
 	_Atomic uint64_t starved_until;
 	uint64_t backoff_ns;
 	_Atomic uint32_t streak;
-	/* One of the spinner slots is this VM's (vm_ring_limit_spinners); parked: the vCPU
-	 * thread waits for a connection, so the ring thread sleeps now and frees its slot. */
+	/* One of the spinner slots is this VM's (vm_ring_limit_spinners); parked: its guest
+	 * does not run for a while (a request VM's reset and wait for a connection).  Both
+	 * change under slot_lock; read without it only as a hint. */
 	_Atomic bool slot;
 	_Atomic bool parked;
 };
 
-/* How many VMs may have their ring thread awake (and so their guest spinning in the
- * trampoline) at once, -1 without a limit; how many have, and the most there were.  Each
- * awake VM spins two host threads while its guest runs: past half the CPUs they would take
- * each other's, and a VM without a slot simply traps, as without a ring thread. */
-static _Atomic int spinner_limit = -1;
-static _Atomic int spinners, spinners_max;
+/* How many VMs may have their guest spinning on the ring at once (-1: no limit).  Each
+ * such VM spins two host threads while its guest runs: past half the CPUs they would take
+ * each other's, and a VM without a slot simply traps, as without a ring thread.
+ *
+ * A parked VM keeps its slot and its ring thread spins out its budget as before (a ring
+ * thread that sleeps at once costs the next request of a lone VM ~50 us here: the CPU it
+ * leaves idle is slow to wake in a nested VM).  But the slot is lent: a VM that finds
+ * none free while a parked VM holds one takes one anyway (`wanted`), and the parked
+ * VM's ring thread gives its own back at its next look (vm_ring_may_spin) and sleeps.
+ * So the VMs whose guests may spin never exceed the limit for longer than that look. */
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static int spinner_limit = -1;
+static int holders, parked_holders, wanted, active_max;
 
 void vm_ring_limit_spinners(int n)
 {
-	atomic_store(&spinner_limit, n < 1 ? 1 : n);
+	pthread_mutex_lock(&slot_lock);
+	spinner_limit = n < 1 ? 1 : n;
+	pthread_mutex_unlock(&slot_lock);
 }
 
 void vm_ring_spinners(int *now, int *max)
 {
-	*now = atomic_load(&spinners);
-	*max = atomic_load(&spinners_max);
+	pthread_mutex_lock(&slot_lock);
+	*now = holders - parked_holders;
+	*max = active_max;
+	pthread_mutex_unlock(&slot_lock);
+}
+
+static void note_active_locked(void)
+{
+	if (holders - parked_holders > active_max)
+		active_max = holders - parked_holders;
 }
 
 static bool slot_take(struct vm_ring *r)
 {
 	if (atomic_load_explicit(&r->slot, memory_order_relaxed))
 		return true;
-	int limit = atomic_load(&spinner_limit), n = atomic_load(&spinners);
-	do {
-		if (limit >= 0 && n >= limit)
-			return false;
-	} while (!atomic_compare_exchange_weak(&spinners, &n, n + 1));
-	if (atomic_exchange(&r->slot, true)) {
-		atomic_fetch_sub(&spinners, 1); /* both of the VM's threads took one: one goes back */
-		return true;
+	pthread_mutex_lock(&slot_lock);
+	bool ok = r->slot;
+	if (!ok && (spinner_limit < 0 || holders < spinner_limit)) {
+		ok = true;
+	} else if (!ok && parked_holders > wanted) {
+		wanted++; /* one of the parked VMs gives its slot back at its next look */
+		ok = true;
 	}
-	int max = atomic_load(&spinners_max);
-	while (n + 1 > max && !atomic_compare_exchange_weak(&spinners_max, &max, n + 1)) {
+	if (ok && !r->slot) {
+		atomic_store(&r->slot, true);
+		holders++;
+		if (r->parked)
+			parked_holders++;
+		note_active_locked();
 	}
-	return true;
+	pthread_mutex_unlock(&slot_lock);
+	return ok;
+}
+
+static void slot_give_locked(struct vm_ring *r)
+{
+	if (!r->slot)
+		return;
+	atomic_store(&r->slot, false);
+	holders--;
+	if (r->parked) {
+		parked_holders--;
+		if (wanted > 0)
+			wanted--; /* a parked slot freed: what a borrower was waiting for */
+	}
+	/* Never more owed than the VMs past the limit (a borrower may have slept since). */
+	int over = spinner_limit >= 0 && holders > spinner_limit ? holders - spinner_limit : 0;
+	if (wanted > over)
+		wanted = over;
 }
 
 static void slot_give(struct vm_ring *r)
 {
-	if (atomic_exchange(&r->slot, false))
-		atomic_fetch_sub(&spinners, 1);
+	pthread_mutex_lock(&slot_lock);
+	slot_give_locked(r);
+	pthread_mutex_unlock(&slot_lock);
+}
+
+/* Parked, or not.  A VM unparked while another VM waits for its slot gives the slot up
+ * (it was lent): it takes one again only where one is free. */
+static void set_parked(struct vm_ring *r, bool parked)
+{
+	if (atomic_load_explicit(&r->parked, memory_order_relaxed) == parked)
+		return;
+	pthread_mutex_lock(&slot_lock);
+	if (r->parked != parked) {
+		if (!parked && r->slot && wanted > 0)
+			slot_give_locked(r);
+		if (r->slot)
+			parked_holders += parked ? 1 : -1;
+		atomic_store(&r->parked, parked);
+		note_active_locked();
+	}
+	pthread_mutex_unlock(&slot_lock);
 }
 
 /* How long the guest traps at once after a post nobody took.  A client process starting
@@ -378,7 +436,7 @@ void vm_ring_wake(struct vm *vm)
 	 * Ordered against vm_ring_sleep (both seq_cst): either this sees it asleep and wakes
 	 * it, or its own RING_AWAKE = 0 comes after this store and the guest traps as before.
 	 * No ring thread (not started yet, or stopped): the guest traps at once, as before. */
-	atomic_store(&r->parked, false);
+	set_parked(r, false);
 	if (!atomic_load(&r->ring_attached) || ring_starved(r) || !slot_take(r))
 		return; /* the guest traps: no ring thread, or none that may spin */
 	atomic_store((_Atomic uint32_t *)ring_word(vm, RING_AWAKE), 1);
@@ -466,15 +524,21 @@ void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns)
 bool vm_ring_may_spin(struct vm *vm)
 {
 	struct vm_ring *r = vm->ring;
-	return !atomic_load(&r->parked) && !ring_starved(r) && slot_take(r);
+	if (!atomic_load(&r->parked))
+		return !ring_starved(r) && slot_take(r);
+	/* Parked: spin on with the slot it has, unless another VM is waiting for one. */
+	pthread_mutex_lock(&slot_lock);
+	bool keep = r->slot && wanted == 0;
+	if (!keep)
+		slot_give_locked(r);
+	pthread_mutex_unlock(&slot_lock);
+	return keep;
 }
 
 void vm_ring_park(struct vm *vm)
 {
-	if (!vm->ring)
-		return;
-	atomic_store(&vm->ring->parked, true);
-	slot_give(vm->ring); /* its guest does not run: the slot is free now (may_spin sees parked) */
+	if (vm->ring)
+		set_parked(vm->ring, true);
 }
 
 bool vm_ring_helper_spinning(struct vm *vm)

@@ -297,10 +297,10 @@ void vm_ring_wake(struct vm *vm);
 /* At most n VMs (n >= 1) have their ring thread awake at once, from now on (default: no
  * limit); one without a slot traps as if it had no ring thread.  vm_ring_may_spin: the
  * ring thread, whether it may go on spinning (it holds a slot, or took one; not parked,
- * not starved), else it should sleep.  vm_ring_park: the vCPU thread, when its guest will
- * not run for a while (a request VM's reset and its wait for a connection): the slot is
- * free at once, and the ring thread sleeps as soon as it is idle, until the next
- * vm_ring_wake. */
+ * not starved; parked: keeps its slot while no other VM waits for one), else it should
+ * sleep.  vm_ring_park: the vCPU thread, when its guest will not run for a while (a request
+ * VM's reset and its wait for a connection): its slot is lent to any VM that finds none
+ * free, until the next vm_ring_wake. */
 void vm_ring_limit_spinners(int n);
 /* How many VMs have their ring thread awake now, and the most there were at once. */
 void vm_ring_spinners(int *now, int *max);
