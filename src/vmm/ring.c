@@ -437,9 +437,16 @@ void vm_ring_wake(struct vm *vm)
 	 * it, or its own RING_AWAKE = 0 comes after this store and the guest traps as before.
 	 * No ring thread (not started yet, or stopped): the guest traps at once, as before. */
 	set_parked(r, false);
-	if (!atomic_load(&r->ring_attached) || ring_starved(r) || !slot_take(r))
-		return; /* the guest traps: no ring thread, or none that may spin */
-	atomic_store((_Atomic uint32_t *)ring_word(vm, RING_AWAKE), 1);
+	_Atomic uint32_t *awake = (_Atomic uint32_t *)ring_word(vm, RING_AWAKE);
+	if (!atomic_load(&r->ring_attached) || ring_starved(r) || !slot_take(r)) {
+		/* The guest traps: no ring thread, or none that may spin.  Say so: a flag left
+		 * at 1 by the last request (a slot lent since, or lost) would make the guest post
+		 * and spin out its whole budget for a ring thread that never comes. */
+		if (atomic_load_explicit(awake, memory_order_relaxed))
+			atomic_store(awake, 0);
+		return;
+	}
+	atomic_store(awake, 1);
 	if (atomic_load(&r->asleep)) {
 		atomic_store(&r->asleep, 0);
 		futex_op(&r->asleep, FUTEX_WAKE, 1);
