@@ -167,8 +167,6 @@ ks_tree() {
     done
 }
 
-# ks_rss PID: resident set (KiB) of PID and its descendants (the timeout wrapper
-# is a few hundred KiB and constant)
 # ks_host_fds PID: how many fds process PID holds, once the count has held still for three
 # readings 0.2 s apart (a reset may still be closing the last request's fds; at most ~20 s)
 ks_host_fds() {
@@ -186,6 +184,8 @@ ks_host_fds() {
     echo "$n"
 }
 
+# ks_rss PID: resident set (KiB) of PID and its descendants (the timeout wrapper
+# is a few hundred KiB and constant)
 ks_rss() {
     local p sum=0 r k
     for p in $(ks_tree "$1"); do
