@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,13 +298,6 @@ static int run_program(const struct config *cfg, const char *path, struct policy
 	                                                                : SYSPATH_TRAP,
 	};
 	if (pcfg.syscall_path == SYSPATH_AUTO) {
-		/* Each running VM spins two host threads on the ring path (its vCPU waiting in the
-		 * trampoline, its ring thread): at most half the CPUs' worth of VMs spin at once,
-		 * the others' calls trap meanwhile.  (auto itself picks the trap on one CPU.) */
-		cpu_set_t set;
-		long cpus =
-		        sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
-		sys_ring_limit_spinners((int)(cpus / 2));
 		sys_syscall_path_measure(cfg->verbose);
 	}
 	struct proc *p;

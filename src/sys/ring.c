@@ -291,16 +291,13 @@ static void *ring_main(void *arg)
 			served = false;
 			continue;
 		}
-		if ((idle | host) % 256 == 0) {
-			if (!vm_ring_may_spin(vm)) {
-				/* Parked (the VM waits for a connection), or another VM has the last
-				 * spinner slot: the guest traps meanwhile. */
-				vm_ring_sleep(vm, 1000 * 1000 * 1000ULL);
-				idle = host = 0;
-				served = false;
-				continue;
-			}
-			vm_ring_set_awake(vm, true); /* a reset may have put the template's flag back */
+		/* (Awake again: a reset may have put the template's flag back.)  Not allowed to
+		 * spin (no slot free, its lent slot wanted, starved): the guest traps meanwhile. */
+		if ((idle | host) % 256 == 0 && !vm_ring_set_awake(vm, true)) {
+			vm_ring_sleep(vm, 1000 * 1000 * 1000ULL);
+			idle = host = 0;
+			served = false;
+			continue;
 		}
 		__builtin_ia32_pause();
 	}
@@ -480,6 +477,8 @@ static void auto_measure(void)
 	 * confined to one, the ring thread would only take turns with the vCPU thread. */
 	cpu_set_t set;
 	auto_cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
+	/* Two spinning host threads per VM on the ring: half the CPUs' worth of VMs. */
+	vm_ring_limit_spinners((int)(auto_cpus / 2));
 	if (auto_cpus < 2)
 		return;
 	auto_trap_ns = measure_trap_ns();
@@ -501,11 +500,6 @@ void ring_measure(bool verbose)
 void sys_syscall_path_measure(bool verbose)
 {
 	ring_measure(verbose);
-}
-
-void sys_ring_limit_spinners(int vms)
-{
-	vm_ring_limit_spinners(vms);
 }
 
 void sys_ring_spinners(int *now, int *max)

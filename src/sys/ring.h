@@ -12,7 +12,7 @@ struct proc;
 int ring_start(struct proc *p);
 void ring_stop(struct proc *p);
 /* p's guest will not run for a while (a request VM's reset, its wait for a connection):
- * its spinner slot (sys_ring_limit_spinners) is lent to a VM that finds none free, and its
+ * its spinner slot (sys_syscall_path_measure) is lent to a VM that finds none free, and its
  * ring thread then sleeps at once instead of spinning out its budget. */
 void ring_park(struct proc *p);
 /* After a trap from a real `syscall` (next_rip: the instruction after it): rewrite the

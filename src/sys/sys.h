@@ -32,12 +32,12 @@ struct proc_config {
 /* --syscall-path: every syscall a VM exit, the ring path (docs/design.md), or the ring
  * where start-up measurements say it wins. */
 enum sys_path { SYSPATH_TRAP, SYSPATH_RING, SYSPATH_AUTO };
-/* auto's measurement (once), printed with verbose. */
+/* auto's measurement (once), printed with verbose.  It also limits the VMs whose guests
+ * are on the ring at once to half the CPUs (each spins two host threads while its guest
+ * runs); the others' calls trap meanwhile.  Without auto: no limit. */
 void sys_syscall_path_measure(bool verbose);
-/* At most `vms` VMs on the ring path spin at once (each spins two host threads while its
- * guest runs); the others' calls trap meanwhile.  Default: no limit. */
-void sys_ring_limit_spinners(int vms);
-/* How many VMs spin on the ring now, and the most there were at once (/metrics). */
+/* How many VMs have their guests on the ring now, and the most there were at once
+ * (/metrics). */
 void sys_ring_spinners(int *now, int *max);
 
 /* systemd socket activation: take the sockets passed in LISTEN_FDS (for this pid), and

@@ -75,7 +75,7 @@ struct vm_ring {
  * thread that sleeps at once costs the next request of a lone VM ~50 us here: the CPU it
  * leaves idle is slow to wake in a nested VM).  But the slot is lent: a VM that finds
  * none free while a parked VM holds one takes one anyway (`wanted`), and the parked
- * VM's ring thread gives its own back at its next look (vm_ring_may_spin) and sleeps.
+ * VM's ring thread gives its own back at its next look (may_spin) and sleeps.
  * So the VMs whose guests may spin never exceed the limit for longer than that look. */
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 static int spinner_limit = -1;
@@ -501,13 +501,16 @@ bool vm_ring_posted(struct vm *vm)
 	return atomic_load_explicit(ring_state(vm), memory_order_acquire) == RING_S_POSTED;
 }
 
-void vm_ring_set_awake(struct vm *vm, bool awake)
+static bool may_spin(struct vm *vm);
+
+bool vm_ring_set_awake(struct vm *vm, bool awake)
 {
 	_Atomic uint32_t *w = (_Atomic uint32_t *)ring_word(vm, RING_AWAKE);
-	if (awake && !vm_ring_may_spin(vm))
+	if (awake && !may_spin(vm))
 		awake = false;
 	if (atomic_load_explicit(w, memory_order_relaxed) != (uint32_t)awake)
 		atomic_store(w, (uint32_t)awake);
+	return awake;
 }
 
 void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns)
@@ -528,7 +531,9 @@ void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns)
 	vm_ring_set_awake(vm, true);
 }
 
-bool vm_ring_may_spin(struct vm *vm)
+/* The ring thread: whether it may go on spinning (it holds a slot, or took one; not
+ * parked, not starved; parked: keeps its slot while no other VM waits for one). */
+static bool may_spin(struct vm *vm)
 {
 	struct vm_ring *r = vm->ring;
 	if (!atomic_load(&r->parked))

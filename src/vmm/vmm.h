@@ -283,7 +283,7 @@ bool vm_ring_posted(struct vm *vm);
 bool vm_ring_guest_running(struct vm *vm); /* the vCPU thread is in (or entering) KVM_RUN */
 bool vm_ring_claim(struct vm *vm, struct vm_ring_req *req);
 void vm_ring_answer(struct vm *vm, const struct vm_ring_req *req, int state, long result);
-void vm_ring_set_awake(struct vm *vm, bool awake);
+bool vm_ring_set_awake(struct vm *vm, bool awake); /* awake only where it may spin: what it set */
 void vm_ring_sleep(struct vm *vm, uint64_t timeout_ns);
 void vm_ring_kick(struct vm *vm);
 /* The ring thread, spinning: take part in a reset's memory part the vCPU thread posted
@@ -294,17 +294,15 @@ bool vm_reset_help(struct vm *vm);
  * which the run loop must look: the guest spins on RING_S_HELD and the vCPU thread is
  * interrupted out of KVM_RUN (1 exit instead of a trap's 4 entries). */
 void vm_ring_wake(struct vm *vm);
-/* At most n VMs (n >= 1) have their ring thread awake at once, from now on (default: no
- * limit); one without a slot traps as if it had no ring thread.  vm_ring_may_spin: the
- * ring thread, whether it may go on spinning (it holds a slot, or took one; not parked,
- * not starved; parked: keeps its slot while no other VM waits for one), else it should
- * sleep.  vm_ring_park: the vCPU thread, when its guest will not run for a while (a request
- * VM's reset and its wait for a connection): its slot is lent to any VM that finds none
- * free, until the next vm_ring_wake. */
+/* At most n VMs (n >= 1) have their guests on the ring at once, from now on (default: no
+ * limit); one without a slot traps as if it had no ring thread, and its ring thread
+ * sleeps (vm_ring_set_awake says false).  vm_ring_park: the vCPU thread, when its guest
+ * will not run for a while (a request VM's reset and its wait for a connection): its slot
+ * is lent to any VM that finds none free, until the next vm_ring_wake. */
 void vm_ring_limit_spinners(int n);
-/* How many VMs have their ring thread awake now, and the most there were at once. */
+/* How many VMs have their guests on the ring now (parked ones not counted), and the most
+ * there were at once. */
 void vm_ring_spinners(int *now, int *max);
-bool vm_ring_may_spin(struct vm *vm);
 void vm_ring_park(struct vm *vm);
 /* The ring thread, when it starts; ring_stop, before it joins it. */
 void vm_ring_attach(struct vm *vm);
