@@ -20,6 +20,8 @@
  * tests/servers/http.h, blocking accept. */
 #include "http.h" /* first: it defines _GNU_SOURCE */
 
+#include "fpu.h"
+
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -53,27 +55,6 @@ static unsigned mode_of(const char *name, int make_dir)
 			close(fd);
 	}
 	return stat(path, &st) == 0 ? (unsigned)(st.st_mode & 0777) : 01000;
-}
-
-static void fpu_state(char *out, size_t cap)
-{
-	unsigned mxcsr;
-	unsigned short fcw;
-	unsigned long long xmm15;
-	__asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
-	__asm__ volatile("fnstcw %0" : "=m"(fcw));
-	__asm__ volatile("movq %%xmm15, %0" : "=r"(xmm15));
-	snprintf(out, cap, "mxcsr=%x fcw=%04x xmm15=%llx\n", mxcsr, fcw, xmm15);
-}
-
-static void set_fpu(void)
-{
-	unsigned mxcsr = 0x7f80; /* the default 0x1f80 with RC = round toward zero */
-	unsigned short fcw = 0x27f; /* the default 0x37f with PC = 53 bits */
-	unsigned long long marker = 0x6b766d6b766dULL;
-	__asm__ volatile("ldmxcsr %0" ::"m"(mxcsr));
-	__asm__ volatile("fldcw %0" ::"m"(fcw));
-	__asm__ volatile("movq %0, %%xmm15" ::"r"(marker) : "xmm15");
 }
 
 static int app(const char *path, char *body, size_t cap)
