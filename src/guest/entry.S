@@ -131,6 +131,8 @@ ring_posted:
 	je 2f                            /* it too; a starved ring thread gets the CPU then) */
 	cmp $RING_S_HELD, %ecx           /* done; the host is stopping the vCPU here */
 	je 3f
+	cmp $RING_S_RESET, %ecx          /* the request is over and the VM reset meanwhile */
+	je ring_reset_load
 	cmp $RING_S_POSTED, %ecx
 	jne ring_trap                    /* RING_S_TRAP (or anything else) */
 	cmpl $0, RP(RING_AWAKE)          /* went to sleep before it saw the post */
@@ -153,6 +155,44 @@ ring_ret:
 ring_done_trap:
 	syscall                          /* done; the host sets rax and returns to the site */
 	ud2
+
+/* The ring thread reset the VM while this thread spun (its call ended the request) and
+ * took the next connection: become the template, as it resumes from its wait, from the
+ * state the host left in the ring page.  User-mode instructions only (no ring-0 entry,
+ * so no hypervisor entry): the FPU image, the flags by popfq, every GPR, then rip.  It
+ * only reads the page, but for the state word: stopped anywhere in here, the host loads
+ * the same frame itself (ring_settle), so it may start again from the top. */
+	.globl ring_reset_load
+ring_reset_load:
+	cmpl $0, RP(RING_FPU_HOW)
+	je 1f
+	mov $-1, %eax
+	mov $-1, %edx
+	xrstor64 RP(RING_FPU)
+	jmp 2f
+1:	fxrstor64 RP(RING_FPU)
+2:	mov $RP(RING_FRAME_RFLAGS), %rsp
+	popfq
+	mov RP(RING_FRAME + 0 * 8), %rax
+	mov RP(RING_FRAME + 1 * 8), %rbx
+	mov RP(RING_FRAME + 2 * 8), %rcx
+	mov RP(RING_FRAME + 3 * 8), %rdx
+	mov RP(RING_FRAME + 4 * 8), %rsi
+	mov RP(RING_FRAME + 5 * 8), %rdi
+	mov RP(RING_FRAME + 7 * 8), %rbp
+	mov RP(RING_FRAME + 8 * 8), %r8
+	mov RP(RING_FRAME + 9 * 8), %r9
+	mov RP(RING_FRAME + 10 * 8), %r10
+	mov RP(RING_FRAME + 11 * 8), %r11
+	mov RP(RING_FRAME + 12 * 8), %r12
+	mov RP(RING_FRAME + 13 * 8), %r13
+	mov RP(RING_FRAME + 14 * 8), %r14
+	mov RP(RING_FRAME + 15 * 8), %r15
+	movl $RING_S_IDLE, RP(RING_STATE) /* (no flags change from here on) */
+	mov RP(RING_FRAME_RSP), %rsp
+	jmp *RP(RING_FRAME_RIP)
+	.globl ring_reset_end
+ring_reset_end:
 	.globl ring_code_end
 ring_code_end:
 

@@ -1,6 +1,7 @@
 /* requestvm.c - request VMs: a process forked copy-on-write from a frozen template, and reset
  * back to it.  Memory and vCPU state are libvmm's (vm_fork, vm_reset); this file copies the
  * process state around them: mappings, fds, threads, signal dispositions. */
+#include <asm/unistd.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,108 @@ int requestvm_create(struct proc *tmpl, struct proc **out)
 	return 0;
 }
 
+void proc_set_turnover(struct proc *p, const struct proc_turnover *t)
+{
+	p->srv.turnover = t;
+}
+
+/* The template's wait as the ring thread re-issues it: never blocking (a connection
+ * another VM took first leaves it nothing), so only the waits with a timeout argument. */
+static bool turnover_wait(struct proc *p, struct sys_args *a)
+{
+	uint64_t nr, args[6];
+	if (!vm_frozen_syscall(p->vm, &nr, args))
+		return false;
+	*a = (struct sys_args){nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
+	switch (nr) {
+	case __NR_epoll_wait:
+	case __NR_epoll_pwait: a->a[3] = 0; return true;
+	case __NR_poll: a->a[2] = 0; return true;
+	default: return false;
+	}
+}
+
+/* How long the ring thread waits for the next connection after a reset under the guest,
+ * the guest spinning meanwhile: a client's next connection comes within ~100 us of the
+ * close here (a benchmark's, a proxy's); a longer gap is idle time anyway, after which
+ * the VM waits as before (proc_await_connection_or), at the cost of this spin. */
+#define TURNOVER_WAIT_NS (1000 * 1000ULL)
+
+/* A connection on a listener within TURNOVER_WAIT_NS (not a drain's cancel). */
+static bool turnover_await(struct proc *p)
+{
+	int n = 0, ep = await_set(p, -1, &n);
+	if (ep < 0 || !n)
+		return false;
+	uint64_t t0 = vm_now_ns();
+	struct epoll_event ev;
+	do {
+		int got = epoll_wait(ep, &ev, 1, 0);
+		if (got > 0)
+			return ev.data.u32 == 0;
+		__builtin_ia32_pause();
+	} while (vm_now_ns() - t0 < TURNOVER_WAIT_NS);
+	return false;
+}
+
+/* Whether the reset may run on the ring thread: besides the VM's conditions
+ * (vm_can_reset_under_guest), one thread before and after (the template's threads would
+ * need the preemption tick, a timer of the vCPU thread), no interval timer, no vfork. */
+static bool turnover_allowed(struct proc *p, struct sys_args *wait)
+{
+	const struct proc *tmpl = p->srv.tmpl;
+	return p->srv.turnover && tmpl && p->thr.nthreads == 1 && tmpl->thr.nthreads == 1 && !tmpl->sig.itimer_ns &&
+	       !p->sig.itimer_ns && !p->fam.vfork && turnover_wait(p, wait) && vm_can_reset_under_guest(p->vm) &&
+	       p->srv.turnover->ready(p->srv.turnover->ctx);
+}
+
+/*
+ * A reset under the guest (docs/design.md): the ring thread ran the call that ended the
+ * request and the guest spins for its answer.  The reset runs here as requestvm_reset
+ * would, but for the vCPU (its registers come with the answer, vm_ring_answer_reset);
+ * then the template's wait is re-issued here with a zero timeout.  A connection ready:
+ * the next request has begun, and the guest resumes as the template from that wait,
+ * without leaving KVM_RUN.  None (another VM took it): the request ends as before (the
+ * vCPU thread resets again, at the cost of the few pages written since, and waits).
+ */
+bool requestvm_ring_turnover(struct proc *p, const struct vm_ring_req *req)
+{
+	struct sys_args wait;
+	if (!turnover_allowed(p, &wait))
+		return false;
+	struct proc *tmpl = p->srv.tmpl;
+	struct vm_reset_stats st = {0};
+	uint64_t t0 = vm_now_ns();
+	process_end_children(p);
+	drop_state(p);
+	int err = copy_host_state(p, tmpl);
+	if (!err)
+		err = vm_reset_under_guest(p->vm, &st);
+	if (!err) {
+		vm_set_deadline_remote(p->vm, 0); /* (-EAGAIN: none was ever armed) */
+		p->srv.mono_offset_ns = tmpl->srv.mono_offset_ns;
+		err = restart_monotonic(p);
+	}
+	st.ns = vm_now_ns() - t0;
+	long ret = -EAGAIN;
+	if (!err && turnover_await(p)) {
+		fdtab_rearm_timers(&p->fdt, &tmpl->fdt);
+		cpuclock_run_restart(p);
+		ret = sys_dispatch_ring(p, &wait);
+	}
+	if (err || p->end.stop || ret <= 0) {
+		/* No connection (or the reset failed: the vCPU thread's reset reports it). */
+		p->srv.turnover_undone.dirty_pages += st.dirty_pages;
+		p->srv.turnover_undone.guest_pages += st.guest_pages;
+		p->srv.turnover_undone.ns += st.ns;
+		p->end.stop = PROC_CONN_DONE;
+		return false;
+	}
+	p->srv.turnover->turned(p->srv.turnover->ctx, &st);
+	vm_ring_answer_reset(p->vm, req, ret);
+	return true;
+}
+
 int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 {
 	if (!p->srv.tmpl)
@@ -281,8 +384,14 @@ int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 		err = vm_set_deadline(p->vm, 0);
 	if (!err)
 		err = copy_guest_state(p, p->srv.tmpl);
-	if (st)
+	if (st) {
 		st->ns = vm_now_ns() - t0; /* the whole reset, not only the VM's part */
+		/* and a reset under the guest just before, after which no connection came */
+		st->dirty_pages += p->srv.turnover_undone.dirty_pages;
+		st->guest_pages += p->srv.turnover_undone.guest_pages;
+		st->ns += p->srv.turnover_undone.ns;
+	}
+	p->srv.turnover_undone = (struct vm_reset_stats){0};
 	return err;
 }
 

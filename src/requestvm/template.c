@@ -442,4 +442,7 @@ void serve_after(struct proc *p, const struct sys_args *a, long ret)
 	}
 }
 
-const struct sys_serve_hooks template_hooks = {.before = serve_before, .after = serve_after, .ring_ok = serve_ring_ok};
+const struct sys_serve_hooks template_hooks = {.before = serve_before,
+                                               .after = serve_after,
+                                               .ring_ok = serve_ring_ok,
+                                               .ring_turnover = requestvm_ring_turnover};

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 struct proc;
+struct vm_ring_req;
 struct sys_args;
 
 /* Before a syscall runs.  True when the call is consumed: *ret is its result (or
@@ -16,6 +17,8 @@ bool serve_before(struct proc *p, const struct sys_args *a, long *ret);
 /* After it ran with result ret. */
 void serve_after(struct proc *p, const struct sys_args *a, long ret);
 
+/* The ring thread's reset at a request's end, under the spinning guest (requestvm.c). */
+bool requestvm_ring_turnover(struct proc *p, const struct vm_ring_req *req);
 /* The hooks dispatch.c calls (sys/hooks.h): serve_before and serve_after. */
 extern const struct sys_serve_hooks template_hooks;
 /* Whether the process's guest fd `fd` is a listening socket. */

@@ -55,7 +55,7 @@ static struct {
 	uint64_t runs[END_KINDS]; /* request VM runs by how they ended */
 	uint64_t crashes[MAX_SIG]; /* by signal */
 	uint64_t connections;
-	uint64_t resets;
+	uint64_t resets, resets_under_guest;
 	uint64_t faults;
 	int64_t busy;
 	int vms;
@@ -107,6 +107,8 @@ void metrics_record_run(const struct metrics_run *r)
 		hist_add(&m.entries, r->entries);
 	if (r->reset) {
 		ADD(m.resets, 1);
+		if (r->under_guest)
+			ADD(m.resets_under_guest, 1);
 		hist_add(&m.reset_ns, r->reset->ns);
 		hist_add(&m.dirty, r->reset->dirty_pages);
 	}
@@ -192,6 +194,8 @@ static void render(FILE *f)
 		        (unsigned long long)GET(m.runs[e]));
 	}
 	counter(f, "kvmserver_resets_total", "Request VM resets", GET(m.resets));
+	counter(f, "kvmserver_resets_under_guest_total",
+	        "Of those, resets the ring thread ran while the guest spun (no VM exit)", GET(m.resets_under_guest));
 	hist_print(f, &m.reset_ns);
 	hist_print(f, &m.dirty);
 	hist_print(f, &m.exits);

@@ -20,6 +20,7 @@ struct metrics_run {
 	uint64_t entries; /* hypervisor entries of any kind during the run, if entries_known */
 	bool entries_known;
 	const struct vm_reset_stats *reset; /* the reset after it, or NULL */
+	bool under_guest; /* that reset ran on the ring thread, the guest spinning (server.c) */
 };
 void metrics_record_run(const struct metrics_run *r);
 /* The counter the guest's accepted connections go into (proc_set_connection_counter). */

@@ -15,11 +15,26 @@
 #include "server/server.h"
 #include "util/log.h"
 
+/* A run's start, for its end's counts and log line. */
+struct run_start {
+	uint64_t t0;
+	struct vm_stats stats;
+	uint64_t conns;
+};
+
 struct worker {
 	int id;
 	const struct config *cfg;
 	struct proc *tmpl;
 	pthread_t thread;
+	struct proc *p;
+	struct backoff {
+		unsigned streak; /* runs in a row that took no connection */
+	} backoff;
+	/* The current run's start: the worker thread's, or the ring thread's while the
+	 * worker is in proc_run (a reset under the guest, turnover_turned). */
+	struct run_start run;
+	struct proc_turnover turnover;
 };
 
 static const char *wait_name(enum proc_wait_kind k)
@@ -61,10 +76,6 @@ static const char *end_reason(struct proc *p, enum proc_end end, char *buf, size
  * before the next, twice as long each time up to a second, and says so once; it logs again
  * when it serves a connection. */
 #define BACKOFF_MAX_MS 1000
-
-struct backoff {
-	unsigned streak; /* runs in a row that took no connection */
-};
 
 /* After a run (and its reset): the pause before the next one, if any. */
 static void backoff_after_run(struct backoff *b, int id, bool progress, const char *why)
@@ -135,6 +146,69 @@ static void trace_exit(void *ctx, const struct vm_exit_trace *t)
 		log_msg("exit: %s rip=%#llx entries n/a", what, (unsigned long long)t->rip);
 }
 
+static void run_begin(struct worker *w)
+{
+	w->run.t0 = vm_now_ns();
+	w->run.stats = *proc_vm_stats(w->p);
+	w->run.conns = proc_connections_taken(w->p);
+}
+
+/* A run ended (end) and its VM was reset (st, by the ring thread under the guest or not):
+ * the metrics and the log lines. */
+static void run_ended(struct worker *w, enum proc_end end, const struct vm_reset_stats *st, bool under_guest)
+{
+	struct proc *p = w->p;
+	uint64_t run_ns = vm_now_ns() - w->run.t0;
+	const struct vm_stats *before = &w->run.stats, *after = proc_vm_stats(p);
+	struct metrics_run mr = {
+	        .end = end,
+	        .signal = end == PROC_CRASHED ? proc_crash(p)->signal : 0,
+	        .exits = after->exits - before->exits,
+	        .faults = after->faults - before->faults,
+	        .entries = after->entries - before->entries,
+	        .entries_known = after->entries_known && before->entries_known,
+	        .reset = st,
+	        .under_guest = under_guest,
+	};
+	metrics_record_run(&mr);
+	if (w->cfg->log_requests)
+		log_request(w->id, &mr, run_ns);
+	if (w->cfg->verbose) {
+		char entries[80] = "entries n/a";
+		if (mr.entries_known)
+			snprintf(entries, sizeof(entries), "%llu hypervisor entries (%llu by host interrupts)",
+			         (unsigned long long)mr.entries,
+			         (unsigned long long)(after->entries_interrupted - before->entries_interrupted));
+		log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
+		        "us%s; %s, %llu VM exits this request (%llu syscalls, %llu faults; %llu ring calls, "
+		        "%llu rewrites), %llu us in the guest",
+		        w->id, (unsigned long long)st->dirty_pages, (unsigned long long)st->dirty_pages * 4,
+		        (unsigned long long)st->guest_pages, (unsigned long long)(st->dirty_pages - st->guest_pages),
+		        (unsigned long long)st->hot_pages, (unsigned long long)(st->ns / 1000),
+		        under_guest ? " under the guest" : "", entries, (unsigned long long)mr.exits,
+		        (unsigned long long)(after->syscalls - before->syscalls), (unsigned long long)mr.faults,
+		        (unsigned long long)(after->ring_calls - before->ring_calls),
+		        (unsigned long long)(after->rewrites - before->rewrites),
+		        (unsigned long long)((after->guest_ns - before->guest_ns) / 1000));
+	}
+}
+
+/* A reset under the guest (proc_set_turnover), on the VM's ring thread: the worker thread
+ * is in proc_run meanwhile, which goes on with the next request.  The VM stays busy. */
+static bool turnover_ready(void *ctx)
+{
+	(void)ctx;
+	return !lifecycle_draining();
+}
+
+static void turnover_turned(void *ctx, const struct vm_reset_stats *st)
+{
+	struct worker *w = ctx;
+	run_ended(w, PROC_CONN_DONE, st, true);
+	backoff_after_run(&w->backoff, w->id, true, NULL);
+	run_begin(w);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -144,11 +218,15 @@ static void *worker_main(void *arg)
 		log_msg("vm %d: cannot fork the request VM: %s", w->id, strerror(-err));
 		exit(1);
 	}
+	w->p = p;
 	proc_set_mode(p, w->cfg->ephemeral ? PROC_MODE_EPHEMERAL : PROC_MODE_SERVE);
 	proc_set_request_limit(p, (uint64_t)(w->cfg->max_request_time * 1e9));
-	struct backoff backoff = {0};
 	proc_set_memory_limit(p, w->cfg->max_request_memory);
 	proc_set_connection_counter(p, metrics_connection_counter());
+	if (w->cfg->ephemeral && !getenv("KVMSERVER_NO_RESET_UNDER_GUEST")) {
+		w->turnover = (struct proc_turnover){turnover_ready, turnover_turned, w};
+		proc_set_turnover(p, &w->turnover);
+	}
 	for (;;) {
 		if (w->cfg->ephemeral) {
 			err = proc_await_connection_or(p, lifecycle_drain_fd());
@@ -161,15 +239,12 @@ static void *worker_main(void *arg)
 			lifecycle_busy(true);
 		}
 		metrics_busy(1);
-		uint64_t t0 = vm_now_ns();
-		struct vm_stats before = *proc_vm_stats(p);
-		uint64_t conns = proc_connections_taken(p);
+		run_begin(w);
 		enum proc_end end = proc_run(p, 0);
-		uint64_t run_ns = vm_now_ns() - t0;
 		char buf[256];
 		const char *why = end_reason(p, end, buf, sizeof(buf));
-		bool progress = end == PROC_CONN_DONE || proc_connections_taken(p) != conns;
-		if (why && (progress || backoff.streak == 0))
+		bool progress = end == PROC_CONN_DONE || proc_connections_taken(p) != w->run.conns;
+		if (why && (progress || w->backoff.streak == 0))
 			log_msg("vm %d: %s; closing its connection and resetting it", w->id, why);
 		struct vm_reset_stats st;
 		err = requestvm_reset(p, &st);
@@ -177,39 +252,9 @@ static void *worker_main(void *arg)
 			log_msg("vm %d: reset failed: %s", w->id, strerror(-err));
 			exit(1);
 		}
-		const struct vm_stats *after = proc_vm_stats(p);
-		struct metrics_run mr = {
-		        .end = end,
-		        .signal = end == PROC_CRASHED ? proc_crash(p)->signal : 0,
-		        .exits = after->exits - before.exits,
-		        .faults = after->faults - before.faults,
-		        .entries = after->entries - before.entries,
-		        .entries_known = after->entries_known && before.entries_known,
-		        .reset = &st,
-		};
-		metrics_record_run(&mr);
+		run_ended(w, end, &st, false);
 		metrics_busy(-1);
-		if (w->cfg->log_requests)
-			log_request(w->id, &mr, run_ns);
-		if (w->cfg->verbose) {
-			char entries[80] = "entries n/a";
-			if (mr.entries_known)
-				snprintf(entries, sizeof(entries), "%llu hypervisor entries (%llu by host interrupts)",
-				         (unsigned long long)mr.entries,
-				         (unsigned long long)(after->entries_interrupted - before.entries_interrupted));
-			log_msg("vm %d: reset: %llu dirty pages (%llu KiB; guest %llu, host %llu; %llu hot) in %llu "
-			        "us; %s, %llu VM exits this request (%llu syscalls, %llu faults; %llu ring calls, "
-			        "%llu rewrites), %llu us in the guest",
-			        w->id, (unsigned long long)st.dirty_pages, (unsigned long long)st.dirty_pages * 4,
-			        (unsigned long long)st.guest_pages,
-			        (unsigned long long)(st.dirty_pages - st.guest_pages), (unsigned long long)st.hot_pages,
-			        (unsigned long long)(st.ns / 1000), entries, (unsigned long long)mr.exits,
-			        (unsigned long long)(after->syscalls - before.syscalls), (unsigned long long)mr.faults,
-			        (unsigned long long)(after->ring_calls - before.ring_calls),
-			        (unsigned long long)(after->rewrites - before.rewrites),
-			        (unsigned long long)((after->guest_ns - before.guest_ns) / 1000));
-		}
-		backoff_after_run(&backoff, w->id, progress, why);
+		backoff_after_run(&w->backoff, w->id, progress, why);
 		if (w->cfg->ephemeral)
 			lifecycle_busy(false);
 	}

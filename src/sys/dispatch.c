@@ -25,6 +25,12 @@ bool sys_serve_ring_ok(struct proc *p, const struct sys_args *a)
 	return serve_hooks->ring_ok(p, a);
 }
 
+bool sys_serve_ring_turnover(struct proc *p, const struct vm_ring_req *req)
+{
+	return p->srv.mode == PROC_MODE_EPHEMERAL && !p->fam.vfork && serve_hooks && serve_hooks->ring_turnover &&
+	       serve_hooks->ring_turnover(p, req);
+}
+
 static long sys_unimplemented(struct proc *p, const struct sys_args *a)
 {
 	if (p->cfg.verbose) {

@@ -10,6 +10,7 @@
 
 struct proc;
 struct sys_args;
+struct vm_ring_req;
 
 struct sys_serve_hooks {
 	/* Before a syscall runs.  True when the call is consumed: *ret is its result (or
@@ -20,7 +21,14 @@ struct sys_serve_hooks {
 	/* Whether the ring thread (src/sys/ring.c) may run the call: never one `before` could
 	 * stop or hold the process at, nor one `after` arms a timer of the vCPU's thread for. */
 	bool (*ring_ok)(struct proc *p, const struct sys_args *a);
+	/* The ring thread ran a call that ended the process's request (PROC_CONN_DONE), the
+	 * guest spinning in the trampoline for its answer (req): true when the hook answered
+	 * it (the next request begun without the vCPU leaving the guest, requestvm.c); false
+	 * when the vCPU thread must look, as for any stop. */
+	bool (*ring_turnover)(struct proc *p, const struct vm_ring_req *req);
 };
+/* The hooks' ring_turnover, if any (the ring thread). */
+bool sys_serve_ring_turnover(struct proc *p, const struct vm_ring_req *req);
 
 /* Set once, before any process leaves PROC_MODE_RUN; the table must stay valid. */
 void sys_set_serve_hooks(const struct sys_serve_hooks *h);

@@ -125,6 +125,10 @@ struct proc_server {
 	 * host fd plus one (0 = not made yet), and whether it watches the cancel fd. */
 	int await_ep1;
 	bool await_cancel;
+	/* Resets under the guest (requestvm.c): server mode's bookkeeping, and the counts of
+	 * such a reset after which no connection was ready (the next reset adds them). */
+	const struct proc_turnover *turnover;
+	struct vm_reset_stats turnover_undone;
 };
 
 struct proc {

@@ -227,6 +227,8 @@ static void run_one(struct proc *p, const struct vm_ring_req *req)
 	/* The run loop must look: a verdict, an exit, a signal to deliver; new mappings that
 	 * took rights away (the TLB flush is the vCPU thread's, on its way back in). */
 	bool look = p->end.stop || (p->thr.cur->pending & ~p->thr.cur->sigmask);
+	if (p->end.stop == PROC_CONN_DONE && !vm_tlb_flush_pending(p->vm) && sys_serve_ring_turnover(p, req))
+		return; /* the next request begun under the guest (requestvm.c) */
 	if (vm_tlb_flush_pending(p->vm))
 		vm_ring_answer(p->vm, req, RING_S_DONE_TRAP, ret);
 	else if (look)

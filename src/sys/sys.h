@@ -120,6 +120,18 @@ int requestvm_create(struct proc *tmpl, struct proc **out);
 int proc_listener_addr(struct proc *p, struct sockaddr_storage *out, socklen_t *len);
 /* Back to the template's state: memory, registers, threads, fds, signals, mappings. */
 int requestvm_reset(struct proc *p, struct vm_reset_stats *st);
+/* Resets under the guest (requestvm.c; docs/design.md): an ephemeral request VM on the
+ * ring path whose request ends with a call the ring thread runs may be reset there, and
+ * take its next connection, while its guest spins: proc_run goes on, and the ring thread
+ * calls ready (whether to take another connection: false when draining) and then, once
+ * the next request has begun, turned (st: the ended request's reset).  Both must be safe
+ * on another thread than proc_run's, which meanwhile is in KVM_RUN. */
+struct proc_turnover {
+	bool (*ready)(void *ctx);
+	void (*turned)(void *ctx, const struct vm_reset_stats *st);
+	void *ctx;
+};
+void proc_set_turnover(struct proc *p, const struct proc_turnover *t);
 /* An ephemeral request VM: wait, running no guest code, until one of its listeners has a
  * connection, then restart its monotonic clock at the template's freeze time (requestvm.c). */
 int proc_await_connection(struct proc *p);

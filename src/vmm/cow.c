@@ -51,6 +51,7 @@ void cow_pt_written(struct pt *pt, uint64_t gpa)
 {
 	struct vm *vm = (struct vm *)((char *)pt - offsetof(struct vm, pt));
 	cow_mark(vm, gpa, 8);
+	vm->pt_written = true;
 }
 
 int vm_freeze(struct vm *vm)
@@ -412,6 +413,15 @@ static int collect(struct vm *vm)
 	/* Every page written since the fork or the last reset (and every hot page), in runs
 	 * of consecutive pages alike in hotness. */
 	const uint64_t *l = vm->dirty_list;
+	if (vm->keep_ring_page) {
+		/* The guest spins on the ring page meanwhile: its caller restores it. */
+		size_t n = 0;
+		for (size_t i = 0; i < vm->ndirty; i++)
+			if (l[i] != RING_VA / PAGE_SIZE)
+				vm->dirty_list[n++] = l[i];
+		bit_clear(vm->dirty_bits, RING_VA / PAGE_SIZE);
+		vm->ndirty = n;
+	}
 	qsort(vm->dirty_list, vm->ndirty, sizeof(uint64_t), cmp_u64);
 	/* Pages of the template's shared file maps are the file's: never restored. */
 	bool shared = fmap_has_shared(vm->tmpl);
@@ -525,6 +535,18 @@ static int reset_memory(struct vm *vm)
 	return vm->reset_err;
 }
 
+static void count_reset(struct vm *vm, struct vm_reset_stats *st, uint64_t t0)
+{
+	vm->stats.resets++;
+	vm->stats.dirty_pages += vm->reset_dirty;
+	if (st) {
+		st->guest_pages = vm->reset_guest_pages;
+		st->dirty_pages = vm->reset_dirty;
+		st->hot_pages = vm->nhot;
+		st->ns = vm_now_ns() - t0;
+	}
+}
+
 int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 {
 	uint64_t t0 = vm_now_ns();
@@ -537,15 +559,83 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	if (err)
 		return err;
 	vm->tlb_flush = true;
-	vm->stats.resets++;
-	vm->stats.dirty_pages += vm->reset_dirty;
-	if (st) {
-		st->guest_pages = vm->reset_guest_pages;
-		st->dirty_pages = vm->reset_dirty;
-		st->hot_pages = vm->nhot;
-		st->ns = vm_now_ns() - t0;
-	}
+	vm->pt_written = false;
+	count_reset(vm, st, t0);
 	return 0;
+}
+
+/*
+ * Resets under the guest (docs/design.md).  A request VM whose guest ended its request
+ * with a call on the ring spins in the trampoline while the ring thread runs that call:
+ * the ring thread may reset the VM right then and let the guest load the template's
+ * registers itself (ring_reset_load), without the exit to the host and the entry back
+ * that a reset by the vCPU thread costs (two of the ~3 hypervisor entries of a C request).
+ * Only where nothing the reset changes needs the vCPU stopped: the page tables as the
+ * template left them (no TLB flush: a user-mode guest cannot reload CR3), the same FS base
+ * (an MSR), an FPU image the guest can load from the ring page, no pending state load,
+ * no preemption tick, the host layout the template's.  The memory is restored as by
+ * vm_reset, but for the ring page, where the guest spins (ring.c restores it with the
+ * frame).  Written by the guest meanwhile: nothing (it only reads while it spins), so
+ * the dirty logs are complete.
+ */
+static size_t fpu_frame_size(const struct vm *vm)
+{
+	if (!vm->fpu_xrstor)
+		return 512; /* FXRSTOR's legacy region */
+	unsigned a, b, c, d;
+	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
+	return b; /* the XSAVE area for what XCR0 enables now (the guest's is a subset) */
+}
+
+bool vm_can_reset_under_guest(const struct vm *vm)
+{
+	const struct vm_snapshot *s = vm->tmpl ? vm->tmpl->snap : NULL;
+	return s && vm->ring && s->where == VM_AT_SYSCALL && vm->fs_base == s->fs_base && vm->fpu_by_guest &&
+	       fpu_frame_size(vm) <= RING_FPU_MAX && !vm->pt_written && !vm->tlb_flush && !vm->tick_ns &&
+	       !vm->dirty_lost && !vm->nremaps && !vm->fmaps_changed;
+}
+
+int vm_reset_under_guest(struct vm *vm, struct vm_reset_stats *st)
+{
+	uint64_t t0 = vm_now_ns();
+	if (!vm_can_reset_under_guest(vm))
+		return -EINVAL;
+	vm->keep_ring_page = true;
+	int err = reset_memory(vm);
+	vm->keep_ring_page = false;
+	if (err)
+		return err;
+	vm->pt = vm->tmpl->snap->pt; /* (unchanged: nothing was written to it) */
+	vm->pt.mem = vm->mem;
+	vm->pt.on_write = cow_pt_written;
+	count_reset(vm, st, t0);
+	return 0;
+}
+
+void vm_reset_frame(const struct vm *vm, struct vm_reset_frame *f)
+{
+	const struct vm_snapshot *s = vm->tmpl->snap;
+	f->regs = s->regs;
+	/* Past its syscall instruction, rcx and r11 as SYSCALL leaves them (vm_save_user_state). */
+	f->regs.rip = f->regs.rcx = s->user_rip;
+	f->regs.rflags = (s->user_rflags & X86_RFLAGS_USER) | X86_RFLAGS_RESERVED | X86_RFLAGS_IF;
+	f->regs.r11 = s->user_rflags;
+	f->regs.rsp = s->user_rsp;
+	f->fpu = karea_ptr((struct vm *)vm, KAREA_FPU); /* install_fpu_image's copy */
+	f->fpu_size = fpu_frame_size(vm);
+	f->xrstor = vm->fpu_xrstor;
+	f->xsave = s->xsave;
+}
+
+bool vm_frozen_syscall(const struct vm *vm, uint64_t *nr, uint64_t args[6])
+{
+	const struct vm_snapshot *s = vm->tmpl ? vm->tmpl->snap : NULL;
+	if (!s || s->where != VM_AT_SYSCALL)
+		return false;
+	*nr = s->regs.rax;
+	uint64_t a[6] = {s->regs.rdi, s->regs.rsi, s->regs.rdx, s->regs.r10, s->regs.r8, s->regs.r9};
+	memcpy(args, a, sizeof(a));
+	return true;
 }
 
 void cow_fini(struct vm *vm)

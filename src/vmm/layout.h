@@ -69,6 +69,18 @@
 #define RING_S_DONE_TRAP 5 /* done, but the host must see the vCPU (a stop, a signal) */
 #define RING_S_TAKEN 6 /* the vCPU thread took it (trap path) */
 #define RING_S_HELD 7 /* done; the ring thread kicks the vCPU out to look (no trap) */
+#define RING_S_RESET 8 /* the VM was reset under the spinning guest: load RING_FRAME */
+/* A reset the ring thread ran while the guest spun in the trampoline (docs/design.md,
+ * "Resets under the guest"): the template's user registers in struct kvm_regs order (rax
+ * rbx rcx rdx rsi rdi rsp rbp r8-r15 rip rflags), and its FPU image for FXRSTOR
+ * (RING_FPU_HOW 0) or XRSTOR (1), 64-byte aligned. */
+#define RING_FPU_HOW 120 /* u32 */
+#define RING_FRAME 128
+#define RING_FRAME_RSP (RING_FRAME + 6 * 8)
+#define RING_FRAME_RIP (RING_FRAME + 16 * 8)
+#define RING_FRAME_RFLAGS (RING_FRAME + 17 * 8)
+#define RING_FPU 1024
+#define RING_FPU_MAX (4096 - RING_FPU)
 /* The trampoline's pause loops before it traps: RING_SPIN while its call is not taken
  * (~0.5 ms at ~25 ns a pause), RING_SPIN_CLAIMED while the ring thread runs it (a call may
  * wait up to 1 ms for its fd; a ring thread starved of CPU gets the vCPU thread's then,

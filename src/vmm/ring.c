@@ -65,6 +65,10 @@ struct vm_ring {
 	 * change under slot_lock; read without it only as a hint. */
 	_Atomic bool slot;
 	_Atomic bool parked;
+	/* The last reset under the guest (vm_ring_answer_reset), until its next post: a
+	 * thread stopped before it loaded the frame is given it by the host. */
+	struct vm_reset_frame reset;
+	bool reset_pending;
 };
 
 /* How many VMs may have their guest spinning on the ring at once (-1: no limit).  Each
@@ -580,6 +584,7 @@ bool vm_ring_claim(struct vm *vm, struct vm_ring_req *req)
 	for (int i = 0; i < 6; i++)
 		req->a[i] = ring_q(vm, RING_ARGS + 8 * i);
 	req->ret = ring_q(vm, RING_RET);
+	r->reset_pending = false; /* a new post: past any frame it had to load */
 	req->site_ok = req->ret >= 2 && sites_has(r->sites, req->ret - 2);
 	return true;
 }
@@ -605,6 +610,45 @@ void vm_ring_answer_held(struct vm *vm, const struct vm_ring_req *req, long resu
 	pthread_t th = r->vcpu_thread;
 	vm_ring_answer(vm, req, RING_S_HELD, result);
 	vm_interrupt_thread(th); /* out of KVM_RUN with the guest still in the trampoline */
+}
+
+void vm_ring_answer_reset(struct vm *vm, const struct vm_ring_req *req, long result)
+{
+	struct vm_ring *r = vm->ring;
+	struct vm_reset_frame *f = &r->reset;
+	vm_reset_frame(vm, f);
+	f->regs.rax = (uint64_t)result;
+	/* The ring page as the template has it (the reset left it to us: the guest spins on
+	 * its first words), then the frame. */
+	uint8_t *page = vm->mem + RING_VA;
+	memcpy(page + 8, vm->tmpl->mem + RING_VA + 8, PAGE_SIZE - 8);
+	uint32_t how = f->xrstor;
+	memcpy(page + RING_FPU_HOW, &how, sizeof(how));
+	memcpy(page + RING_FRAME, &f->regs, sizeof(f->regs));
+	memcpy(page + RING_FPU, f->fpu, f->fpu_size);
+	cow_mark(vm, RING_VA, PAGE_SIZE); /* back to the template's at the next reset */
+	r->reset_pending = true;
+	r->done_valid = false;
+	vm->stats.ring_calls++;
+	atomic_store_explicit(ring_state(vm), RING_S_RESET, memory_order_release);
+	atomic_store_explicit(&r->lock, 0, memory_order_release);
+}
+
+/* A thread stopped at rip (ring state st) that has yet to load the frame of the last
+ * reset under the guest: the frame into *out, its FPU image pending (the guest may have
+ * loaded it already: loading it again changes nothing). */
+static bool take_reset(struct vm *vm, uint64_t rip, uint32_t st, struct kvm_regs *out)
+{
+	struct vm_ring *r = vm->ring;
+	bool in_load = rip >= PAGE0_ADDR(RING_RESET_LOAD) && rip < PAGE0_ADDR(RING_RESET_END);
+	bool in_code = rip >= RING_CODE_OFF && rip < RING_CODE_OFF + CODE_LEN;
+	if (!r->reset_pending || !(in_load || (st == RING_S_RESET && in_code)))
+		return false;
+	*out = r->reset.regs;
+	vm->xsave_pending = r->reset.xsave;
+	r->reset_pending = false;
+	atomic_store(ring_state(vm), RING_S_IDLE);
+	return true;
 }
 
 void vm_ring_quiesce(struct vm *vm)
@@ -659,6 +703,13 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 	uint64_t at = regs->rcx - 2, rsp = vm->user_rsp, rflags = regs->r11;
 	uint64_t ret;
 	uint32_t st = atomic_exchange(ring_state(vm), RING_S_TAKEN);
+	struct kvm_regs frame;
+	if (take_reset(vm, at, st, &frame)) {
+		/* The spin ran out just as the ring thread reset the VM under it. */
+		vm->where = VM_AT_FAULT; /* (in ring 0: resumed through a state load) */
+		vm_load_user_state(vm, &frame);
+		return -2;
+	}
 	if (at == PAGE0_ADDR(RING_TRAP) && st == RING_S_POSTED && !atomic_load(&r->asleep) &&
 	    atomic_load(&r->ring_attached)) {
 		/* The spin ran out with the ring thread awake but not taking it: no CPU for it. */
@@ -744,6 +795,8 @@ int ring_settle(struct vm *vm)
 	uint64_t off = regs->rip, ret = 0;
 	bool site = read_q(vm, regs->rsp, &ret) && ret >= 2 && sites_has(r->sites, ret - 2);
 	uint32_t st = atomic_load(ring_state(vm));
+	if (take_reset(vm, off, st, regs))
+		return 0; /* as if it had loaded the frame itself */
 	if (off >= PAGE0_ADDR(RING_POSTED) && off < PAGE0_ADDR(RING_TRAP) + 2 &&
 	    (st == RING_S_DONE || st == RING_S_DONE_TRAP || st == RING_S_HELD) && r->done_valid && r->done_ret == ret) {
 		/* Finished while it spun: as if the trampoline returned. */

@@ -188,6 +188,15 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st);
 /* Before the rest of a reset's work (the host fds): lets a spinning ring thread start on
  * the memory part that vm_reset finishes. */
 void vm_reset_post(struct vm *vm);
+/* Resets under the guest (cow.c, docs/design.md): the ring thread, running the call that
+ * ended a fork's request, resets the fork while its guest spins in the trampoline;
+ * vm_ring_answer_reset then hands the guest the template's state to load itself.
+ * vm_can_reset_under_guest: whether nothing the reset changes needs the vCPU stopped;
+ * vm_reset_under_guest: its memory part (all but the ring page), counted as vm_reset;
+ * vm_frozen_syscall: the call the template stopped in (false: it stopped elsewhere). */
+bool vm_can_reset_under_guest(const struct vm *vm);
+int vm_reset_under_guest(struct vm *vm, struct vm_reset_stats *st);
+bool vm_frozen_syscall(const struct vm *vm, uint64_t *nr, uint64_t args[6]);
 /* A fork's pages dirtied since its fork or last reset, counted as vm_reset will count
  * them (dirtycount.c).  Costs one dirty-log read per memory slot in use. */
 int vm_dirty_count(struct vm *vm, uint64_t *pages);
@@ -308,6 +317,10 @@ void vm_ring_park(struct vm *vm);
 void vm_ring_attach(struct vm *vm);
 void vm_ring_detach(struct vm *vm);
 void vm_ring_answer_held(struct vm *vm, const struct vm_ring_req *req, long result);
+/* The ring thread, after vm_reset_under_guest and the template's call re-issued there
+ * (result: its result): the guest resumes as the template from that call, and the ring
+ * thread's hold on the VM ends, as vm_ring_answer's. */
+void vm_ring_answer_reset(struct vm *vm, const struct vm_ring_req *req, long result);
 /* A template: nothing left posted for request VMs' ring threads. */
 void vm_ring_quiesce(struct vm *vm);
 /* A template about to be frozen: its executable private file pages become its own memory

@@ -31,6 +31,7 @@ struct vm {
 	enum { VM_AT_SYSCALL, VM_AT_FAULT, VM_AT_LOAD, VM_AT_USER } where;
 	uint64_t user_rip, user_rflags, user_rsp; /* user state at the last exception/syscall */
 	bool tlb_flush; /* PTEs lost rights since the last entry: reload CR3 on resume */
+	bool pt_written; /* a page-table entry changed since the last reset (cow_pt_written) */
 	bool replay; /* vm_replay_syscall: the next vm_run returns the call without an entry */
 	bool sregs_unknown; /* stopped outside the trampoline (timeout, tick, error) */
 	uint64_t fs_base;
@@ -80,6 +81,7 @@ struct vm {
 	size_t nprev, cap_prev;
 	size_t nhot; /* hot pages kept writable at the last reset */
 	bool dirty_lost; /* a written page could not be listed: reset must fail */
+	bool keep_ring_page; /* this reset leaves the ring page to its caller (under the guest) */
 	/* The reset's restore runs, and its memory part shared with the ring thread (cow.c,
 	 * vm_reset_help): reset_job is a JOB_* there; runs are claimed from run_next. */
 	struct restore_run {
@@ -120,6 +122,16 @@ struct vm {
 
 	struct vm_ring *ring; /* the ring path (ring.c), NULL when off */
 };
+
+/* cow.c: the template's state a reset under the guest hands it (ring.c loads it). */
+struct vm_reset_frame {
+	struct kvm_regs regs; /* as the template resumes from its call (rax to be set) */
+	const void *fpu; /* the image the guest loads, fpu_size bytes, XRSTOR's or FXRSTOR's */
+	size_t fpu_size;
+	bool xrstor;
+	const void *xsave; /* the same as KVM_SET_XSAVE takes it (the host loading it instead) */
+};
+void vm_reset_frame(const struct vm *vm, struct vm_reset_frame *f);
 
 /* vcpu.c */
 void vcpu_forget_run(struct vm *vm);

@@ -47,6 +47,12 @@ void cpuclock_run_begin(struct proc *p)
 	p->thr.cpu_running = true;
 }
 
+void cpuclock_run_restart(struct proc *p)
+{
+	if (p->thr.cpu_running)
+		p->thr.host_since_ns = host_clock_ns(p->thr.host_clock);
+}
+
 void cpuclock_run_end(struct proc *p)
 {
 	p->thr.cpu_ns = cpuclock_process_ns(p);

@@ -138,6 +138,9 @@ long sched_exit_thread(struct proc *p, int code);
  * (proc_run); the vCPU switches to thread next (before p->thr.cur changes). */
 void cpuclock_run_begin(struct proc *p);
 void cpuclock_run_end(struct proc *p);
+/* The run goes on as a new one (a request begun under the guest: cpu_ns is the
+ * template's again); any thread may call it. */
+void cpuclock_run_restart(struct proc *p);
 void cpuclock_switch(struct proc *p, struct thread *next);
 /* The process's CPU time in ns; any host thread may ask while the vCPU thread runs. */
 uint64_t cpuclock_process_ns(const struct proc *p);
