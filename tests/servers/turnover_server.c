@@ -1,0 +1,40 @@
+/* tests/servers/turnover_server.c PORT: an epoll server (the template waits in epoll_wait)
+ * whose requests change state the next request must not see, for the check of resets
+ * under the guest (tests/vm/isolation-tests, under-guest[...]).  Each path answers a line:
+ *   /count    increments a global: "count=N" (1 from a pristine template)
+ *   /pages    increments one int in each of 64 global pages: "pages=N" (64 likewise)
+ *   /fpu      "mxcsr=X fcw=X xmm15=X"      /setfpu   changes all three: "set ..." */
+#include "http.h" /* first: it defines _GNU_SOURCE */
+
+#include "fpu.h"
+
+#define PAGES 64
+static int pages[PAGES][1024];
+static int count;
+
+static int app(const char *path, char *body, size_t cap)
+{
+	if (strcmp(path, "/count") == 0) {
+		snprintf(body, cap, "count=%d\n", ++count);
+	} else if (strcmp(path, "/pages") == 0) {
+		int sum = 0;
+		for (int i = 0; i < PAGES; i++)
+			sum += ++pages[i][0];
+		snprintf(body, cap, "pages=%d\n", sum);
+	} else if (strcmp(path, "/fpu") == 0) {
+		fpu_state(body, cap);
+	} else if (strcmp(path, "/setfpu") == 0) {
+		set_fpu();
+		memcpy(body, "set ", 4);
+		fpu_state(body + 4, cap - 4);
+	} else {
+		snprintf(body, cap, "no such path\n");
+		return 404;
+	}
+	return 200;
+}
+
+int main(int argc, char **argv)
+{
+	serve_epoll(port_arg(argc, argv));
+}
