@@ -4,6 +4,7 @@
 #define TEST_FPU_H
 
 #include <stdio.h>
+#include <string.h>
 
 /* "mxcsr=X fcw=X xmm15=X" */
 static void fpu_state(char *out, size_t cap)
@@ -25,6 +26,22 @@ static void set_fpu(void)
 	__asm__ volatile("ldmxcsr %0" ::"m"(mxcsr));
 	__asm__ volatile("fldcw %0" ::"m"(fcw));
 	__asm__ volatile("movq %0, %%xmm15" ::"r"(marker) : "xmm15");
+}
+
+/* A request for /fpu ("mxcsr=X fcw=X xmm15=X") or /setfpu (changes all three, then
+ * "set ..."): true when path is one of them, the answer in body. */
+static int fpu_app(const char *path, char *body, size_t cap)
+{
+	if (strcmp(path, "/setfpu") == 0) {
+		set_fpu();
+		memcpy(body, "set ", 4);
+		fpu_state(body + 4, cap - 4);
+	} else if (strcmp(path, "/fpu") == 0) {
+		fpu_state(body, cap);
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 #endif

@@ -112,12 +112,8 @@ static int app(const char *path, char *body, size_t cap)
 		if (getsockname(tsock, (struct sockaddr *)&a, &len) < 0 || len <= sizeof(sa_family_t))
 			a.sun_path[0] = 0;
 		snprintf(body, cap, "tname=%s\n", a.sun_path);
-	} else if (strcmp(path, "/fpu") == 0) {
-		fpu_state(body, cap);
-	} else if (strcmp(path, "/setfpu") == 0) {
-		set_fpu();
-		memcpy(body, "set ", 4);
-		fpu_state(body + 4, cap - 4);
+	} else if (fpu_app(path, body, cap)) {
+		/* /fpu, /setfpu: answered */
 	} else if (strcmp(path, "/vforkhang") == 0) {
 		if (vfork() == 0) {
 			syscall(SYS_pause);

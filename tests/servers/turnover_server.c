@@ -21,13 +21,7 @@ static int app(const char *path, char *body, size_t cap)
 		for (int i = 0; i < PAGES; i++)
 			sum += ++pages[i][0];
 		snprintf(body, cap, "pages=%d\n", sum);
-	} else if (strcmp(path, "/fpu") == 0) {
-		fpu_state(body, cap);
-	} else if (strcmp(path, "/setfpu") == 0) {
-		set_fpu();
-		memcpy(body, "set ", 4);
-		fpu_state(body + 4, cap - 4);
-	} else {
+	} else if (!fpu_app(path, body, cap)) {
 		snprintf(body, cap, "no such path\n");
 		return 404;
 	}
