@@ -281,24 +281,22 @@ static bool turnover_wait(struct proc *p, struct sys_args *a)
 /* How long the ring thread waits for the next connection after a reset under the guest,
  * the guest spinning meanwhile: a client's next connection comes within ~100 us of the
  * close here (a benchmark's, a proxy's); a longer gap is idle time anyway, after which
- * the VM waits as before (proc_await_connection_or), at the cost of this spin. */
-#define TURNOVER_WAIT_NS (1000 * 1000ULL)
+ * the VM waits as before (proc_await_connection_or), at the cost of the guest's spin. */
+#define TURNOVER_WAIT_MS 1
 
-/* A connection on a listener within TURNOVER_WAIT_NS (not a drain's cancel). */
+/* A connection on a listener within TURNOVER_WAIT_MS (not a drain's cancel). */
 static bool turnover_await(struct proc *p)
 {
 	int n = 0, ep = await_set(p, -1, &n);
 	if (ep < 0 || !n)
 		return false;
-	uint64_t t0 = vm_now_ns();
+	/* Asleep, not spinning: the guest spins meanwhile, and a client on the same CPUs
+	 * needs the other one to make its next connection (docs/design.md). */
 	struct epoll_event ev;
-	do {
-		int got = epoll_wait(ep, &ev, 1, 0);
-		if (got > 0)
-			return ev.data.u32 == 0;
-		__builtin_ia32_pause();
-	} while (vm_now_ns() - t0 < TURNOVER_WAIT_NS);
-	return false;
+	int got;
+	while ((got = epoll_wait(ep, &ev, 1, TURNOVER_WAIT_MS)) < 0 && errno == EINTR) {
+	}
+	return got > 0 && ev.data.u32 == 0;
 }
 
 /* Whether the reset may run on the ring thread: besides the VM's conditions
