@@ -86,7 +86,18 @@ vector_stubs:
 	.endr
 
 fault_common:
-	outb %al, $PORT_FAULT   /* the host reads [vector, error, rip, cs, rflags, rsp, ss] at rsp */
+	/* The #UD of ring_reset_flush_ud (page 0): the TLB flush a reset under the guest asks
+	 * for, without an exit (rax is free there: the user state is loaded after it). */
+	cmpq $6, (%rsp)
+	jne 1f
+	cmpq $(RING_CODE_OFF + (ring_reset_flush_ud - ring_code)), 16(%rsp)
+	jne 1f
+	mov %cr3, %rax
+	mov %rax, %cr3
+	addq $2, 16(%rsp)       /* past the ud2 */
+	add $16, %rsp           /* the vector and error code */
+	iretq
+1:	outb %al, $PORT_FAULT   /* the host reads [vector, error, rip, cs, rflags, rsp, ss] at rsp */
 	.globl fault_halt
 fault_halt:
 	hlt                     /* the host never resumes here; halt if it does */
@@ -164,7 +175,12 @@ ring_done_trap:
  * the same frame itself (ring_settle), so it may start again from the top. */
 	.globl ring_reset_load
 ring_reset_load:
-	cmpl $0, RP(RING_FPU_HOW)
+	cmpl $0, RP(RING_RESET_FLUSH)
+	je 3f
+	.globl ring_reset_flush_ud
+ring_reset_flush_ud:
+	ud2                              /* to ring 0 and back (fault_common): CR3 reloaded */
+3:	cmpl $0, RP(RING_FPU_HOW)
 	je 1f
 	mov $-1, %eax
 	mov $-1, %edx

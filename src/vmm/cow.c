@@ -570,10 +570,10 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
  * the ring thread may reset the VM right then and let the guest load the template's
  * registers itself (ring_reset_load), without the exit to the host and the entry back
  * that a reset by the vCPU thread costs (two of the ~3 hypervisor entries of a C request).
- * Only where nothing the reset changes needs the vCPU stopped: the page tables as the
- * template left them (no TLB flush: a user-mode guest cannot reload CR3), the same FS base
- * (an MSR), an FPU image the guest can load from the ring page, no pending state load,
- * no preemption tick, the host layout the template's.  The memory is restored as by
+ * Only where nothing the reset changes needs the vCPU stopped: the same FS base (an MSR),
+ * an FPU image the guest can load from the ring page, no preemption tick, the host layout
+ * the template's.  Page tables put back: the guest reloads CR3 itself (reset_flush, the
+ * #UD of ring_reset_flush_ud in entry.S).  The memory is restored as by
  * vm_reset, but for the ring page, where the guest spins (ring.c restores it with the
  * frame).  Written by the guest meanwhile: nothing (it only reads while it spins), so
  * the dirty logs are complete.
@@ -591,8 +591,8 @@ bool vm_can_reset_under_guest(const struct vm *vm)
 {
 	const struct vm_snapshot *s = vm->tmpl ? vm->tmpl->snap : NULL;
 	return s && vm->ring && s->where == VM_AT_SYSCALL && vm->fs_base == s->fs_base && vm->fpu_by_guest &&
-	       fpu_frame_size(vm) <= RING_FPU_MAX && !vm->pt_written && !vm->tlb_flush && !vm->tick_ns &&
-	       !vm->dirty_lost && !vm->nremaps && !vm->fmaps_changed;
+	       fpu_frame_size(vm) <= RING_FPU_MAX && !vm->tlb_flush && !vm->tick_ns && !vm->dirty_lost &&
+	       !vm->nremaps && !vm->fmaps_changed;
 }
 
 int vm_reset_under_guest(struct vm *vm, struct vm_reset_stats *st)
@@ -605,7 +605,9 @@ int vm_reset_under_guest(struct vm *vm, struct vm_reset_stats *st)
 	vm->keep_ring_page = false;
 	if (err)
 		return err;
-	vm->pt = vm->tmpl->snap->pt; /* (unchanged: nothing was written to it) */
+	vm->reset_flush = vm->pt_written;
+	vm->pt_written = false;
+	vm->pt = vm->tmpl->snap->pt;
 	vm->pt.mem = vm->mem;
 	vm->pt.on_write = cow_pt_written;
 	count_reset(vm, st, t0);
@@ -624,6 +626,7 @@ void vm_reset_frame(const struct vm *vm, struct vm_reset_frame *f)
 	f->fpu = karea_ptr((struct vm *)vm, KAREA_FPU); /* install_fpu_image's copy */
 	f->fpu_size = fpu_frame_size(vm);
 	f->xrstor = vm->fpu_xrstor;
+	f->flush = vm->reset_flush;
 	f->xsave = s->xsave;
 }
 

@@ -158,6 +158,31 @@ static uint64_t prot_to_pte(int prot)
 	return flags;
 }
 
+/*
+ * Make KVM drop its translations of guest-physical [gpa, gpa + size) (identity-mapped
+ * user memory), so that the next access walks the guest's page tables afresh.  The host
+ * edits those tables itself, and a shadow MMU (kvm_pvm, KVM without EPT) never sees the
+ * edits: it resyncs a shadow page from its guest table only when the guest itself wrote
+ * the table (a trapped write) or, for unsynced tables, at the guest's TLB flush, so a CR3
+ * reload alone leaves the old rights in force (a page made read-only stayed writable, a
+ * PROT_NONE one readable, a range a reset unmapped readable: tests/guest/protect_test.c,
+ * isolation-tests under-guest).  Changing the host mapping's protection sends KVM an
+ * MMU-notifier invalidation of the range, which zaps its translations there; the
+ * protection is put back at once (every host mapping of guest memory is read-write).
+ * Callers hold the VM: its guest runs nowhere but page 0 and the ring page meanwhile.
+ */
+void gmem_zap(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	if (gpa >= vm->phys_size)
+		return;
+	if (size > vm->phys_size - gpa)
+		size = vm->phys_size - gpa;
+	if (!size)
+		return;
+	mprotect(vm->mem + gpa, size, PROT_READ);
+	mprotect(vm->mem + gpa, size, PROT_READ | PROT_WRITE);
+}
+
 /* A fork notes what it makes accessible, for fresh_in_fork. */
 #define MAPPED_RUNS_MAX 1024
 static int note_mapped(struct vm *vm, uint64_t start, uint64_t end)
@@ -197,9 +222,12 @@ int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot)
 	int changed = pt_set(&vm->pt, addr, addr, size, prot_to_pte(prot));
 	if (changed < 0)
 		return changed;
-	/* Present entries changed: the guest TLB may hold the old rights (SDM 4.10.4). */
-	if (changed)
+	/* Present entries changed: the guest TLB may hold the old rights (SDM 4.10.4), and
+	 * a shadow MMU its translations (gmem_zap). */
+	if (changed) {
 		vm->tlb_flush = true;
+		gmem_zap(vm, addr, size);
+	}
 	return 0;
 }
 

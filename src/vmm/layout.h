@@ -75,6 +75,7 @@
  * rbx rcx rdx rsi rdi rsp rbp r8-r15 rip rflags), and its FPU image for FXRSTOR
  * (RING_FPU_HOW 0) or XRSTOR (1), 64-byte aligned. */
 #define RING_FPU_HOW 120 /* u32 */
+#define RING_RESET_FLUSH 124 /* u32: reload CR3 first (page tables put back), ring_reset_flush_ud */
 #define RING_FRAME 128
 #define RING_FRAME_RSP (RING_FRAME + 6 * 8)
 #define RING_FRAME_RIP (RING_FRAME + 16 * 8)

@@ -622,8 +622,9 @@ void vm_ring_answer_reset(struct vm *vm, const struct vm_ring_req *req, long res
 	 * its first words), then the frame. */
 	uint8_t *page = vm->mem + RING_VA;
 	memcpy(page + 8, vm->tmpl->mem + RING_VA + 8, PAGE_SIZE - 8);
-	uint32_t how = f->xrstor;
+	uint32_t how = f->xrstor, flush = f->flush;
 	memcpy(page + RING_FPU_HOW, &how, sizeof(how));
+	memcpy(page + RING_RESET_FLUSH, &flush, sizeof(flush));
 	memcpy(page + RING_FRAME, &f->regs, sizeof(f->regs));
 	memcpy(page + RING_FPU, f->fpu, f->fpu_size);
 	cow_mark(vm, RING_VA, PAGE_SIZE); /* back to the template's at the next reset */
@@ -635,19 +636,27 @@ void vm_ring_answer_reset(struct vm *vm, const struct vm_ring_req *req, long res
 }
 
 /* A thread stopped at rip (ring state st) that has yet to load the frame of the last
- * reset under the guest: the frame into *out, its FPU image pending (the guest may have
- * loaded it already: loading it again changes nothing). */
-static bool take_reset(struct vm *vm, uint64_t rip, uint32_t st, struct kvm_regs *out)
+ * reset under the guest: loaded here instead, its FPU image pending (the guest may have
+ * loaded it already: loading it again changes nothing).  In user mode (in_user) the
+ * registers are the state, unless the TLB must be flushed: then, as from the kernel
+ * trampoline, a state load through load_state_flush. */
+static bool take_reset(struct vm *vm, uint64_t rip, uint32_t st, bool in_user)
 {
 	struct vm_ring *r = vm->ring;
 	bool in_load = rip >= PAGE0_ADDR(RING_RESET_LOAD) && rip < PAGE0_ADDR(RING_RESET_END);
 	bool in_code = rip >= RING_CODE_OFF && rip < RING_CODE_OFF + CODE_LEN;
 	if (!r->reset_pending || !(in_load || (st == RING_S_RESET && in_code)))
 		return false;
-	*out = r->reset.regs;
 	vm->xsave_pending = r->reset.xsave;
 	r->reset_pending = false;
 	atomic_store(ring_state(vm), RING_S_IDLE);
+	if (in_user && !r->reset.flush) {
+		*vm_regs(vm) = r->reset.regs;
+		return true;
+	}
+	vm->tlb_flush |= r->reset.flush;
+	vm->where = VM_AT_FAULT; /* (any stop in ring 0: vm_load_user_state builds the frame) */
+	vm_load_user_state(vm, &r->reset.regs);
 	return true;
 }
 
@@ -703,13 +712,8 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 	uint64_t at = regs->rcx - 2, rsp = vm->user_rsp, rflags = regs->r11;
 	uint64_t ret;
 	uint32_t st = atomic_exchange(ring_state(vm), RING_S_TAKEN);
-	struct kvm_regs frame;
-	if (take_reset(vm, at, st, &frame)) {
-		/* The spin ran out just as the ring thread reset the VM under it. */
-		vm->where = VM_AT_FAULT; /* (in ring 0: resumed through a state load) */
-		vm_load_user_state(vm, &frame);
-		return -2;
-	}
+	if (take_reset(vm, at, st, false))
+		return -2; /* the spin ran out just as the ring thread reset the VM under it */
 	if (at == PAGE0_ADDR(RING_TRAP) && st == RING_S_POSTED && !atomic_load(&r->asleep) &&
 	    atomic_load(&r->ring_attached)) {
 		/* The spin ran out with the ring thread awake but not taking it: no CPU for it. */
@@ -795,7 +799,7 @@ int ring_settle(struct vm *vm)
 	uint64_t off = regs->rip, ret = 0;
 	bool site = read_q(vm, regs->rsp, &ret) && ret >= 2 && sites_has(r->sites, ret - 2);
 	uint32_t st = atomic_load(ring_state(vm));
-	if (take_reset(vm, off, st, regs))
+	if (take_reset(vm, off, st, true))
 		return 0; /* as if it had loaded the frame itself */
 	if (off >= PAGE0_ADDR(RING_POSTED) && off < PAGE0_ADDR(RING_TRAP) + 2 &&
 	    (st == RING_S_DONE || st == RING_S_DONE_TRAP || st == RING_S_HELD) && r->done_valid && r->done_ret == ret) {

@@ -32,6 +32,7 @@ struct vm {
 	uint64_t user_rip, user_rflags, user_rsp; /* user state at the last exception/syscall */
 	bool tlb_flush; /* PTEs lost rights since the last entry: reload CR3 on resume */
 	bool pt_written; /* a page-table entry changed since the last reset (cow_pt_written) */
+	bool reset_flush; /* the last reset under the guest put page tables back: flush the TLB */
 	bool replay; /* vm_replay_syscall: the next vm_run returns the call without an entry */
 	bool sregs_unknown; /* stopped outside the trampoline (timeout, tick, error) */
 	uint64_t fs_base;
@@ -129,9 +130,14 @@ struct vm_reset_frame {
 	const void *fpu; /* the image the guest loads, fpu_size bytes, XRSTOR's or FXRSTOR's */
 	size_t fpu_size;
 	bool xrstor;
+	bool flush; /* the TLB first (the page tables were put back) */
 	const void *xsave; /* the same as KVM_SET_XSAVE takes it (the host loading it instead) */
 };
 void vm_reset_frame(const struct vm *vm, struct vm_reset_frame *f);
+
+/* gmem.c: KVM's translations of a range dropped (a shadow MMU caches them past a CR3
+ * reload). */
+void gmem_zap(struct vm *vm, uint64_t gpa, uint64_t size);
 
 /* vcpu.c */
 void vcpu_forget_run(struct vm *vm);
