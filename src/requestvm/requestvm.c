@@ -350,6 +350,7 @@ bool requestvm_ring_turnover(struct proc *p, const struct vm_ring_req *req)
 		p->srv.turnover_undone.guest_pages += st.guest_pages;
 		p->srv.turnover_undone.ns += st.ns;
 		p->end.stop = PROC_CONN_DONE;
+		vm_ring_void_guest(p->vm);
 		return false;
 	}
 	p->srv.turnover->turned(p->srv.turnover->ctx, &st);

@@ -252,7 +252,9 @@ static void *worker_main(void *arg)
 			log_msg("vm %d: reset failed: %s", w->id, strerror(-err));
 			exit(1);
 		}
-		run_ended(w, end, &st, false);
+		/* A run woken for a connection another VM took first: not a request. */
+		if (end != PROC_CONN_DONE || proc_connections_taken(p) != w->run.conns)
+			run_ended(w, end, &st, false);
 		metrics_busy(-1);
 		backoff_after_run(&w->backoff, w->id, progress, why);
 		if (w->cfg->ephemeral)

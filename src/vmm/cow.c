@@ -558,6 +558,7 @@ int vm_reset(struct vm *vm, struct vm_reset_stats *st)
 	err = load_snapshot(vm, vm->tmpl->snap, false);
 	if (err)
 		return err;
+	ring_forget_void(vm);
 	vm->tlb_flush = true;
 	vm->pt_written = false;
 	count_reset(vm, st, t0);

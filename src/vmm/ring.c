@@ -69,6 +69,10 @@ struct vm_ring {
 	 * thread stopped before it loaded the frame is given it by the host. */
 	struct vm_reset_frame reset;
 	bool reset_pending;
+	/* A reset under the guest that found no next connection: the memory the stopped
+	 * thread would resume with (its stack, the call's return address) is the template's
+	 * now, so no exit may read it as the thread's; the vCPU thread's reset follows. */
+	bool voided;
 };
 
 /* How many VMs may have their guest spinning on the ring at once (-1: no limit).  Each
@@ -635,6 +639,17 @@ void vm_ring_answer_reset(struct vm *vm, const struct vm_ring_req *req, long res
 	atomic_store_explicit(&r->lock, 0, memory_order_release);
 }
 
+void vm_ring_void_guest(struct vm *vm)
+{
+	vm->ring->voided = true;
+}
+
+void ring_forget_void(struct vm *vm)
+{
+	if (vm->ring)
+		vm->ring->voided = false;
+}
+
 /* A thread stopped at rip (ring state st) that has yet to load the frame of the last
  * reset under the guest: loaded here instead, its FPU image pending (the guest may have
  * loaded it already: loading it again changes nothing).  In user mode (in_user) the
@@ -714,6 +729,8 @@ int ring_syscall_exit(struct vm *vm, struct vm_fault *fault)
 	uint32_t st = atomic_exchange(ring_state(vm), RING_S_TAKEN);
 	if (take_reset(vm, at, st, false))
 		return -2; /* the spin ran out just as the ring thread reset the VM under it */
+	if (r->voided)
+		return VM_EXIT_RING_DONE; /* the run ends (PROC_CONN_DONE) and the VM is reset */
 	if (at == PAGE0_ADDR(RING_TRAP) && st == RING_S_POSTED && !atomic_load(&r->asleep) &&
 	    atomic_load(&r->ring_attached)) {
 		/* The spin ran out with the ring thread awake but not taking it: no CPU for it. */
@@ -801,6 +818,8 @@ int ring_settle(struct vm *vm)
 	uint32_t st = atomic_load(ring_state(vm));
 	if (take_reset(vm, off, st, true))
 		return 0; /* as if it had loaded the frame itself */
+	if (r->voided)
+		return VM_EXIT_RING_DONE; /* (see ring_syscall_exit) */
 	if (off >= PAGE0_ADDR(RING_POSTED) && off < PAGE0_ADDR(RING_TRAP) + 2 &&
 	    (st == RING_S_DONE || st == RING_S_DONE_TRAP || st == RING_S_HELD) && r->done_valid && r->done_ret == ret) {
 		/* Finished while it spun: as if the trampoline returned. */

@@ -22,6 +22,8 @@ int ring_fault_exit(struct vm *vm, struct vm_fault *fault);
  * rewound onto its site or fast-forwarded past a finished call.  VM_EXIT_RING_DONE when a
  * finished call wants the host to look (a stop, a signal), else 0. */
 int ring_settle(struct vm *vm);
+/* A reset (vm_reset) ends what vm_ring_void_guest began. */
+void ring_forget_void(struct vm *vm);
 /* rip is inside the trampoline's wait for an answer: user mode (page 0), between
  * instructions that only read the ring page, so no exception can be on its way in. */
 bool ring_waiting_at(uint64_t rip);

@@ -321,6 +321,10 @@ void vm_ring_answer_held(struct vm *vm, const struct vm_ring_req *req, long resu
  * (result: its result): the guest resumes as the template from that call, and the ring
  * thread's hold on the VM ends, as vm_ring_answer's. */
 void vm_ring_answer_reset(struct vm *vm, const struct vm_ring_req *req, long result);
+/* The ring thread, when a reset it began under the guest does not go on to the next
+ * request: until the vCPU thread's reset, the stopped thread's memory is not its own, and
+ * whatever exit comes from the trampoline ends the run (VM_EXIT_RING_DONE). */
+void vm_ring_void_guest(struct vm *vm);
 /* A template: nothing left posted for request VMs' ring threads. */
 void vm_ring_quiesce(struct vm *vm);
 /* A template about to be frozen: its executable private file pages become its own memory
