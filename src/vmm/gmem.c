@@ -208,7 +208,9 @@ static int note_mapped(struct vm *vm, uint64_t start, uint64_t end)
 	return 0;
 }
 
-int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot)
+/* zap: drop KVM's translations where present entries changed (gmem_zap); the callers
+ * that replace the host pages next (vm_unmap_range) have them dropped by that. */
+static int map_range(struct vm *vm, gva_t addr, uint64_t size, int prot, bool zap)
 {
 	if ((addr | size) & ~PAGE_MASK || !user_range_ok(vm, addr, size))
 		return -EINVAL;
@@ -226,9 +228,15 @@ int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot)
 	 * a shadow MMU its translations (gmem_zap). */
 	if (changed) {
 		vm->tlb_flush = true;
-		gmem_zap(vm, addr, size);
+		if (zap)
+			gmem_zap(vm, addr, size);
 	}
 	return 0;
+}
+
+int vm_map_range(struct vm *vm, gva_t addr, uint64_t size, int prot)
+{
+	return map_range(vm, addr, size, prot, true);
 }
 
 bool vm_tlb_flush_pending(const struct vm *vm)
@@ -329,7 +337,7 @@ int vm_discard_range(struct vm *vm, gva_t addr, uint64_t size)
 int vm_unmap_range(struct vm *vm, gva_t addr, uint64_t size)
 {
 	bool flush_before = vm->tlb_flush, replaced = false;
-	int err = vm_map_range(vm, addr, size, PROT_NONE);
+	int err = map_range(vm, addr, size, PROT_NONE, false); /* (discard drops KVM's translations) */
 	if (!err)
 		err = discard(vm, addr, size, &replaced);
 	if (!err && replaced)
