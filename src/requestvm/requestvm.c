@@ -212,10 +212,16 @@ static int copy_host_state(struct proc *p, const struct proc *tmpl)
 }
 
 /* What needs the VM's memory and vCPU as the template left them (after vm_reset). */
+/* The clock restarted from the template's (its threads and vDSO page, as just copied). */
+static int restart_clock(struct proc *p, const struct proc *tmpl)
+{
+	p->srv.mono_offset_ns = tmpl->srv.mono_offset_ns;
+	return restart_monotonic(p);
+}
+
 static int copy_guest_state(struct proc *p, const struct proc *tmpl)
 {
-	p->srv.mono_offset_ns = tmpl->srv.mono_offset_ns; /* the template's threads and vDSO page, as just copied */
-	int err = restart_monotonic(p);
+	int err = restart_clock(p, tmpl);
 	if (!err)
 		vm_replay_syscall(p->vm); /* the template stopped in a wait: issue it again */
 	if (!err)
@@ -255,6 +261,14 @@ int requestvm_create(struct proc *tmpl, struct proc **out)
 	}
 	*out = p;
 	return 0;
+}
+
+/* Two resets' work as one (hot_pages: a count of the moment, the later one's). */
+static void add_reset_stats(struct vm_reset_stats *to, const struct vm_reset_stats *st)
+{
+	to->dirty_pages += st->dirty_pages;
+	to->guest_pages += st->guest_pages;
+	to->ns += st->ns;
 }
 
 void proc_set_turnover(struct proc *p, const struct proc_turnover *t)
@@ -334,8 +348,7 @@ bool requestvm_ring_turnover(struct proc *p, const struct vm_ring_req *req)
 		err = vm_reset_under_guest(p->vm, &st);
 	if (!err) {
 		vm_set_deadline_remote(p->vm, 0); /* (-EAGAIN: none was ever armed) */
-		p->srv.mono_offset_ns = tmpl->srv.mono_offset_ns;
-		err = restart_monotonic(p);
+		err = restart_clock(p, tmpl);
 	}
 	st.ns = vm_now_ns() - t0;
 	long ret = -EAGAIN;
@@ -346,9 +359,7 @@ bool requestvm_ring_turnover(struct proc *p, const struct vm_ring_req *req)
 	}
 	if (err || p->end.stop || ret <= 0) {
 		/* No connection (or the reset failed: the vCPU thread's reset reports it). */
-		p->srv.turnover_undone.dirty_pages += st.dirty_pages;
-		p->srv.turnover_undone.guest_pages += st.guest_pages;
-		p->srv.turnover_undone.ns += st.ns;
+		add_reset_stats(&p->srv.turnover_undone, &st);
 		p->end.stop = PROC_CONN_DONE;
 		vm_ring_void_guest(p->vm);
 		return false;
@@ -386,9 +397,7 @@ int requestvm_reset(struct proc *p, struct vm_reset_stats *st)
 	if (st) {
 		st->ns = vm_now_ns() - t0; /* the whole reset, not only the VM's part */
 		/* and a reset under the guest just before, after which no connection came */
-		st->dirty_pages += p->srv.turnover_undone.dirty_pages;
-		st->guest_pages += p->srv.turnover_undone.guest_pages;
-		st->ns += p->srv.turnover_undone.ns;
+		add_reset_stats(st, &p->srv.turnover_undone);
 	}
 	p->srv.turnover_undone = (struct vm_reset_stats){0};
 	return err;

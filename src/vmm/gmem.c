@@ -165,8 +165,8 @@ static uint64_t prot_to_pte(int prot)
  * edits: it resyncs a shadow page from its guest table only when the guest itself wrote
  * the table (a trapped write) or, for unsynced tables, at the guest's TLB flush, so a CR3
  * reload alone leaves the old rights in force (a page made read-only stayed writable, a
- * PROT_NONE one readable, a range a reset unmapped readable: tests/guest/protect_test.c,
- * isolation-tests under-guest).  Changing the host mapping's protection sends KVM an
+ * PROT_NONE one readable: tests/guest/protect_test.c; what a reset puts back is not
+ * zapped, a known limit: docs/design.md, "Page tables the host edits").  Changing the host mapping's protection sends KVM an
  * MMU-notifier invalidation of the range, which zaps its translations there; the
  * protection is put back at once (every host mapping of guest memory is read-write).
  * Callers hold the VM: its guest runs nowhere but page 0 and the ring page meanwhile.
