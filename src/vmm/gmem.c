@@ -263,12 +263,21 @@ static bool all_zero(const uint8_t *p, uint64_t size)
  * matters: a server whose heap grows with each request otherwise faults every heap page in
  * again, request after request, and reset maps the template back over it.
  */
+static bool zero_in_template(struct vm *vm, uint64_t addr, uint64_t size);
+
 static bool fresh_in_fork(struct vm *vm, uint64_t addr, uint64_t size)
 {
-	const struct vm *t = vm->tmpl;
 	for (size_t i = 0; i < vm->nmapped_runs; i++)
 		if (vm->mapped_runs[i].start < addr + size && addr < vm->mapped_runs[i].end)
 			return false;
+	return zero_in_template(vm, addr, size);
+}
+
+/* The template's side of fresh_in_fork: the fork maps no file there, the template mapped
+ * none of the range, and its memfd holds only zeros there. */
+static bool zero_in_template(struct vm *vm, uint64_t addr, uint64_t size)
+{
+	const struct vm *t = vm->tmpl;
 	if (fmap_any(vm, addr, size) || pt_any_present(&t->pt, addr, size))
 		return false;
 	/* The template's memory there: holes, or pages of zeros (up to 1 MiB of them). */
@@ -302,9 +311,16 @@ static int discard(struct vm *vm, gva_t addr, uint64_t size, bool *replaced)
 	if (vm->tmpl && fresh_in_fork(vm, addr, size))
 		return 0;
 	*replaced = true;
+	/* A fork's memory over the template's zeros (an allocator's arena, mapped and
+	 * unmapped by the request) reads zero again when its pages are dropped: the host
+	 * layout stays the template's, and the reset has no mapping to put back (under the
+	 * guest, each host mmap there costs the running vCPU a TLB shootdown). */
+	bool over_zero = vm->tmpl && zero_in_template(vm, addr, size);
 	int err = fmap_clear(vm, addr, size);
 	if (err)
 		return err;
+	if (over_zero)
+		return madvise(vm->mem + addr, size, MADV_DONTNEED) < 0 ? -errno : 0;
 	if (vm->tmpl)
 		return cow_discard(vm, addr, size);
 	/* Punching the memfd frees the pages and unmaps them from KVM (via the MMU notifier);
