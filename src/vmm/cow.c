@@ -269,7 +269,7 @@ int cow_dirty_page(struct vm *vm, uint64_t pg)
  * write-protect them again, except the hot ones (unless the hot set is being dropped). */
 #define HOT_ROUNDS 64
 #define HOT_MAX 16384
-static int harvest_slot(struct vm *vm, unsigned slot, bool keep_hot)
+static int harvest_slot(struct vm *vm, unsigned slot, bool keep_hot, bool same_round)
 {
 	struct kvm_dirty_log log = {.slot = slot, .dirty_bitmap = vm->log_bits};
 	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
@@ -290,7 +290,12 @@ static int harvest_slot(struct vm *vm, unsigned slot, bool keep_hot)
 		for (uint64_t b = bits; b; b &= b - 1) {
 			unsigned i = (unsigned)__builtin_ctzll(b);
 			uint64_t pg = first + w * 64 + i;
-			if (!bit_test(vm->dirty_bits, pg)) {
+			/* The second reset of a round: the first put the hot pages back, and the
+			 * guest ran nothing since (KVM reports them because they are never
+			 * protected); a page the host wrote is listed already, and the ring page
+			 * was not put back (vm_ring_void_guest). */
+			bool restored = same_round && bit_test(vm->hot_bits, pg) && pg != RING_VA / PAGE_SIZE;
+			if (!bit_test(vm->dirty_bits, pg) && !restored) {
 				if (cow_dirty_page(vm, pg))
 					return -ENOMEM;
 				vm->ndirty_guest++;
@@ -321,17 +326,21 @@ static int harvest_slot(struct vm *vm, unsigned slot, bool keep_hot)
 }
 
 /* Every slot's log into the dirty list.  Then this round's protected pages become the
- * ones that turn hot if written again next round. */
-static int harvest(struct vm *vm)
+ * ones that turn hot if written again next round.  A round is one request: where a reset
+ * under the guest found no connection (round_open), the vCPU thread's reset that follows
+ * ends the same round, and the pages of both turn hot if the next request writes them
+ * (were the second's few pages the round's, a request's pages would never turn hot
+ * at a low request rate, and each would cost a write fault every request). */
+static int harvest(struct vm *vm, bool same_round)
 {
-	bool keep_hot = vm->manual_protect && ++vm->resets_warm < HOT_ROUNDS && vm->nhot < HOT_MAX;
+	bool keep_hot = vm->manual_protect && (same_round || ++vm->resets_warm < HOT_ROUNDS) && vm->nhot < HOT_MAX;
 	if (!keep_hot)
 		vm->resets_warm = 0;
 	vm->nhot = 0;
 	for (unsigned s = 0; s <= vm->nuser_slots; s++) {
 		if (!vm->slot_on[s])
 			continue;
-		int err = harvest_slot(vm, s, keep_hot);
+		int err = harvest_slot(vm, s, keep_hot, same_round);
 		if (err)
 			return err;
 	}
@@ -341,9 +350,11 @@ static int harvest(struct vm *vm)
 		for (size_t i = 0; i < vm->ndirty; i++)
 			bit_clear(vm->hot_bits, vm->dirty_list[i]);
 	}
-	for (size_t i = 0; i < vm->nprev; i++)
-		bit_clear(vm->prev_bits, vm->prev_list[i]);
-	vm->nprev = 0;
+	if (!same_round) {
+		for (size_t i = 0; i < vm->nprev; i++)
+			bit_clear(vm->prev_bits, vm->prev_list[i]);
+		vm->nprev = 0;
+	}
 	if (!vm->manual_protect)
 		return 0;
 	/* Also when the set was just dropped: the pages this round wrote (the hot ones
@@ -351,7 +362,7 @@ static int harvest(struct vm *vm)
 	 * faults, not two; those that went cold are not written and stay protected. */
 	for (size_t i = 0; i < vm->ndirty; i++) {
 		uint64_t pg = vm->dirty_list[i];
-		if (bit_test(vm->hot_bits, pg))
+		if (bit_test(vm->hot_bits, pg) || bit_test(vm->prev_bits, pg))
 			continue;
 		if (ARRAY_RESERVE(vm->prev_list, vm->cap_prev, vm->nprev + 1, 1024))
 			break; /* only fewer pages turn hot */
@@ -392,7 +403,9 @@ static int collect(struct vm *vm)
 	vm->nruns = 0;
 	if (vm->dirty_lost)
 		return -ENOMEM; /* a page written since the last reset is not in the list */
-	int err = harvest(vm);
+	bool same_round = vm->round_open;
+	vm->round_open = false;
+	int err = harvest(vm, same_round);
 	if (err)
 		return err;
 	/* Ranges whose host layout changed (unmapped, files mapped or made private) get the

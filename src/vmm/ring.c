@@ -642,6 +642,7 @@ void vm_ring_answer_reset(struct vm *vm, const struct vm_ring_req *req, long res
 void vm_ring_void_guest(struct vm *vm)
 {
 	vm->ring->voided = true;
+	vm->round_open = true; /* the vCPU thread's reset ends the request's round (harvest) */
 }
 
 void ring_forget_void(struct vm *vm)
