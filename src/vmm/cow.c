@@ -460,6 +460,7 @@ static int collect(struct vm *vm)
 		i = j;
 	}
 	vm->reset_dirty = vm->ndirty;
+	vm->round_pages = (same_round ? vm->round_pages : 0) + vm->ndirty;
 	vm->reset_guest_pages = vm->ndirty_guest;
 	vm->ndirty = 0;
 	vm->ndirty_guest = 0;
@@ -601,12 +602,16 @@ static size_t fpu_frame_size(const struct vm *vm)
 	return b; /* the XSAVE area for what XCR0 enables now (the guest's is a subset) */
 }
 
+/* The ring thread restores the pages alone under the guest, where the vCPU thread's
+ * reset has it help (two CPUs copying): past about this many pages (the last request's),
+ * the copy it takes alone costs more than the exit it saves (measured, docs/design.md). */
+#define UNDER_GUEST_MAX_PAGES 256
 bool vm_can_reset_under_guest(const struct vm *vm)
 {
 	const struct vm_snapshot *s = vm->tmpl ? vm->tmpl->snap : NULL;
 	return s && vm->ring && s->where == VM_AT_SYSCALL && vm->fs_base == s->fs_base && vm->fpu_by_guest &&
 	       fpu_frame_size(vm) <= RING_FPU_MAX && !vm->tlb_flush && !vm->tick_ns && !vm->dirty_lost &&
-	       !vm->nremaps && !vm->fmaps_changed;
+	       vm->round_pages <= UNDER_GUEST_MAX_PAGES;
 }
 
 int vm_reset_under_guest(struct vm *vm, struct vm_reset_stats *st)

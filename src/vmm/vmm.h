@@ -191,7 +191,8 @@ void vm_reset_post(struct vm *vm);
 /* Resets under the guest (cow.c, docs/design.md): the ring thread, running the call that
  * ended a fork's request, resets the fork while its guest spins in the trampoline;
  * vm_ring_answer_reset then hands the guest the template's state to load itself.
- * vm_can_reset_under_guest: whether nothing the reset changes needs the vCPU stopped;
+ * vm_can_reset_under_guest: whether nothing the reset changes needs the vCPU stopped, and
+ * the last request put back few enough pages for the ring thread to copy alone;
  * vm_reset_under_guest: its memory part (all but the ring page), counted as vm_reset;
  * vm_frozen_syscall: the call the template stopped in (false: it stopped elsewhere). */
 bool vm_can_reset_under_guest(const struct vm *vm);

@@ -104,6 +104,7 @@ struct vm {
 	size_t nmapped_runs, cap_mapped_runs;
 	unsigned resets_warm; /* resets since the hot set was last dropped */
 	bool round_open; /* a reset under the guest found no connection (harvest) */
+	uint64_t round_pages; /* pages the last request's resets put back */
 	struct cow_remap {
 		uint64_t gpa, size;
 	} * remaps; /* host layout changed: restore on reset */

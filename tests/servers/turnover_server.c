@@ -5,16 +5,22 @@
  *   /pages    increments one int in each of 64 global pages: "pages=N" (64 likewise)
  *   /fpu      "mxcsr=X fcw=X xmm15=X"      /setfpu   changes all three: "set ..."
  *   /brk      grows the heap by 64 KiB (page tables change: the reset puts them back
- *             and flushes the TLB) and writes it: "brk=K", K the KiB that read zero (64) */
+ *             and flushes the TLB) and writes it: "brk=K", K the KiB that read zero (64)
+ *   /unmap    checks the two pages the template mapped and filled, then unmaps the second
+ *             (the reset maps it back): "unmap=ok" where both still hold the pattern */
 #include "http.h" /* first: it defines _GNU_SOURCE */
 
 #include "fpu.h"
 
+#include <stdbool.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define PAGES 64
 static int pages[PAGES][1024];
 static int count;
+static unsigned char *filled; /* two pages of FILL, mapped before the template froze */
+#define FILL 0x5a
 
 static int app(const char *path, char *body, size_t cap)
 {
@@ -33,6 +39,11 @@ static int app(const char *path, char *body, size_t cap)
 			b[i * 4096] = 1;
 		}
 		snprintf(body, cap, "brk=%d\n", kib);
+	} else if (strcmp(path, "/unmap") == 0) {
+		bool ok = true;
+		for (int i = 0; i < 2 * 4096; i++)
+			ok = ok && filled[i] == FILL;
+		snprintf(body, cap, "unmap=%s\n", ok && munmap(filled + 4096, 4096) == 0 ? "ok" : "bad");
 	} else if (!fpu_app(path, body, cap)) {
 		snprintf(body, cap, "no such path\n");
 		return 404;
@@ -42,5 +53,9 @@ static int app(const char *path, char *body, size_t cap)
 
 int main(int argc, char **argv)
 {
+	filled = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (filled == MAP_FAILED)
+		return 1;
+	memset(filled, FILL, 2 * 4096);
 	serve_epoll(port_arg(argc, argv));
 }
