@@ -80,7 +80,7 @@ $(BUILD)/libsys.a: $(SYS_OBJS)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # --- util and the server front end -----------------------------------------------------------
-UTIL_OBJS += log.o toml.o toml_value.o
+UTIL_OBJS += log.o toml.o toml_value.o sort.o
 UTIL_OBJS := $(addprefix $(BUILD)/util/,$(UTIL_OBJS))
 SERVER_OBJS += main.o config.o config_file.o server.o warmup.o metrics.o lifecycle.o confine.o
 SERVER_OBJS += snapshot.o
@@ -102,6 +102,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 UNIT_LINK_elf_test := vmm/elf.o
 UNIT_LINK_paging_test := vmm/paging.o
 UNIT_LINK_toml_test := util/toml.o util/toml_value.o
+UNIT_LINK_sort_test := util/sort.o
 UNIT_LINK_vma_test := sys/memory/vma.o
 UNIT_LINK_fdtab_test := sys/files/fdtab.o
 UNIT_LINK_faultsig_test := sys/signals/faultsig.o

@@ -35,6 +35,7 @@
 #include "vmm/ring.h"
 #include "vmm/vmm_impl.h"
 #include "util/array.h"
+#include "util/sort.h"
 
 struct vm_snapshot {
 	struct kvm_regs regs;
@@ -388,12 +389,6 @@ static void restore_run(struct vm *vm, size_t i)
 		madvise(vm->mem + r->gpa, r->size, MADV_DONTNEED);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* The memory part of a reset up to the copying: the pages written since the last reset
  * (the dirty logs), the ranges whose host layout changed put back, and the list of runs
  * to restore.  Afterwards vm->runs holds nruns runs, reset_dirty and reset_guest_pages
@@ -435,7 +430,10 @@ static int collect(struct vm *vm)
 		bit_clear(vm->dirty_bits, RING_VA / PAGE_SIZE);
 		vm->ndirty = n;
 	}
-	qsort(vm->dirty_list, vm->ndirty, sizeof(uint64_t), cmp_u64);
+	/* In address order (the list is a few ascending runs: sort_u64 merges them). */
+	if (ARRAY_RESERVE(vm->sort_tmp, vm->cap_sort_tmp, vm->ndirty, 1024))
+		return -ENOMEM;
+	sort_u64(vm->dirty_list, vm->ndirty, vm->sort_tmp);
 	/* Pages of the template's shared file maps are the file's: never restored. */
 	bool shared = fmap_has_shared(vm->tmpl);
 	if (ARRAY_RESERVE(vm->runs, vm->cap_runs, vm->ndirty, 256)) /* at most a run a page */
@@ -667,6 +665,7 @@ void cow_fini(struct vm *vm)
 	free(vm->snap);
 	free(vm->dirty_bits);
 	free(vm->dirty_list);
+	free(vm->sort_tmp);
 	free(vm->remaps);
 	free(vm->mapped_runs);
 	free(vm->log_bits);

@@ -71,6 +71,8 @@ struct vm {
 	uint64_t *dirty_bits; /* a fork's pages written since the last reset, one bit each */
 	uint64_t *dirty_list; /* the same pages as a list, so reset costs what was written */
 	size_t ndirty, cap_dirty;
+	uint64_t *sort_tmp; /* collect's room to sort dirty_list in */
+	size_t cap_sort_tmp;
 	size_t ndirty_guest; /* of those, first written by the guest (the rest: the host) */
 	/* Guest writes come from KVM's dirty bitmaps (see cow.c): a slot's bitmap is read into
 	 * log_bits.  With manual protection, pages written in two resets in a row become hot:
