@@ -32,7 +32,8 @@
 bool serve_listener_fd(struct proc *p, int fd)
 {
 	struct fd_entry *e = fdtab_get(&p->fdt, fd);
-	return e && e->kind == FD_SOCKET && host_is_listener(e->host_fd);
+	/* A request VM's table is its worker's alone; a template's is read by every worker. */
+	return e && fd_listener(e, p->srv.tmpl != NULL);
 }
 
 /* The same from /proc/self/fdinfo ("tfd: N events: ..."): any registered host fd that is a

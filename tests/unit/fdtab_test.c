@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -162,8 +164,48 @@ static void test_fini_closes_everything(void)
 	fdtab_fini(&t); /* a second fini is harmless */
 }
 
+/* fd_listener keeps its answer until fd_listen_changed, for the host fd it asked about. */
+static void test_listener_answer_kept(void)
+{
+	struct fdtab t;
+	ASSERT_EQ(fdtab_init(&t, 1024), 0);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	TEST_ASSERT(s >= 0, "socket: errno %d", errno);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	TEST_ASSERT(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: errno %d", errno);
+	int fd = fdtab_alloc(&t, 0, s, FD_SOCKET, true);
+	struct fd_entry *e = fdtab_get(&t, fd);
+	TEST_ASSERT(e != NULL, "socket installed");
+	if (!e)
+		return;
+	ASSERT_EQ(fd_listener(e, true), false);
+	TEST_ASSERT(listen(s, 8) == 0, "listen: errno %d", errno);
+	ASSERT_EQ(host_is_listener(s), true);
+	ASSERT_EQ(fd_listener(e, true), false); /* kept: no listen(2) was announced */
+	fd_listen_changed();
+	ASSERT_EQ(fd_listener(e, true), true);
+	/* Another host fd in the entry (a dup, a clone) is asked about afresh. */
+	int other = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int kept = e->host_fd;
+	e->host_fd = other;
+	ASSERT_EQ(fd_listener(e, true), false);
+	e->host_fd = kept;
+	close(other);
+	shutdown(s, SHUT_RDWR);
+	fd_listen_changed();
+	ASSERT_EQ(fd_listener(e, true), false);
+	/* A request VM's shared entry is the template's listener: not asked. */
+	e->shared = true;
+	ASSERT_EQ(fd_listener(e, true), true);
+	e->shared = false;
+	e->kind = FD_FILE;
+	ASSERT_EQ(fd_listener(e, true), false);
+	fdtab_fini(&t);
+}
+
 int main(void)
 {
+	RUN_TEST(test_listener_answer_kept);
 	RUN_TEST(test_alloc_lowest);
 	RUN_TEST(test_install);
 	RUN_TEST(test_close_bad);

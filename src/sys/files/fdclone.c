@@ -102,13 +102,6 @@ struct clone_plan {
 	struct clone_step *steps;
 };
 
-bool host_is_listener(int h)
-{
-	int on = 0;
-	socklen_t len = sizeof(on);
-	return getsockopt(h, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
-}
-
 int timerfd_clock(int fd)
 {
 	char info[512];

@@ -1,7 +1,9 @@
 /* fdtab.c - guest fd numbers to host fds (an array indexed by guest fd, like redis ae.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "sys/files/fdtab.h"
@@ -100,4 +102,42 @@ int fdtab_close(struct fdtab *t, int fd)
 	e->path = NULL;
 	e->host_fd = -1;
 	return 0;
+}
+
+bool host_is_listener(int h)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+	return getsockopt(h, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
+/* A server's request VM asks this of every socket at each wait until it has its
+ * connection (template.c: a C hello, 12 times a request; Deno's, 31).  A socket starts or
+ * stops listening only by listen(2) or shutdown(2), which bump the epoch; an answer is
+ * kept for the host fd it was about (a dup, a clone or an unshared listener has another).
+ * The epoch is read before asking the host, so a listen in another process meanwhile
+ * makes the kept answer stale at once. */
+static _Atomic unsigned listen_epoch = 1;
+
+void fd_listen_changed(void)
+{
+	atomic_fetch_add(&listen_epoch, 1);
+}
+
+bool fd_listener(struct fd_entry *e, bool remember)
+{
+	if (e->host_fd < 0 || e->kind != FD_SOCKET)
+		return false;
+	if (e->shared)
+		return true; /* the template's listener (a shutdown unshares it first: net.c) */
+	unsigned epoch = atomic_load(&listen_epoch);
+	if (e->known_epoch == epoch && e->known_fd == e->host_fd)
+		return e->known_listener;
+	bool on = host_is_listener(e->host_fd);
+	if (remember) {
+		e->known_epoch = epoch;
+		e->known_fd = e->host_fd;
+		e->known_listener = on;
+	}
+	return on;
 }

@@ -38,6 +38,11 @@ struct fd_entry {
 	              * this VM alone (net.c, io.c) and its host fd is always non-blocking */
 	bool nonblock; /* shared: O_NONBLOCK as the guest sees it */
 	unsigned pair; /* a socketpair end: the other end's ofd (fdclone.c recreates the pair) */
+	/* fd_listener's last answer: for host fd known_fd, while the listen epoch was
+	 * known_epoch (0: none yet; a new entry starts without one). */
+	int known_fd;
+	unsigned known_epoch;
+	bool known_listener;
 };
 
 struct clone_plan;
@@ -75,6 +80,11 @@ void fd_info(int fd, char *buf, size_t size);
 int timerfd_clock(int fd);
 /* Whether host fd h is a listening socket (SO_ACCEPTCONN). */
 bool host_is_listener(int h);
+/* Whether entry e is a listening socket; remember: keep the answer in e (only where one
+ * thread uses the table), until fd_listen_changed.  Call that after every listen(2) and
+ * shutdown(2) of a host socket, in any process: only those change the answer. */
+bool fd_listener(struct fd_entry *e, bool remember);
+void fd_listen_changed(void);
 /* dst becomes a copy of src for a forked process, isolated where it matters (fdclone.c);
  * exclusive: register listening sockets in rebuilt epoll sets with EPOLLEXCLUSIVE. */
 int fdtab_clone(struct fdtab *dst, const struct fdtab *src, bool exclusive);

@@ -238,7 +238,9 @@ long sys_listen(struct proc *p, const struct sys_args *a)
 		if (err)
 			return err;
 	}
-	return host_result(listen(h, (int)a->a[1]));
+	long r = host_result(listen(h, (int)a->a[1]));
+	fd_listen_changed();
+	return r;
 }
 
 long sys_connect(struct proc *p, const struct sys_args *a)
@@ -420,5 +422,7 @@ long sys_shutdown(struct proc *p, const struct sys_args *a)
 	if (h < 0)
 		return h;
 	struct fd_entry *e = shared_listener(p, a->a[0]);
-	return e ? shutdown_shared(p, e, (int)a->a[1]) : host_result(shutdown(h, (int)a->a[1]));
+	long r = e ? shutdown_shared(p, e, (int)a->a[1]) : host_result(shutdown(h, (int)a->a[1]));
+	fd_listen_changed();
+	return r;
 }
