@@ -77,11 +77,16 @@ struct vm {
 	/* Guest writes come from KVM's dirty bitmaps (see cow.c): a slot's bitmap is read into
 	 * log_bits.  With manual protection, pages written in two resets in a row become hot:
 	 * they stay writable and are restored at every reset; prev_bits marks the pages written
-	 * in the last round (listed in prev_list). */
+	 * in the last round (listed in prev_list).  The check every HOT_ROUNDS makes hot pages
+	 * cold that hold the template's content (cooled_bits, cooled_list: those of the last
+	 * check, until the round after it); one written again at once is sticky (sticky_bits:
+	 * its writes leave it as it was, so the check passes it by). */
 	bool manual_protect;
 	uint64_t *log_bits;
 	uint64_t *hot_bits, *prev_bits, *prev_list;
 	size_t nprev, cap_prev;
+	uint64_t *sticky_bits, *cooled_bits, *cooled_list;
+	size_t ncooled, cap_cooled;
 	size_t nhot; /* hot pages kept writable at the last reset */
 	bool dirty_lost; /* a written page could not be listed: reset must fail */
 	bool keep_ring_page; /* this reset leaves the ring page to its caller (under the guest) */

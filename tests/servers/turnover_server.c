@@ -7,7 +7,9 @@
  *   /brk      grows the heap by 64 KiB (page tables change: the reset puts them back
  *             and flushes the TLB) and writes it: "brk=K", K the KiB that read zero (64)
  *   /unmap    checks the two pages the template mapped and filled, then unmaps the second
- *             (the reset maps it back): "unmap=ok" where both still hold the pattern */
+ *             (the reset maps it back): "unmap=ok" where both still hold the pattern
+ *   /refs...  increments one int in each of 64 other pages, sums them and puts each back
+ *             (a reference count's up and down: the pages end as they began): "refs=64" */
 #include "http.h" /* first: it defines _GNU_SOURCE */
 
 #include "fpu.h"
@@ -18,6 +20,7 @@
 
 #define PAGES 64
 static int pages[PAGES][1024];
+static volatile int refs[PAGES][1024];
 static int count;
 static unsigned char *filled; /* two pages of FILL, mapped before the template froze */
 #define FILL 0x5a
@@ -31,6 +34,13 @@ static int app(const char *path, char *body, size_t cap)
 		for (int i = 0; i < PAGES; i++)
 			sum += ++pages[i][0];
 		snprintf(body, cap, "pages=%d\n", sum);
+	} else if (strncmp(path, "/refs", 5) == 0) {
+		int sum = 0;
+		for (int i = 0; i < PAGES; i++)
+			sum += ++refs[i][0];
+		for (int i = 0; i < PAGES; i++)
+			refs[i][0]--;
+		snprintf(body, cap, "refs=%d\n", sum);
 	} else if (strcmp(path, "/brk") == 0) {
 		char *b = sbrk(64 * 1024);
 		int kib = 0;
