@@ -653,8 +653,9 @@ static size_t fpu_frame_size(const struct vm *vm)
 
 /* The ring thread restores the pages alone under the guest, where the vCPU thread's
  * reset has it help (two CPUs copying): past about this many pages (the last request's),
- * the copy it takes alone costs more than the exit it saves (measured, docs/design.md). */
-#define UNDER_GUEST_MAX_PAGES 256
+ * the copy it takes alone costs more than the exit it saves (measured on 2 CPUs: a win
+ * at 2000 pages, a loss at 4000; docs/design.md). */
+#define UNDER_GUEST_MAX_PAGES 2048
 bool vm_can_reset_under_guest(const struct vm *vm)
 {
 	const struct vm_snapshot *s = vm->tmpl ? vm->tmpl->snap : NULL;
