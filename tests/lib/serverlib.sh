@@ -351,6 +351,19 @@ ks_seq_close() {
     ks_curl "$KS_DIR/seq" -H 'Connection: close' "$1/s[1-$2]"
 }
 
+# ks_seq_each URL-PREFIX N [SUFFIX]: N requests to URL-PREFIX<i>SUFFIX (i = 1..N), each on
+# its own connection and with its own time limit (a long sequence on a loaded machine is
+# bounded per request, not as a whole); the bodies go into $KS_DIR/seq.  Returns the
+# status of the first curl that failed.
+ks_seq_each() {
+    local i
+    : >"$KS_DIR/seq"
+    for ((i = 1; i <= $2; i++)); do
+        ks_curl "$KS_DIR/seq.one" -H 'Connection: close' "$1$i${3:-}" || return
+        cat "$KS_DIR/seq.one" >>"$KS_DIR/seq"
+    done
+}
+
 # ks_hclient ID PORT HCLIENT-ARGS...: run tests/clients/hclient.c (built as
 # $SB/hclient); PASS when every request got the expected answer
 ks_hclient() {
